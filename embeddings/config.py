@@ -1,0 +1,53 @@
+"""Settings of the retrieval layer (sections of ``qa.Settings``). Only qa/config.py reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbeddingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Embedding model: 'all-MiniLM-L6-v2' (shipped, offline) or any sentence-transformers "
+        "model name already in the local cache, or a local model folder.",
+    )
+    backend: Literal["torch", "onnx"] = Field("torch", description="sentence-transformers inference backend.")
+    batch_size: int = Field(64, ge=1, description="Texts per encoding batch.")
+
+
+class ChunkSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(128, ge=16, description="Target chunk size in the embedding model's tokens.")
+    overlap: int = Field(32, ge=0, description="Tokens of overlap between consecutive chunks (whole sentences).")
+
+
+class IndexSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dir: Path | None = Field(
+        None, description="Index folder. Default: <user data dir>/citeqa/index (env CITEQA_INDEX_DIR)."
+    )
+    faiss: Literal["auto", "flat", "hnsw", "ivf", "ivfpq"] = Field(
+        "auto", description="FAISS index type; 'auto' picks exact search for small collections, approximate beyond."
+    )
+
+
+class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int = Field(5, ge=1, le=100, description="Chunks handed to the generator.")
+    mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retrievers to use.")
+    candidates: int = Field(50, ge=1, description="Candidates each retriever contributes before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    mmr: bool = Field(False, description="Re-rank fused candidates with maximal marginal relevance for diversity.")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR trade-off: 1 = relevance only, 0 = diversity only.")

@@ -1,0 +1,25 @@
+"""Shared fixtures: every test runs with its own citeqa data dir and no LLM credentials from the caller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "corpus" / "articles"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("citeqa_home")
+    monkeypatch.setenv("CITEQA_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "CITEQA_CONFIG", "CITEQA_INDEX_DIR", "CITEQA_AUTH"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def seeds_dir() -> Path:
+    return SEEDS
