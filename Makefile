@@ -1,0 +1,56 @@
+# citeqa — set up and run on a fresh machine. Everything the project needs is installed from here.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup setup-dev setup-llm setup-browser run test test-fast lint bench eval clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+
+setup-dev: setup
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+# llama.cpp's server compiles from source once (~9 min); pip caches the wheel afterwards.
+setup-llm: setup
+	$(BIN)/pip install --quiet -e '.[llm-server]'
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+setup-browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
+
+## Set up and start the chat UI on the bundled articles (no API key needed).
+run: setup
+	$(BIN)/citeqa ui --host $(HOST) --port $(PORT)
+
+## Set up everything and run the whole test suite: unit, real-model, real LLM server, real browser.
+test: setup-dev setup-llm setup-browser
+	$(BIN)/python -m pytest -m "" -q -p no:cacheprovider
+
+## Fast unit tests only (no real models, servers or browsers).
+test-fast: setup-dev
+	$(BIN)/python -m pytest -q
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy corpus embeddings qa evals ui
+
+bench: setup
+	$(BIN)/citeqa bench
+
+eval: setup
+	$(BIN)/citeqa eval evals/sets/seed_dev.jsonl
+
+clean:
+	rm -rf $(VENV) build *.egg-info runs test-artifacts

@@ -1,0 +1,80 @@
+"""citeqa's generation layer: grounded answers whose every claim cites the exact words of its source.
+
+Example::
+
+    from qa import answer
+    a = answer("Where did Macron receive Putin in 2017?")
+    print(a.text)
+    for c in a.citations:
+        print(c.n, c.doc_id, c.quote)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalError
+from qa.config import Settings, get_settings
+from qa.errors import (
+    AuthError,
+    ConfigError,
+    EndpointError,
+    GeneratorError,
+    InvalidQuestionError,
+    ModelNotFoundError,
+    QAError,
+)
+from qa.pipeline import QA
+from qa.types import Answer, Citation
+
+__all__ = [
+    "QA",
+    "Answer",
+    "AuthError",
+    "Citation",
+    "ConfigError",
+    "EndpointError",
+    "GeneratorError",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "InvalidQuestionError",
+    "ModelNotFoundError",
+    "QAError",
+    "RetrievalError",
+    "Settings",
+    "answer",
+    "get_settings",
+]
+
+_default: dict[str, QA] = {}
+_lock = threading.Lock()
+
+
+def answer(
+    question: str,
+    *,
+    settings: Settings | dict[str, Any] | str | Path | None = None,
+    history: Sequence[dict] | None = None,
+) -> Answer:
+    """Answer one question with a cached ``QA`` (built once per distinct settings; index built if missing).
+
+    Args:
+        question: the question.
+        settings: a Settings, a dict of sections, a JSON config path, or None for the defaults.
+        history: earlier turns, [{"role": "user"|"assistant", "content": str}, ...].
+
+    Example::
+
+        a = answer("And who did they meet?", history=[{"role": "user", "content": "..."}, ...])
+    """
+    s = get_settings(settings)
+    key = s.model_dump_json()
+    with _lock:
+        qa = _default.get(key)
+        if qa is None:
+            qa = _default[key] = QA.ensure(s, progress=False)
+    return qa.answer(question, history)

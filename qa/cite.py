@@ -1,0 +1,185 @@
+"""Turn a generator's raw text with [n] markers (n indexes the retrieved chunks) into verified citations.
+
+For every claim (sentence of the answer) and every marker in it:
+1. a marker outside 1..len(hits) is dropped (paper-qa does the same with unknown keys);
+2. the quote is the sentence, or two adjacent sentences, of the cited chunk that best support the claim,
+   so ``article.text[c.start:c.end] == c.quote`` by construction;
+3. the claim is checked against its quote: numbers and proper names in the claim must occur in the
+   quote, and the claim must be semantically close to it (cosine of the embedding model's vectors).
+Markers are renumbered 1..m in order of first appearance; the same span cited twice keeps one number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.sentences import split_sentences
+from embeddings.types import Hit
+from qa import lexical
+from qa.evidence import Evidence, Sentence
+from qa.types import Citation
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A sentence of the answer, its text without markers, and the chunk numbers it cites."""
+
+    text: str
+    markers: tuple[int, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class CiteResult:
+    text: str
+    citations: list[Citation]
+    unsupported: int
+    claims: int
+
+
+def _expand(group: str) -> list[int]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", group):
+        if re.fullmatch(r"\d+\s*[–-]\s*\d+", part):
+            a, b = (int(x) for x in re.split(r"\s*[–-]\s*", part))
+            if 0 < b - a < 10:
+                out.extend(range(a, b + 1))
+                continue
+        out.extend(int(x) for x in re.findall(r"\d+", part))
+    return out
+
+
+def split_claims(text: str) -> list[Claim]:
+    """Sentences of an answer with the markers each one carries.
+
+    A marker group placed right after a sentence's final period ("... in 2017. [2]") belongs to that sentence.
+    """
+    claims: list[Claim] = []
+    spans = split_sentences(text)
+    for s, e in spans:
+        # pull leading markers (left over from the previous sentence's end) back to the previous claim
+        body = text[s:e]
+        lead = re.match(r"(\s*\[\d+(?:\s*[,;–-]\s*\d+)*\])+", body)
+        if lead and claims:
+            prev = claims[-1]
+            extra = tuple(n for g in _MARKER.findall(lead.group(0)) for n in _expand(g))
+            claims[-1] = Claim(prev.text, prev.markers + extra, prev.start, s + lead.end())
+            body = body[lead.end() :]
+            s = s + lead.end()
+        markers = tuple(n for g in _MARKER.findall(body) for n in _expand(g))
+        plain = _MARKER.sub("", body).strip()
+        if not plain and claims:
+            continue
+        if plain:
+            claims.append(Claim(plain, markers, s, e))
+    return claims
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+def lexically_supported(claim: str, quote: str) -> bool:
+    """Numbers and proper-name words of the claim all occur in the quote."""
+    if not lexical.numbers(claim) <= lexical.numbers(quote):
+        return False
+    quote_words = {lexical.stem(w) for w in lexical.words(quote)}
+    return lexical.name_tokens(claim) <= quote_words
+
+
+def _candidates(sentences: Sequence[Sentence], article_text: str) -> list[Sentence]:
+    """Single sentences and adjacent pairs (a claim may fuse two source sentences)."""
+    out = list(sentences)
+    for a, b in zip(sentences, sentences[1:], strict=False):
+        out.append(Sentence(a.doc_id, a.start, b.end, article_text[a.start : b.end]))
+    return out
+
+
+def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold: float) -> CiteResult:
+    """Map [n] markers of ``raw`` to exact quotes in ``hits`` and check each claim's support.
+
+    Args:
+        raw: generator output; [n] refers to ``hits[n-1]``.
+        hits: the retrieved chunks in the order they were numbered for the generator.
+        evidence: sentence splitter and embedding cache over the index's articles.
+        support_threshold: least cosine similarity between a claim and its quote.
+
+    Returns:
+        the answer text with markers renumbered to index ``citations``, the citations, and the number of
+        claims that are unsupported (a failing citation, or no citation at all).
+    """
+    claims = split_claims(raw)
+    if not claims:
+        return CiteResult(strip_markers(raw), [], 0, 0)
+    # gather candidate quotes of every cited chunk and embed claims + candidates in one batch
+    per_hit: dict[int, list[Sentence]] = {}
+    for claim in claims:
+        for n in claim.markers:
+            if 1 <= n <= len(hits) and n not in per_hit:
+                hit = hits[n - 1]
+                per_hit[n] = _candidates(evidence.sentences(hit), evidence.articles[hit.doc_id].text)
+    cand_texts = [c.text for cands in per_hit.values() for c in cands]
+    vecs = evidence.embed([c.text for c in claims] + cand_texts)
+    claim_vecs = vecs[: len(claims)]
+    cand_vecs: dict[int, np.ndarray] = {}
+    offset = len(claims)
+    for n, cands in per_hit.items():
+        cand_vecs[n] = vecs[offset : offset + len(cands)]
+        offset += len(cands)
+
+    citations: list[Citation] = []
+    number_of: dict[tuple[str, int, int], int] = {}
+    pieces: list[str] = []
+    cursor = 0
+    unsupported = 0
+    for ci, claim in enumerate(claims):
+        valid = [n for n in dict.fromkeys(claim.markers) if n in per_hit]
+        new_numbers: list[int] = []
+        claim_ok = bool(valid)
+        for n in valid:
+            cands = per_hit[n]
+            sims = cand_vecs[n] @ claim_vecs[ci]
+            lex_ok = np.array([lexically_supported(claim.text, c.text) for c in cands])
+            # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
+            penalty = np.array([0.0 if i < len(evidence.sentences(hits[n - 1])) else 0.03 for i in range(len(cands))])
+            best = int(np.argmax(sims + lex_ok * 1.0 - penalty))
+            quote = cands[best]
+            supported = bool(lex_ok[best]) and float(sims[best]) >= support_threshold
+            claim_ok = claim_ok and supported
+            key = (quote.doc_id, quote.start, quote.end)
+            if key not in number_of:
+                number_of[key] = len(citations) + 1
+                citations.append(
+                    Citation(
+                        n=number_of[key],
+                        doc_id=quote.doc_id,
+                        title=hits[n - 1].title,
+                        start=quote.start,
+                        end=quote.end,
+                        quote=quote.text,
+                        supported=supported,
+                    )
+                )
+            elif citations[number_of[key] - 1].supported and not supported:
+                # the same quote backs another claim it does not support: keep the weaker verdict visible
+                c = citations[number_of[key] - 1]
+                citations[number_of[key] - 1] = Citation(c.n, c.doc_id, c.title, c.start, c.end, c.quote, False)
+            new_numbers.append(number_of[key])
+        if not claim_ok:
+            unsupported += 1
+        # rebuild the claim's sentence with renumbered markers at its end
+        pieces.append(raw[cursor : claim.start])
+        body = strip_markers(raw[claim.start : claim.end])
+        marks = "".join(f" [{k}]" for k in dict.fromkeys(new_numbers))
+        pieces.append(body + marks)
+        cursor = claim.end
+    pieces.append(_MARKER.sub("", raw[cursor:]))
+    text = re.sub(r"[ \t]+\n", "\n", "".join(pieces)).strip()
+    return CiteResult(text, citations, unsupported, len(claims))

@@ -1,0 +1,355 @@
+"""The answer path: history + question → standalone query → hybrid retrieval → generator → cite → Answer.
+
+``QA`` holds the loaded index and models; build it once with ``QA.from_settings`` and call ``answer`` or
+``stream`` as often as you like: the query path does no disk I/O and loads no model.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from corpus.errors import ArticleError
+from corpus.load import SUPPORTED_SUFFIXES, bundled_corpus_dir, load_article, load_articles
+from corpus.types import Article
+from embeddings.embedder import Embedder, load_embedder
+from embeddings.errors import IndexNotFoundError
+from embeddings.store import BuildReport, Index, build_index, remove_articles
+from embeddings.types import Hit
+from qa import lexical
+from qa.cite import cite, strip_markers
+from qa.config import GeneratorSettings, Settings, get_settings
+from qa.errors import ConfigError, InvalidQuestionError
+from qa.evidence import Evidence
+from qa.extractive import ExtractiveGenerator
+from qa.prompts import CANNOT_ANSWER_PHRASE
+from qa.rewrite import rewrite_followup
+from qa.types import Answer
+
+logger = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str], None]
+
+
+class Generator(Protocol):
+    """What the answer path needs of a generator: text deltas with [n] markers indexing the hits."""
+
+    name: str
+
+    def generate(self, question: str, hits: Sequence[Hit], history: Sequence[dict] | None = None) -> Iterator[str]: ...
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """An indexed article as the UI and CLI list it."""
+
+    doc_id: str
+    title: str
+    author: str | None
+    outlet: str | None
+    date: str | None
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class AddReport:
+    """Result of adding files: the index update, the files that were skipped and why, the new doc_ids."""
+
+    report: BuildReport | None
+    skipped: list[ArticleError]
+    added_doc_ids: list[str]
+
+
+def validate_question(question: Any, *, max_chars: int) -> str:
+    """The question stripped, or InvalidQuestionError with a message a person can act on."""
+    if not isinstance(question, str):
+        raise InvalidQuestionError(f"the question must be text, not {type(question).__name__}")
+    q = question.strip()
+    if not q:
+        raise InvalidQuestionError("the question is empty")
+    if len(q) > max_chars:
+        raise InvalidQuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    bad = [ch for ch in q if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r"]
+    if bad:
+        raise InvalidQuestionError(f"the question contains control characters ({', '.join(repr(c) for c in bad[:3])})")
+    return q
+
+
+def _validate_history(history: Sequence[dict] | None) -> list[dict]:
+    if history is None:
+        return []
+    out = []
+    for i, turn in enumerate(history):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant", "system"):
+            raise InvalidQuestionError(f"history turn {i} must be a dict with role user/assistant and content")
+        if not isinstance(turn.get("content"), str):
+            raise InvalidQuestionError(f"history turn {i} has no text content")
+        out.append({"role": turn["role"], "content": turn["content"]})
+    return out
+
+
+def is_refusal(text: str) -> bool:
+    """True when the generator said the articles don't contain the answer."""
+    folded = lexical.fold(text)
+    return lexical.fold(CANNOT_ANSWER_PHRASE) in folded or "do not contain the answer" in folded
+
+
+def uploads_dir(settings: Settings) -> Path:
+    """Where files added through the UI are kept, beside the index folder (the index itself is swapped on writes)."""
+    index_dir = settings.index_dir()
+    return index_dir.with_name(index_dir.name + "-uploads")
+
+
+def _load_uploads(folder: Path, skipped: list[ArticleError]) -> list[Article]:
+    """Uploaded files keep their ``uploads/<name>`` doc_ids when the index is rebuilt."""
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in sorted(folder.iterdir()):
+        try:
+            out.append(load_article(p, doc_id=f"uploads/{p.name}"))
+        except ArticleError as exc:
+            skipped.append(exc)
+    return out
+
+
+class QA:
+    """Question answering over one index. Build with ``QA.from_settings``.
+
+    Example::
+
+        qa = QA.from_settings({"retrieval": {"top_k": 5}})
+        a = qa.answer("Where did Macron receive Putin in 2017?")
+        print(a.text, a.citations[0].quote)
+    """
+
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder, generator: Generator | None = None):
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.evidence = Evidence(index.articles, embedder)
+        self.generator: Generator = generator or self._make_generator(settings.generator)
+        self.extractive = ExtractiveGenerator(self.evidence, settings.answer)
+
+    # -- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings | dict[str, Any] | str | Path | None = None) -> QA:
+        """Load the index and models once. Raises IndexNotFoundError when there is no index yet."""
+        s = get_settings(settings)
+        embedder = load_embedder(s.embedding)
+        index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
+        return cls(s, index, embedder)
+
+    @staticmethod
+    def build(
+        settings: Settings | dict[str, Any] | None = None,
+        paths: Sequence[str | Path] | None = None,
+        *,
+        progress: bool = True,
+        rebuild: bool = False,
+        embedder: Embedder | None = None,
+    ) -> tuple[BuildReport, list[ArticleError]]:
+        """Build or incrementally update the index from files (default: bundled corpus + uploads)."""
+        s = get_settings(settings)
+        loaded = load_articles(list(paths) if paths else [bundled_corpus_dir()])
+        articles, skipped = list(loaded.articles), list(loaded.skipped)
+        if not paths:
+            articles += _load_uploads(uploads_dir(s), skipped)
+        for err in skipped:
+            logger.warning("skipped %s", err)
+        if not articles:
+            raise ArticleError(", ".join(str(p) for p in (paths or [])) or "corpus", "no readable articles to index")
+        emb = embedder or load_embedder(s.embedding)
+        if rebuild and s.index_dir().exists():
+            shutil.rmtree(s.index_dir())
+        report = build_index(
+            articles,
+            index_dir=s.index_dir(),
+            embedder=emb,
+            chunking=s.chunking,
+            index_settings=s.index,
+            progress=progress,
+            replace=True,
+        )
+        return report, skipped
+
+    @classmethod
+    def ensure(cls, settings: Settings | dict[str, Any] | None = None, *, progress: bool = True) -> QA:
+        """Load the index, building it from the bundled corpus first when there is none."""
+        s = get_settings(settings)
+        embedder = load_embedder(s.embedding)
+        try:
+            index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
+        except IndexNotFoundError:
+            logger.info("no index at %s: building it from %s", s.index_dir(), bundled_corpus_dir())
+            cls.build(s, progress=progress, embedder=embedder)
+            index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
+        return cls(s, index, embedder)
+
+    def _make_generator(self, gs: GeneratorSettings) -> Generator:
+        if gs.resolved_backend() == "openai":
+            from qa.llm import OpenAIGenerator
+
+            return OpenAIGenerator(gs)
+        return ExtractiveGenerator(self.evidence, self.settings.answer)
+
+    def with_generator(self, generator_settings: GeneratorSettings | dict[str, Any]) -> QA:
+        """The same loaded index and models with another generator (e.g. from the UI's settings tab)."""
+        merged = self.settings.generator.model_dump()
+        update = (
+            generator_settings.model_dump() if isinstance(generator_settings, GeneratorSettings) else generator_settings
+        )
+        merged.update(update)
+        settings = self.settings.model_copy(update={"generator": GeneratorSettings.model_validate(merged)})
+        return QA(settings, self.index, self.embedder)
+
+    def with_settings(self, **sections: Any) -> QA:
+        """The same index with other retrieval/answer settings, e.g. ``qa.with_settings(retrieval={"top_k": 8})``."""
+        data = self.settings.model_dump()
+        for name, values in sections.items():
+            if name not in ("retrieval", "answer", "generator"):
+                raise ConfigError(f"{name} settings need a rebuilt index; only retrieval/answer/generator can change")
+            data[name].update(values)
+        return QA(get_settings(data), self.index, self.embedder)
+
+    # -- the answer path ------------------------------------------------------------------------------
+    def standalone_query(self, question: str, history: Sequence[dict]) -> str:
+        """The query to search: the LLM rewrites follow-ups when configured, else the deterministic rewrite."""
+        if not history:
+            return question
+        rewrite = getattr(self.generator, "rewrite_query", None)
+        if rewrite is not None:
+            return str(rewrite(question, history)).strip() or question
+        return rewrite_followup(question, history)
+
+    def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text deltas as they are generated, then the final ``Answer``."""
+        t0 = time.perf_counter()
+        q = validate_question(question, max_chars=self.settings.answer.max_question_chars)
+        turns = _validate_history(history)
+        timings: dict[str, float] = {}
+        query = self.standalone_query(q, turns)
+        timings["rewrite"] = (time.perf_counter() - t0) * 1000
+        hits, search_ms = self.index.search_timed(query, self.settings.retrieval)
+        timings.update({f"retrieve.{k}": v for k, v in search_ms.items()})
+        timings["retrieve"] = sum(search_ms.values())
+        t1 = time.perf_counter()
+        parts: list[str] = []
+        if hits:
+            if isinstance(self.generator, ExtractiveGenerator):
+                deltas = self.generator.generate(q, hits, turns, query=query)
+            else:
+                deltas = self.generator.generate(q, hits, turns)
+            for delta in deltas:
+                parts.append(delta)
+                yield delta
+        else:
+            parts.append(self.extractive.generate(q, [], turns).__next__())
+            yield parts[0]
+        raw = "".join(parts)
+        timings["generate"] = (time.perf_counter() - t1) * 1000
+        t2 = time.perf_counter()
+        result = cite(raw, hits, self.evidence, support_threshold=self.settings.answer.support_threshold)
+        refused = is_refusal(raw) and (not result.citations or lexical.fold(raw).lstrip().startswith(
+            lexical.fold(CANNOT_ANSWER_PHRASE)))
+        timings["cite"] = (time.perf_counter() - t2) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        text = result.text if not refused else strip_markers(raw) if not result.citations else result.text
+        yield Answer(
+            text=re.sub(r"\s+\n", "\n", text),
+            citations=result.citations if not (refused and not result.citations) else [],
+            chunks=list(hits),
+            refused=refused,
+            query=query,
+            backend=self.generator.name,
+            question=q,
+            unsupported=0 if refused and not result.citations else result.unsupported,
+            timings_ms={k: round(v, 2) for k, v in timings.items()},
+        )
+
+    def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:
+        """Answer a question (with optional conversation history); see ``stream`` for the streaming form."""
+        final: Answer | None = None
+        for item in self.stream(question, history):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    # -- articles -------------------------------------------------------------------------------------
+    def articles(self) -> list[ArticleInfo]:
+        """Indexed articles with their chunk counts, by doc_id."""
+        counts: dict[str, int] = {}
+        for c in self.index.chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        return [
+            ArticleInfo(a.doc_id, a.title, a.meta.author, a.meta.outlet, a.meta.date, counts.get(a.doc_id, 0))
+            for a in sorted(self.index.articles.values(), key=lambda a: a.doc_id)
+        ]
+
+    def article(self, doc_id: str) -> Article:
+        return self.index.articles[doc_id]
+
+    def _reload(self) -> None:
+        self.index = Index.load(self.settings.index_dir(), embedder=self.embedder, chunking=self.settings.chunking)
+        self.evidence = Evidence(self.index.articles, self.embedder)
+        self.extractive = ExtractiveGenerator(self.evidence, self.settings.answer)
+        if isinstance(self.generator, ExtractiveGenerator):
+            self.generator = self.extractive
+
+    def add_files(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> AddReport:
+        """Copy files into the uploads folder and index them incrementally; unreadable ones are skipped."""
+        up = uploads_dir(self.settings)
+        up.mkdir(parents=True, exist_ok=True)
+        articles: list[Article] = []
+        skipped: list[ArticleError] = []
+        for p in paths:
+            p = Path(p)
+            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append(ArticleError(p.name, f"unsupported file type {p.suffix or '(none)'}"))
+                continue
+            try:
+                art = load_article(p, doc_id=f"uploads/{p.name}")
+            except ArticleError as exc:
+                skipped.append(ArticleError(p.name, exc.reason))
+                continue
+            articles.append(art)
+            shutil.copyfile(p, up / p.name)
+        if not articles:
+            return AddReport(None, skipped, [])
+        if progress:
+            progress(f"indexing {len(articles)} article(s)")
+        report = build_index(
+            articles,
+            index_dir=self.settings.index_dir(),
+            embedder=self.embedder,
+            chunking=self.settings.chunking,
+            index_settings=self.settings.index,
+            progress=False,
+            replace=False,
+        )
+        self._reload()
+        return AddReport(report, skipped, [a.doc_id for a in articles])
+
+    def remove_article(self, doc_id: str) -> BuildReport:
+        """Drop an article from the index (and its uploaded file, if it was uploaded)."""
+        if doc_id not in self.index.articles:
+            raise KeyError(f"no article {doc_id!r} in the index")
+        report = remove_articles(
+            [doc_id],
+            index_dir=self.settings.index_dir(),
+            embedder=self.embedder,
+            chunking=self.settings.chunking,
+            index_settings=self.settings.index,
+        )
+        if doc_id.startswith("uploads/"):
+            (uploads_dir(self.settings) / doc_id.removeprefix("uploads/")).unlink(missing_ok=True)
+        self._reload()
+        return report

@@ -1,0 +1,287 @@
+"""The ``citeqa`` command line: a thin click group over the public APIs.
+
+Every command turns citeqa's errors into one clear line on stderr and a non-zero exit, never a traceback
+(run with ``-v`` to log more).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corpus.errors import CiteqaError
+
+logger = logging.getLogger(__name__)
+
+MAX_CLI_QUESTION_CHARS = 2000
+
+
+def _offline_env() -> None:
+    # citeqa talks to no network service except the configured LLM endpoint: no hub look-ups, no analytics.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock", "faiss"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+class CiteqaGroup(click.Group):
+    """A click group whose commands report errors as one line, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CiteqaError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyError as exc:  # lookups by doc_id etc.
+            raise click.ClickException(str(exc.args[0]) if exc.args else "not found") from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug: still one line, with how to get details
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                raise
+            raise click.ClickException(
+                f"unexpected error: {type(exc).__name__}: {exc} (run `citeqa -vv ...` for details)"
+            ) from None
+
+
+def _settings(ctx: click.Context, **sections: dict[str, Any]) -> Any:
+    from qa.config import get_settings
+
+    base: dict[str, Any] = {}
+    if ctx.obj.get("index_dir"):
+        base["index"] = {"dir": ctx.obj["index_dir"]}
+    for name, values in sections.items():
+        values = {k: v for k, v in values.items() if v is not None}
+        if values:
+            base.setdefault(name, {}).update(values)
+    return get_settings(ctx.obj.get("config"), **base) if ctx.obj.get("config") else get_settings(base)
+
+
+@click.group(cls=CiteqaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="JSON settings file.")
+@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), help="Index folder (env CITEQA_INDEX_DIR).")
+@click.option("-v", "--verbose", count=True, help="Log more (-vv: debug, with tracebacks).")
+@click.version_option(package_name="citeqa")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose: int) -> None:
+    """citeqa: ask questions about your articles; every claim cites the exact words of its source.
+
+    \b
+    Quick start:
+      citeqa index                      # index the bundled articles
+      citeqa ask "Where did Macron receive Putin in 2017?"
+      citeqa ui                         # the chat UI at http://127.0.0.1:7860
+    """
+    _offline_env()
+    _setup_logging(verbose)
+    ctx.ensure_object(dict)
+    ctx.obj.update(config=config, index_dir=index_dir)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Discard the existing index and build from scratch.")
+@click.option("--faiss", "faiss_type", type=click.Choice(["auto", "flat", "hnsw", "ivf", "ivfpq"]), help="FAISS index type.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, faiss_type: str | None, quiet: bool) -> None:
+    """Build or update the index from PATHS (files or folders; default: the bundled articles + uploads).
+
+    Only added or changed articles are embedded again; articles no longer present are dropped.
+
+    Example: citeqa index ~/articles/ notes/extra.md
+    """
+    from qa.pipeline import QA
+
+    for p in paths:
+        if not p.exists():
+            raise click.ClickException(f"{p}: no such file or folder")
+    settings = _settings(ctx, index={"faiss": faiss_type})
+    t0 = time.perf_counter()
+    report, skipped = QA.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
+    secs = time.perf_counter() - t0
+    for err in skipped:
+        click.echo(f"skipped {err}", err=True)
+    rate = report.embedded_chunks / report.seconds if report.seconds > 0 else 0.0
+    click.echo(
+        f"indexed {report.articles} articles, {report.chunks} chunks in {secs:.1f} s "
+        f"({report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
+        f"{report.embedded_chunks} chunks embedded at {rate:.0f} chunks/s) → {settings.index_dir()}"
+    )
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "--top-k", "k", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retriever (default: hybrid).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {doc_id, title, start, end, score, text}.")
+@click.pass_context
+def search(ctx: click.Context, query: str, k: int, mode: str | None, as_json: bool) -> None:
+    """Show the chunks retrieved for QUERY, best first.
+
+    Example: citeqa search "Mistral warships" -k 3
+    """
+    from qa.pipeline import QA, validate_question
+
+    q = validate_question(query, max_chars=MAX_CLI_QUESTION_CHARS)
+    settings = _settings(ctx, retrieval={"top_k": k, "mode": mode})
+    qa = QA.from_settings(settings)
+    hits = qa.index.search(q, settings.retrieval, k=k)
+    if as_json:
+        rows = [{f: getattr(h, f) for f in ("doc_id", "title", "start", "end", "score", "text")} for h in hits]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no matching chunks")
+    for i, h in enumerate(hits, 1):
+        click.secho(f"{i}. {h.title} ({h.doc_id} {h.start}-{h.end}) score={h.score:.4f}", bold=True)
+        click.echo("   " + " ".join(h.text.split()) + "\n")
+
+
+def _print_answer(a: Any) -> None:
+    click.echo(a.text)
+    if a.refused:
+        if a.chunks:
+            click.secho("\nClosest passages (they do not answer it):", bold=True)
+            for h in a.chunks[:3]:
+                snippet = " ".join(h.text.split())
+                click.echo(f"  - {h.title} ({h.doc_id}): {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
+        return
+    if a.citations:
+        click.secho("\nSources:", bold=True)
+        for c in a.citations:
+            flag = "" if c.supported is not False else click.style("  [not supported by this quote]", fg="red")
+            click.echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}){flag}")
+            click.echo(f"      “{' '.join(c.quote.split())}”")
+    if a.unsupported:
+        click.secho(f"\n{a.unsupported} claim(s) not supported by their citations.", fg="yellow")
+
+
+def _qa_for(ctx: click.Context, backend: str | None, k: int | None, base_url: str | None, model: str | None) -> Any:
+    from qa.pipeline import QA
+
+    settings = _settings(
+        ctx, generator={"backend": backend, "base_url": base_url, "model": model}, retrieval={"top_k": k}
+    )
+    return QA.ensure(settings, progress=True)
+
+
+_backend_opt = click.option("--backend", type=click.Choice(["auto", "extractive", "openai"]), help="Generator.")
+_k_opt = click.option("-k", "--top-k", "k", type=click.IntRange(1, 50), help="Chunks to retrieve (default 5).")
+_url_opt = click.option("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL).")
+_model_opt = click.option("--model", help="LLM model name (env OPENAI_MODEL).")
+
+
+@cli.command()
+@click.argument("question")
+@_backend_opt
+@_k_opt
+@_url_opt
+@_model_opt
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, backend: str | None, k: int | None, base_url: str | None,
+        model: str | None, as_json: bool) -> None:  # fmt: skip
+    """Answer QUESTION from the indexed articles, with numbered sources.
+
+    Example: citeqa ask "When did the French ministers visit Moscow?" --json
+    """
+    from qa.pipeline import validate_question
+
+    q = validate_question(question, max_chars=MAX_CLI_QUESTION_CHARS)  # before loading any model
+    qa = _qa_for(ctx, backend, k, base_url, model)
+    a = qa.answer(q)
+    if as_json:
+        click.echo(json.dumps(asdict(a), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(a)
+
+
+@cli.command()
+@_backend_opt
+@_k_opt
+@_url_opt
+@_model_opt
+@click.pass_context
+def chat(ctx: click.Context, backend: str | None, k: int | None, base_url: str | None, model: str | None) -> None:
+    """A conversation in the terminal: follow-up questions keep the context. Ctrl-D or `exit` leaves.
+
+    Example: citeqa chat --backend extractive
+    """
+    from qa.pipeline import validate_question
+    from qa.types import Answer
+
+    qa = _qa_for(ctx, backend, k, base_url, model)
+    history: list[dict[str, str]] = []
+    click.echo(f"citeqa chat ({qa.generator.name}); {len(qa.index.articles)} articles. Ctrl-D or 'exit' to leave.")
+    while True:
+        try:
+            line = click.prompt("\nyou", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.exceptions.Abort):
+            click.echo()
+            return
+        if line.strip().lower() in ("exit", "quit"):
+            return
+        try:
+            q = validate_question(line, max_chars=MAX_CLI_QUESTION_CHARS)
+            final = None
+            for item in qa.stream(q, history):
+                if isinstance(item, Answer):
+                    final = item
+            assert final is not None
+        except CiteqaError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            continue
+        if final.query != q:
+            click.secho(f"(searched for: {final.query})", dim=True)
+        _print_answer(final)
+        history += [{"role": "user", "content": q}, {"role": "assistant", "content": final.text}]
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--auth", help="Require login, as user:password (env CITEQA_AUTH).")
+@click.pass_context
+def ui(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
+    """Start the chat UI (builds the index of the bundled articles first if there is none).
+
+    Example: citeqa ui --port 7861 --auth alice:secret
+    """
+    from ui.app import launch_app
+
+    auth = auth or os.environ.get("CITEQA_AUTH")
+    creds = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise click.ClickException("--auth must be user:password")
+        creds = (user, password)
+    launch_app(_settings(ctx), host=host, port=port, auth=creds)
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()
