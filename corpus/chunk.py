@@ -1,0 +1,173 @@
+"""Sentence-aware chunking: whole sentences packed up to a token budget, with whole-sentence overlap.
+
+Token counts come from the caller (the embedding model's tokenizer, special tokens included), and are
+taken once per sentence and added up: a chunk of sentences ``s1 … sn`` costs
+``special + Σ (count(si) - special)`` where ``special = count_tokens("")`` (e.g. 2 for [CLS] and [SEP]).
+Because a chunk may never exceed the model limit (the model would silently truncate it, and the cut-off
+words could never be retrieved), every finished chunk is counted once more exactly and split further in
+the rare case that the estimate was short.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from corpus.sentences import split_sentences
+from corpus.types import Article, Chunk
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\S+")
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+
+
+def chunk_article(
+    article: Article,
+    *,
+    count_tokens: Callable[[str], int],
+    size: int,
+    overlap: int,
+    max_tokens: int,
+) -> list[Chunk]:
+    """Cut an article into overlapping chunks of whole sentences.
+
+    Sentences are packed into a chunk while it stays within ``size`` tokens. A new chunk starts early at a
+    paragraph boundary once the current one is at least half full. Consecutive chunks share whole trailing
+    sentences worth at most ``overlap`` tokens. A sentence longer than ``max_tokens`` is split at word
+    boundaries (a single word longer than that, at characters) into pieces of at most ``size`` tokens.
+
+    Args:
+        article: the article; offsets index ``article.text``.
+        count_tokens: the embedding tokenizer's token count of a string, special tokens included.
+            Called about once per sentence plus once per chunk (results are cached).
+        size: target chunk size in tokens (at most ``max_tokens`` is used).
+        overlap: tokens of whole sentences repeated from the end of one chunk at the start of the next.
+        max_tokens: hard limit per chunk (the model's maximum sequence length, 256 for all-MiniLM-L6-v2).
+
+    Returns:
+        Chunks in text order. Each satisfies ``article.text[c.start:c.end] == c.text``, has no leading or
+        trailing whitespace and counts at most ``max_tokens``; together they cover every sentence.
+
+    Raises:
+        ValueError: for a non-positive ``size``, a negative ``overlap``, or a ``max_tokens`` that leaves no
+            room beside the tokenizer's special tokens.
+
+    Example:
+        >>> art = Article(doc_id="a.txt", title="A", text="One two. Three four. Five six.")
+        >>> [c.text for c in chunk_article(art, count_tokens=lambda s: len(s.split()), size=4, overlap=2,
+        ...                                max_tokens=8)]
+        ['One two. Three four.', 'Three four. Five six.']
+    """
+    cache: dict[str, int] = {}
+
+    def count(text: str) -> int:
+        if text not in cache:
+            cache[text] = count_tokens(text)
+        return cache[text]
+
+    special = count("")
+    if size < 1 or overlap < 0:
+        raise ValueError(f"chunk size must be >= 1 and overlap >= 0, got size={size}, overlap={overlap}")
+    if max_tokens <= special:
+        raise ValueError(f"max_tokens={max_tokens} leaves no room beside {special} special tokens")
+    budget = max(min(size, max_tokens), special + 1)
+    text = article.text
+
+    units: list[tuple[int, int]] = []
+    costs: list[int] = []
+    for start, end in split_sentences(text):
+        if count(text[start:end]) <= max_tokens:
+            pieces = [(start, end)]
+        else:
+            pieces = _split_span(text, start, end, budget, count)
+            logger.debug("chunk: %s: split a %d-char sentence into %d pieces", article.doc_id, end - start, len(pieces))
+        for piece in pieces:
+            units.append(piece)
+            costs.append(max(count(text[piece[0] : piece[1]]) - special, 0))
+    if not units:
+        return []
+    para_break = [False] + [bool(_BLANK_LINE.search(text, units[k - 1][1], units[k][0])) for k in range(1, len(units))]
+
+    chunks: list[Chunk] = []
+    for first, last in _pack(costs, para_break, budget=budget, overlap=overlap, special=special):
+        start, end = units[first][0], units[last - 1][1]
+        spans = [(start, end)]
+        if count(text[start:end]) > max_tokens:  # the per-sentence estimate fell short: count exactly
+            spans = _split_span(text, start, end, max_tokens, count)
+            logger.debug("chunk: %s: re-split an over-long chunk into %d", article.doc_id, len(spans))
+        chunks.extend(Chunk(doc_id=article.doc_id, start=s, end=e, text=text[s:e]) for s, e in spans)
+    # A re-split chunk can reach past the start of the next (overlapping) one: keep text order, no repeats.
+    return sorted(set(chunks), key=lambda c: (c.start, c.end))
+
+
+def _pack(
+    costs: list[int], para_break: list[bool], *, budget: int, overlap: int, special: int
+) -> list[tuple[int, int]]:
+    """Group units into ``[first, last)`` index ranges (see :func:`chunk_article` for the rules)."""
+    ranges: list[tuple[int, int]] = []
+    first, must = 0, 0  # ``must``: the first unit not yet in any chunk; every chunk takes it
+    n = len(costs)
+    while first < n:
+        last, total = first, special
+        while last < n:
+            if last > must:
+                if total + costs[last] > budget:
+                    break
+                if para_break[last] and 2 * (total - special) >= budget - special:
+                    break  # at least half full: start the next chunk at this paragraph
+            total += costs[last]
+            last += 1
+        ranges.append((first, last))
+        if last >= n:
+            break
+        # Whole trailing sentences of this chunk open the next one, leaving room for its first new unit.
+        start, carried = last, 0
+        while (
+            start - 1 > first
+            and carried + costs[start - 1] <= overlap
+            and special + carried + costs[start - 1] + costs[last] <= budget
+        ):
+            start -= 1
+            carried += costs[start]
+        first, must = start, last
+    return ranges
+
+
+def _split_span(text: str, start: int, end: int, limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` at word boundaries into the fewest pieces counting at most ``limit`` each
+    (binary search on the number of words); a single word over the limit is split between characters."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+    pieces: list[tuple[int, int]] = []
+    w = 0
+    while w < len(words):
+        if count(text[words[w][0] : words[w][1]]) > limit:
+            pieces.extend(_split_word(text, *words[w], limit, count))
+            w += 1
+            continue
+        lo, hi = 1, min(len(words) - w, limit)  # a word costs at least one token
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(text[words[w][0] : words[w + mid - 1][1]]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append((words[w][0], words[w + lo - 1][1]))
+        w += lo
+    return pieces
+
+
+def _split_word(text: str, start: int, end: int, limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    while start < end:
+        lo, hi = 1, end - start
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(text[start : start + mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        pieces.append((start, start + lo))
+        start += lo
+    return pieces
