@@ -1,0 +1,46 @@
+"""Pins the public Python contract of DESIGN.md: names, fields, signatures."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import qa
+
+
+def test_exported_members() -> None:
+    assert set(qa.__all__) == {
+        "QA", "Answer", "AuthError", "Citation", "ConfigError", "EndpointError", "GeneratorError",
+        "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError", "InvalidQuestionError",
+        "ModelNotFoundError", "QAError", "RetrievalError", "Settings", "answer", "get_settings",
+    }  # fmt: skip
+    for name in qa.__all__:
+        assert hasattr(qa, name), name
+
+
+def test_answer_and_citation_fields() -> None:
+    answer_fields = [f.name for f in dataclasses.fields(qa.Answer)]
+    assert answer_fields[:6] == ["text", "citations", "chunks", "refused", "query", "backend"]
+    citation_fields = [f.name for f in dataclasses.fields(qa.Citation)]
+    assert citation_fields == ["n", "doc_id", "title", "start", "end", "quote", "supported"]
+    from embeddings.types import Hit
+
+    hit_fields = {f.name for f in dataclasses.fields(Hit)}
+    assert {"doc_id", "start", "end", "text", "score"} <= hit_fields
+
+
+def test_signatures() -> None:
+    sig = inspect.signature(qa.answer)
+    assert list(sig.parameters)[:1] == ["question"]
+    assert sig.parameters["history"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert sig.parameters["settings"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert callable(qa.QA.from_settings)
+    assert list(inspect.signature(qa.QA.answer).parameters) == ["self", "question", "history"]
+    assert list(inspect.signature(qa.QA.stream).parameters) == ["self", "question", "history"]
+
+
+def test_every_error_is_a_qaerror() -> None:
+    for name in ("AuthError", "ConfigError", "EndpointError", "GeneratorError", "IndexCorruptError",
+                 "IndexMismatchError", "IndexNotFoundError", "InvalidQuestionError", "ModelNotFoundError",
+                 "RetrievalError"):  # fmt: skip
+        assert issubclass(getattr(qa, name), qa.QAError), name

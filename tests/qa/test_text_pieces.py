@@ -1,0 +1,94 @@
+"""Pure pieces of the answer path: lexical evidence, claim splitting, follow-up rewrite, question checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import lexical
+from qa.cite import lexically_supported, split_claims, strip_markers
+from qa.errors import InvalidQuestionError
+from qa.pipeline import is_refusal, validate_question
+from qa.rewrite import is_followup, rewrite_followup
+
+
+def test_numbers_are_normalised() -> None:
+    assert lexical.numbers("massacred 129 people on Nov. 26th, 1,000 troops, forty years") >= {"129", "26", "1000", "40"}
+    assert lexical.numbers("no digits here") == set()
+
+
+def test_proper_names_and_fold() -> None:
+    names = lexical.name_tokens("French President François Hollande met Vladimir Putin in Moscow.")
+    assert {lexical.stem(w) for w in ("francois", "hollande", "putin", "moscow")} <= names  # stemmed, folded
+    assert "met" not in names
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When did Hollande visit Moscow?", "date"),
+        ("How many people were killed in Paris?", "number"),
+        ("Who is the French defense minister?", "person"),
+        ("Where did Macron receive Putin?", "place"),
+        ("Why did Macron invite Putin?", "reason"),
+        ("What did Obama say?", "other"),
+    ],
+)
+def test_question_type(question: str, expected: str) -> None:
+    assert lexical.question_type(question) == expected
+
+
+def test_split_claims_attaches_markers_to_their_sentence() -> None:
+    raw = "Macron hosted Putin at Versailles. [1] The talks were tense [2][3]. No source here."
+    claims = split_claims(raw)
+    assert [c.markers for c in claims] == [(1,), (2, 3), ()]
+    assert claims[0].text == "Macron hosted Putin at Versailles."
+    assert strip_markers(raw) == "Macron hosted Putin at Versailles. The talks were tense. No source here."
+
+
+def test_split_claims_expands_lists_and_ranges() -> None:
+    assert split_claims("A claim [1, 3].")[0].markers == (1, 3)
+    assert split_claims("A claim [2-4].")[0].markers == (2, 3, 4)
+
+
+def test_lexical_support_requires_numbers_and_names() -> None:
+    quote = "After declaring war on the terrorists who savagely massacred 129 people in Paris, Hollande turned to the EU."
+    assert lexically_supported("Terrorists killed 129 people in Paris.", quote)
+    assert not lexically_supported("Terrorists killed 130 people in Paris.", quote)
+    assert not lexically_supported("Terrorists killed 129 people in Berlin.", quote)
+
+
+def test_validate_question() -> None:
+    assert validate_question("  Where?  ", max_chars=100) == "Where?"
+    for bad, msg in [("", "empty"), ("   \n", "empty"), ("x" * 101, "101 characters"), ("a\x00b", "control")]:
+        with pytest.raises(InvalidQuestionError, match=msg):
+            validate_question(bad, max_chars=100)
+    with pytest.raises(InvalidQuestionError):
+        validate_question(None, max_chars=100)  # type: ignore[arg-type]
+
+
+def test_refusal_detection_tolerates_curly_apostrophes() -> None:
+    assert is_refusal("The articles don’t say who won.")
+    assert is_refusal("The articles don't say.")
+    assert not is_refusal("Macron hosted Putin at Versailles. [1]")
+
+
+HISTORY = [
+    {"role": "user", "content": "Which French ministers visited Moscow in September 2019?"},
+    {"role": "assistant", "content": "Florence Parly and Jean-Yves Le Drian visited Moscow. [1]"},
+]
+
+
+def test_followup_is_rewritten_with_previous_subject() -> None:
+    q = "And who did they meet on the Russian side?"
+    assert is_followup(q, HISTORY)
+    query = rewrite_followup(q, HISTORY)
+    assert query.startswith(q)
+    assert "Moscow" in query and "2019" in query
+    assert "Parly" in query
+
+
+def test_standalone_question_is_not_rewritten() -> None:
+    q = "How many people were killed in the Paris attacks?"
+    assert not is_followup(q, HISTORY)
+    assert rewrite_followup(q, HISTORY) == q
+    assert rewrite_followup("And who did they meet?", None) == "And who did they meet?"
