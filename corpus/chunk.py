@@ -92,10 +92,9 @@ def chunk_article(
 
     chunks: list[Chunk] = []
     for first, last in _pack(costs, para_break, budget=budget, overlap=overlap, special=special):
-        start, end = units[first][0], units[last - 1][1]
-        spans = [(start, end)]
-        if count(text[start:end]) > max_tokens:  # the per-sentence estimate fell short: count exactly
-            spans = _split_span(text, start, end, max_tokens, count)
+        spans = [(units[first][0], units[last - 1][1])]
+        if count(text[spans[0][0] : spans[0][1]]) > max_tokens:  # the per-sentence estimate fell short
+            spans = _refit(text, units[first:last], max_tokens, count)
             logger.debug("chunk: %s: re-split an over-long chunk into %d", article.doc_id, len(spans))
         chunks.extend(Chunk(doc_id=article.doc_id, start=s, end=e, text=text[s:e]) for s, e in spans)
     # A re-split chunk can reach past the start of the next (overlapping) one: keep text order, no repeats.
@@ -133,6 +132,24 @@ def _pack(
             carried += costs[start]
         first, must = start, last
     return ranges
+
+
+def _refit(text: str, units: list[tuple[int, int]], limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
+    """Regroup consecutive units so that each group's exact count is within ``limit`` (binary search on the
+    number of units; every single unit already fits)."""
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(units):
+        lo, hi = 1, len(units) - i
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count(text[units[i][0] : units[i + mid - 1][1]]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        spans.append((units[i][0], units[i + lo - 1][1]))
+        i += lo
+    return spans
 
 
 def _split_span(text: str, start: int, end: int, limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:

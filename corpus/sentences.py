@@ -48,6 +48,7 @@ _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n\s*")
 _BULLET = re.compile(r"[^\S\n]*(?:[•·▪‣◦●○■□*+-]|\d{1,3}[.)])[^\S\n]+")
 _LEADING_PUNCT = "([{“\"'‘«"
+_LOOK_BACK = 80
 _LINE_END_PUNCT = ".!?…:;,"
 _OPENING_CHARS = "“\"‘'([«¿¡#"
 
@@ -157,7 +158,7 @@ def _soft_breaks(text: str, start: int, end: int) -> list[int]:
             nxt += 1
         if nxt >= end:
             continue
-        if _ends_sentence(text, start, match, text[nxt:end]):
+        if _ends_sentence(text, start, match, text[nxt : min(end, nxt + _LOOK_BACK)]):
             breaks.append(pos)
     return breaks
 
@@ -170,7 +171,9 @@ def _ends_sentence(text: str, block_start: int, match: re.Match[str], following:
     punct = match.group()
     if punct != ".":
         return True  # ? ! … and "..." before a capital
-    before = text[block_start : match.start()]
+    # Only the word before the period matters; a bounded look-back keeps long blocks linear.
+    look_from = max(block_start, match.start() - _LOOK_BACK)
+    before = text[look_from : match.start()]
     token = before.rsplit(None, 1)[-1] if before.strip() else ""
     if before[-1:].isspace():
         token = ""  # a period after a space, e.g. " ." — not an abbreviation
@@ -185,6 +188,8 @@ def _ends_sentence(text: str, block_start: int, match: re.Match[str], following:
     if _DOTTED_ACRONYM.match(word):
         next_word = re.match(r"[\w’']+", following)
         return bool(next_word) and next_word.group().lower() in _OPENERS
-    if word.isdigit() and len(word) <= 3 and not before[: len(before) - len(token)].rsplit("\n", 1)[-1].strip():
+    prefix = before[: len(before) - len(token)]
+    at_line_start = ("\n" in prefix or look_from == block_start) and not prefix.rsplit("\n", 1)[-1].strip()
+    if word.isdigit() and len(word) <= 3 and at_line_start:
         return False  # list numbering at the start of a line: "1. First point"
     return True

@@ -118,14 +118,17 @@ def test_giant_word_is_split_between_characters() -> None:
 
 
 def test_non_additive_tokenizer_still_respects_max_tokens() -> None:
-    # Newlines cost a token of their own here, so per-sentence sums underestimate multi-paragraph chunks.
+    # Newlines cost a token of their own here, so per-sentence sums underestimate multi-line chunks.
     def count(text: str) -> int:
         return len(text.split()) + text.count("\n")
 
-    text = "\n\n".join(f"Para {i} has words." for i in range(6))
+    text = "\n".join(f"Line {i} has words." for i in range(6))
     art = article(text)
     chunks = chunk_article(art, count_tokens=count, size=12, overlap=0, max_tokens=12)
     check(art, chunks, count, 12)
+    # three sentences (12 estimated, 14 real tokens) do not fit; the chunks are regrouped by whole sentences
+    assert all(c.text.startswith("Line") and c.text.endswith("words.") for c in chunks)
+    assert max(len(c.text.split("\n")) for c in chunks) == 2
 
 
 def test_count_tokens_is_called_about_once_per_sentence() -> None:
