@@ -108,14 +108,17 @@ def _pack(
     ranges: list[tuple[int, int]] = []
     first, must = 0, 0  # ``must``: the first unit not yet in any chunk; every chunk takes it
     n = len(costs)
+    remaining = [0] * (n + 1)  # remaining[k]: cost of units k… to the end
+    for k in range(n - 1, -1, -1):
+        remaining[k] = remaining[k + 1] + costs[k]
     while first < n:
         last, total = first, special
         while last < n:
             if last > must:
                 if total + costs[last] > budget:
                     break
-                if para_break[last] and 2 * (total - special) >= budget - special:
-                    break  # at least half full: start the next chunk at this paragraph
+                if para_break[last] and 2 * (total - special) >= budget - special and total + remaining[last] > budget:
+                    break  # at least half full: start the next chunk at this paragraph (unless the rest fits here)
             total += costs[last]
             last += 1
         ranges.append((first, last))

@@ -81,9 +81,13 @@ def test_special_tokens_are_counted_once_per_chunk() -> None:
 
 
 def test_prefers_paragraph_boundary_when_half_full() -> None:
-    text = "One two three four. Five six.\n\nSeven eight. Nine ten."
+    text = "One two three four. Five six.\n\nSeven eight. Nine ten. Eleven."
     chunks = chunk_article(article(text), count_tokens=words, size=10, overlap=0, max_tokens=20)
-    assert [c.text for c in chunks] == ["One two three four. Five six.", "Seven eight. Nine ten."]
+    assert [c.text for c in chunks] == ["One two three four. Five six.", "Seven eight. Nine ten. Eleven."]
+    # the rest of the article fits: no tiny last chunk
+    text = "One two three four. Five six.\n\n• Signature"
+    chunks = chunk_article(article(text), count_tokens=words, size=10, overlap=0, max_tokens=20)
+    assert [c.text for c in chunks] == [text]
     # less than half full: the paragraph break is crossed
     text = "One two.\n\nThree four. Five six."
     chunks = chunk_article(article(text), count_tokens=words, size=10, overlap=0, max_tokens=20)
