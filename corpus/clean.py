@@ -146,7 +146,7 @@ def _drop_media_blocks(lines: list[str]) -> list[str]:
 
 def _is_date_bullet(line: str) -> bool:
     match = _BULLET.fullmatch(line)
-    return bool(match) and bool(_DATE_ONLY.fullmatch(match.group(1).strip()))
+    return match is not None and _DATE_ONLY.fullmatch(match.group(1).strip()) is not None
 
 
 def _drop_link_list_tail(lines: list[str]) -> list[str]:

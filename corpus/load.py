@@ -88,13 +88,13 @@ def load_articles(paths: Sequence[str | Path] | None = None) -> LoadResult:
                 continue
             try:
                 article = load_article(path, doc_id=doc_id)
-            except ArticleError as error:
-                skipped.append(error)
+            except ArticleError as failure:
+                skipped.append(failure)
                 continue
             loaded_from[doc_id] = path
             articles.append(article)
-    for error in skipped:
-        logger.warning("skipped %s", error)
+    for skip in skipped:
+        logger.warning("skipped %s", skip)
     logger.info("loaded %d articles, skipped %d files", len(articles), len(skipped))
     return LoadResult(articles=articles, skipped=skipped)
 

@@ -187,7 +187,7 @@ def _ends_sentence(text: str, block_start: int, match: re.Match[str], following:
         return False  # an initial: "J. Smith"
     if _DOTTED_ACRONYM.match(word):
         next_word = re.match(r"[\w’']+", following)
-        return bool(next_word) and next_word.group().lower() in _OPENERS
+        return next_word is not None and next_word.group().lower() in _OPENERS
     prefix = before[: len(before) - len(token)]
     at_line_start = ("\n" in prefix or look_from == block_start) and not prefix.rsplit("\n", 1)[-1].strip()
     if word.isdigit() and len(word) <= 3 and at_line_start:
