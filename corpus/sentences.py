@@ -6,9 +6,9 @@ The splitter works in two passes:
    without terminal punctuation followed by a line that starts a new thought), and the start of a bullet.
 2. *Soft breaks* inside each block: terminal punctuation (``. ! ? …``), optionally followed by closing
    quotes or brackets and footnote markers, then whitespace and a character that can start a sentence.
-   A period does not end a sentence after a title (``Dr.``), a month before a number (``Nov. 26``), a single
-   initial (``J. Smith``), ``e.g.``/``i.e.``, or a dotted acronym (``U.S.``) unless a typical sentence
-   opener follows it.
+   A period never ends a sentence after a title (``Dr.``, ``Gen.``), ``e.g.``/``i.e.``, or a month before a
+   number (``Nov. 26``). After a single initial (``J. Smith``), a dotted acronym (``U.S.``) or a company or
+   name suffix (``Inc.``, ``Jr.``) it ends one only when a typical sentence opener follows (``the U.S. The``).
 
 Every non-whitespace character of the text belongs to exactly one sentence, so the gaps between
 consecutive spans are whitespace only.
@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 # Titles and name prefixes: the next word is a name, so the period never ends a sentence.
 _TITLES = frozenset(
     "mr mrs ms messrs mme mlle dr prof gen gens col lt sgt capt cmdr cdr adm maj brig gov sen sens rep reps "
-    "rev hon pres supt insp st ste mt ft sr jr fr sra srta".split()
+    "rev hon pres supt insp st ste mt ft fr sra srta".split()
 )
+# Often inside a sentence ("Apple Inc. said"), but can end one: a break only before a typical opener.
+_AMBIGUOUS = frozenset("jr sr inc ltd co corp bros plc llc".split())
 # Never the last word of a sentence.
 _NEVER_FINAL = frozenset("e.g i.e cf vs viz approx ca esp incl".split())
 # Abbreviations usually followed by a number: ``Nov. 26``, ``No. 5``, ``pp. 12``.
@@ -183,9 +185,8 @@ def _ends_sentence(text: str, block_start: int, match: re.Match[str], following:
         return False
     if lower in _BEFORE_NUMBER and first.isdigit():
         return False
-    if len(word) == 1 and word.isupper():
-        return False  # an initial: "J. Smith"
-    if _DOTTED_ACRONYM.match(word):
+    if (len(word) == 1 and word.isupper()) or _DOTTED_ACRONYM.match(word) or lower in _AMBIGUOUS:
+        # "J. Smith", "U.S. President", "Apple Inc. said" — but "World War I. It ended", "the U.S. The move"
         next_word = re.match(r"[\w’']+", following)
         return next_word is not None and next_word.group().lower() in _OPENERS
     prefix = before[: len(before) - len(token)]

@@ -55,6 +55,15 @@ def check_invariants(text: str) -> None:
         ("Apples, pears, etc. and more.", ["Apples, pears, etc. and more."]),
         ("a “large coalition.”[16] The French agreed.", ["a “large coalition.”[16]", "The French agreed."]),
         ("It cost $5.5bn. That is a lot.", ["It cost $5.5bn.", "That is a lot."]),
+        (
+            "Apple Inc. said no. It was sold to Apple Inc. The deal closed.",
+            ["Apple Inc. said no.", "It was sold to Apple Inc.", "The deal closed."],
+        ),
+        ("He quoted Martin Luther King Jr. Then he sat.", ["He quoted Martin Luther King Jr.", "Then he sat."]),
+        (
+            "It ended World War I. It was 1918. George W. Bush was not born.",
+            ["It ended World War I.", "It was 1918.", "George W. Bush was not born."],
+        ),
     ],
 )
 def test_inline_rules(text: str, expected: list[str]) -> None:
