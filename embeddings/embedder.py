@@ -74,7 +74,8 @@ class SentenceTransformerEmbedder:
             )
         except Exception as exc:  # noqa: BLE001 - many loader errors; all mean "cannot load"
             raise EmbedderError(f"cannot load embedding model {model_id!r} from {self.path}: {exc}") from exc
-        dim = self.model.get_sentence_embedding_dimension()
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dim = get_dim()
         if not dim:
             raise EmbedderError(f"model {model_id!r} does not state its embedding dimension")
         self.dim = int(dim)

@@ -65,6 +65,14 @@ def _pq_subquantizers(dim: int) -> int:
     return 1
 
 
+class _KeepAlive:
+    """Exposes a raw buffer to numpy while holding a reference to the object that owns the memory."""
+
+    def __init__(self, owner: Any, raw: np.ndarray) -> None:
+        self.owner = owner
+        self.__array_interface__ = raw.__array_interface__
+
+
 class DenseIndex:
     """A FAISS inner-product index whose row ids are chunk positions.
 
@@ -137,8 +145,8 @@ class DenseIndex:
     def stored_vectors(self) -> np.ndarray | None:
         """A zero-copy view of the vectors held by a flat or HNSW index (None for IVF kinds).
 
-        Lets the loaded index serve MMR without a second in-memory copy of vectors.npy. The view is only
-        valid while this object is alive.
+        Lets the loaded index serve MMR without a second in-memory copy of vectors.npy. The view keeps the
+        FAISS index alive (its memory would otherwise be freed under it); nothing may be added afterwards.
         """
         faiss = _faiss()
         flat = self.index
@@ -146,8 +154,8 @@ class DenseIndex:
             flat = faiss.downcast_index(self.index.storage)
         if not isinstance(flat, faiss.IndexFlat) or self.ntotal == 0:
             return None
-        view = faiss.rev_swig_ptr(flat.get_xb(), self.ntotal * self.dim)
-        return np.asarray(view).reshape(self.ntotal, self.dim)
+        raw = np.asarray(faiss.rev_swig_ptr(flat.get_xb(), self.ntotal * self.dim))
+        return np.asarray(_KeepAlive(self.index, raw)).reshape(self.ntotal, self.dim)
 
     def save(self, path: Path) -> None:
         """Write the index to ``path`` (the caller fsyncs and swaps folders)."""

@@ -327,7 +327,8 @@ def _update(
         removed = sum(d not in target for d in old)
         n_unchanged = len(target) - len(fresh)
         if prev and not fresh and not removed and prev.manifest.get("faiss_setting") == index_settings.faiss \
-                and all(_with_hash(old[d]) == _with_hash(target[d]) for d in target):
+                and all(_with_hash(old[d]) == _with_hash(target[d]) for d in target) \
+                and _derived_files_ok(index_dir, prev):
             logger.info("index %s is up to date (%d articles)", index_dir, len(target))
             return BuildReport(len(target), len(prev.chunks), 0, 0, 0, n_unchanged, 0, time.perf_counter() - t0)
 
@@ -385,6 +386,17 @@ def _update(
                 seconds)
     return BuildReport(len(final_articles), len(chunks), added, len(fresh) - added, removed, n_unchanged,
                        len(texts), seconds)
+
+
+def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
+    """Whether faiss.index and bm25/ load and match the stored chunks (else they are rebuilt from vectors)."""
+    try:
+        dense = DenseIndex.load(index_dir / FAISS_FILE, prev.manifest["faiss_type"])
+        bm25 = BM25Index.load(index_dir / BM25_DIR)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        logger.warning("rewriting the FAISS and BM25 files of %s: %s", index_dir, exc)
+        return False
+    return dense.ntotal == bm25.n_docs == len(prev.chunks)
 
 
 def _with_hash(article: Article) -> Article:
