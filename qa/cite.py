@@ -175,7 +175,10 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         if not claim_ok:
             unsupported += 1
         # rebuild the claim's sentence with renumbered markers at its end
-        pieces.append(raw[cursor : claim.start])
+        gap = _MARKER.sub("", raw[cursor : claim.start])
+        if pieces and not gap and not pieces[-1][-1:].isspace():
+            gap = " "  # the space before this sentence went with the previous sentence's markers
+        pieces.append(gap)
         body = strip_markers(raw[claim.start : claim.end])
         marks = "".join(f" [{k}]" for k in dict.fromkeys(new_numbers))
         pieces.append(body + marks)

@@ -16,8 +16,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from embeddings.types import Hit
 from qa import lexical
 from qa.config import AnswerSettings
@@ -45,7 +43,8 @@ _REASON = re.compile(
 class Scored:
     hit_no: int  # 1-based position in hits
     sentence: Sentence
-    score: float
+    score: float  # ranks sentences
+    similarity: float  # cosine(query, sentence): decides refusal (it separates unanswerable questions best)
 
 
 def _type_evidence(qtype: str, sentence: str, question_names: set[str]) -> float:
@@ -87,9 +86,17 @@ class ExtractiveGenerator:
         self.evidence = evidence
         self.settings = settings
 
-    def score(self, question: str, hits: Sequence[Hit], *, query: str | None = None) -> list[Scored]:
-        """All sentences of the hits, best first (a sentence in two overlapping chunks counts once)."""
+    def score(
+        self, question: str, hits: Sequence[Hit], *, query: str | None = None, history: Sequence[dict] | None = None
+    ) -> list[Scored]:
+        """All sentences of the hits, best first (a sentence in two overlapping chunks counts once).
+
+        A follow-up wants something new: sentences the previous answer already quoted rank lower.
+        """
         query = query or question
+        said = " ".join(
+            " ".join(t["content"].split()) for t in (history or [])[-2:] if t.get("role") == "assistant"
+        )
         seen: set[tuple[str, int, int]] = set()
         cands: list[tuple[int, Sentence]] = []
         for i, hit in enumerate(hits, start=1):
@@ -113,6 +120,8 @@ class ExtractiveGenerator:
                 penalty += 0.15
             if s.text.rstrip().endswith("?"):
                 penalty += 0.15  # rhetorical questions don't answer anything
+            if said and " ".join(s.text.split()) in said:
+                penalty += 0.2
             total = (
                 W_SEMANTIC * float(sim)
                 + W_LEXICAL * _lexical_coverage(terms, s.text)
@@ -120,15 +129,17 @@ class ExtractiveGenerator:
                 + W_RANK / hit_no
                 - penalty
             )
-            scored.append(Scored(hit_no, s, total))
+            scored.append(Scored(hit_no, s, total, float(sim)))
         scored.sort(key=lambda x: -x.score)
         return scored
 
-    def select(self, question: str, hits: Sequence[Hit], *, query: str | None = None) -> tuple[list[Scored], float]:
-        """The sentences to answer with (empty when refusing) and the best score."""
-        scored = self.score(question, hits, query=query)
-        if not scored or scored[0].score < self.settings.refusal_threshold:
-            return [], (scored[0].score if scored else float("-inf"))
+    def select(
+        self, question: str, hits: Sequence[Hit], *, query: str | None = None, history: Sequence[dict] | None = None
+    ) -> tuple[list[Scored], float]:
+        """The sentences to answer with (empty when refusing) and the confidence (cosine of the best sentence)."""
+        scored = self.score(question, hits, query=query, history=history)
+        if not scored or scored[0].similarity < self.settings.refusal_threshold:
+            return [], (scored[0].similarity if scored else float("-inf"))
         best = scored[0].score
         chosen = [scored[0]]
         chosen_vecs = [self.evidence.embed([scored[0].sentence.text])[0]]
@@ -140,13 +151,13 @@ class ExtractiveGenerator:
                 continue
             chosen.append(cand)
             chosen_vecs.append(v)
-        return chosen, best
+        return chosen, scored[0].similarity
 
     def generate(
         self, question: str, hits: Sequence[Hit], history: Sequence[dict] | None = None, *, query: str | None = None
     ) -> Iterator[str]:
         """Yield the answer sentence by sentence, each followed by its chunk marker [n]."""
-        chosen, _ = self.select(question, hits, query=query)
+        chosen, _ = self.select(question, hits, query=query, history=history)
         if not chosen:
             yield REFUSAL_TEXT
             return
@@ -154,8 +165,3 @@ class ExtractiveGenerator:
             text = " ".join(c.sentence.text.split())
             yield ("" if i == 0 else " ") + f"{text} [{c.hit_no}]"
 
-
-def best_scores(gen: ExtractiveGenerator, question: str, hits: Sequence[Hit], query: str | None = None) -> float:
-    """Best sentence score for a question (used to calibrate the refusal threshold)."""
-    scored = gen.score(question, hits, query=query)
-    return scored[0].score if scored else float(np.float32("-inf"))

@@ -92,3 +92,9 @@ def test_standalone_question_is_not_rewritten() -> None:
     assert not is_followup(q, HISTORY)
     assert rewrite_followup(q, HISTORY) == q
     assert rewrite_followup("And who did they meet?", None) == "And who did they meet?"
+
+
+def test_split_claims_keeps_sentence_spacing_for_trailing_markers() -> None:
+    claims = split_claims("First claim here. [1] Second claim there. [2]")
+    assert [c.text for c in claims] == ["First claim here.", "Second claim there."]
+    assert [c.markers for c in claims] == [(1,), (2,)]

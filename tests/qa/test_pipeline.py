@@ -1,0 +1,168 @@
+"""The answer path end to end over the seed articles: fast with the hash embedder, slow with the real model."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from corpus.load import load_articles
+from embeddings import HashEmbedder, Index, build_index, load_embedder
+from embeddings.types import Hit
+from qa import QA, Answer, InvalidQuestionError, get_settings
+from qa.cite import cite
+from qa.evidence import Evidence
+
+SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
+
+
+def _qa(tmp_path: Path, embedder, **answer_settings: float) -> QA:
+    settings = get_settings({"index": {"dir": str(tmp_path / "index")}, "answer": answer_settings})
+    articles = load_articles([SEEDS]).articles
+    build_index(articles, index_dir=settings.index_dir(), embedder=embedder, chunking=settings.chunking,
+                index_settings=settings.index, progress=False)
+    index = Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking)
+    return QA(settings, index, embedder)
+
+
+@pytest.fixture(scope="module")
+def hash_qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    # hash vectors are far less similar than real ones: the refusal threshold calibrated for MiniLM is too high
+    return _qa(tmp_path_factory.mktemp("hashqa"), HashEmbedder(), refusal_threshold=0.3)
+
+
+def assert_citations_exact(qa: QA, a: Answer) -> None:
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", a.text)}
+    assert markers == {c.n for c in a.citations}
+    for c in a.citations:
+        assert qa.article(c.doc_id).text[c.start : c.end] == c.quote
+        assert c.quote.strip() == c.quote and c.quote
+        assert any(h.doc_id == c.doc_id and h.start <= c.start and c.end <= h.end for h in a.chunks)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many people were massacred in Paris?",
+        "Which warships did Sarkozy sell to Russia?",
+        "What did the 2013 BBC World Service poll find?",
+    ],
+)
+def test_answers_cite_exact_spans(hash_qa: QA, question: str) -> None:
+    a = hash_qa.answer(question)
+    assert not a.refused
+    assert a.citations
+    assert a.backend == "extractive" and a.query == question and a.question == question
+    assert_citations_exact(hash_qa, a)
+    assert a.timings_ms["total"] > 0
+
+
+def test_stream_yields_text_then_answer(hash_qa: QA) -> None:
+    items = list(hash_qa.stream("How many people were massacred in Paris?"))
+    assert isinstance(items[-1], Answer)
+    deltas = items[:-1]
+    assert deltas and all(isinstance(d, str) for d in deltas)
+    assert "129" in "".join(deltas)
+
+
+def test_gibberish_is_refused_with_closest_chunks(hash_qa: QA) -> None:
+    a = hash_qa.answer("zqxv blorf wumpus?")
+    assert a.refused
+    assert a.text.startswith("The articles don't say")
+    assert a.citations == [] and a.unsupported == 0
+    assert a.chunks  # the closest passages are still shown
+
+
+def test_bad_questions_raise_clear_errors(hash_qa: QA) -> None:
+    with pytest.raises(InvalidQuestionError, match="empty"):
+        hash_qa.answer("   ")
+    with pytest.raises(InvalidQuestionError, match="limit"):
+        hash_qa.answer("why " * 1000)
+    with pytest.raises(InvalidQuestionError, match="history turn 0"):
+        hash_qa.answer("Who?", history=[{"role": "robot", "content": "x"}])
+
+
+def _hit(qa: QA, doc_id: str, needle: str) -> Hit:
+    text = qa.article(doc_id).text
+    start = text.index(needle)
+    # the whole paragraph around the needle, as a chunk would be
+    s = text.rfind("\n\n", 0, start) + 2 if text.rfind("\n\n", 0, start) >= 0 else 0
+    e = text.find("\n\n", start)
+    e = len(text) if e < 0 else e
+    return Hit(doc_id, s, e, text[s:e], 1.0, title=qa.article(doc_id).title)
+
+
+def test_cite_drops_markers_outside_retrieved_set(hash_qa: QA) -> None:
+    hit = _hit(hash_qa, "002_c143785ade127b25.txt", "massacred 129 people")
+    r = cite("Terrorists massacred 129 people in Paris. [1] Something else entirely. [7]", [hit],
+             Evidence(hash_qa.index.articles, hash_qa.embedder), support_threshold=0.3)
+    assert "[7]" not in r.text and "[2]" not in r.text
+    assert len(r.citations) == 1 and "129" in r.citations[0].quote
+    assert r.unsupported == 1  # the claim with an invalid marker cites nothing
+
+
+def test_support_check_flags_invented_numbers_and_names(hash_qa: QA) -> None:
+    hit = _hit(hash_qa, "002_c143785ade127b25.txt", "massacred 129 people")
+    ev = Evidence(hash_qa.index.articles, hash_qa.embedder)
+    good = cite("The terrorists savagely massacred 129 people in Paris. [1]", [hit], ev, support_threshold=0.3)
+    assert good.citations[0].supported is True and good.unsupported == 0
+    bad = cite("The terrorists savagely massacred 450 people in Paris. [1]", [hit], ev, support_threshold=0.3)
+    assert bad.citations[0].supported is False and bad.unsupported == 1
+    # the quote is still the exact best sentence, not the whole chunk
+    assert bad.citations[0].quote != hit.text and "129" in bad.citations[0].quote
+    uncited = cite("Macron won the election.", [hit], ev, support_threshold=0.3)
+    assert uncited.citations == [] and uncited.unsupported == 1
+
+
+def test_add_and_remove_an_uploaded_article(tmp_path: Path) -> None:
+    qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
+    f = tmp_path / "lighthouse.txt"
+    f.write_text("The Zorbian lighthouse was painted green in 1911 by the keeper Albertine Moreau.\n")
+    bad = tmp_path / "blob.bin"
+    bad.write_bytes(b"\x00\x01\x02")
+    rep = qa.add_files([f, bad])
+    assert rep.added_doc_ids == ["uploads/lighthouse.txt"]
+    assert len(rep.skipped) == 1 and "blob.bin" in str(rep.skipped[0])
+    a = qa.answer("Who painted the Zorbian lighthouse green?")
+    assert any(c.doc_id == "uploads/lighthouse.txt" for c in a.citations)
+    assert {i.doc_id for i in qa.articles()} >= {"uploads/lighthouse.txt", "001_4531c746a2d8eea5.txt"}
+    # a rebuild from sources keeps the upload
+    QA.build(qa.settings, progress=False, embedder=qa.embedder)
+    qa.remove_article("uploads/lighthouse.txt")
+    assert "uploads/lighthouse.txt" not in {i.doc_id for i in qa.articles()}
+    assert len(qa.articles()) == 5
+
+
+# -- the real model ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real_qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    return _qa(tmp_path_factory.mktemp("realqa"), load_embedder(get_settings().embedding))
+
+
+@pytest.mark.slow
+def test_versailles_both_sides(real_qa: QA) -> None:
+    a = real_qa.answer("Where did Macron receive Putin in 2017?")
+    assert not a.refused and "Versailles" in a.text
+    assert "001_4531c746a2d8eea5.txt" in {c.doc_id for c in a.citations}
+    assert all(c.supported for c in a.citations)
+    assert_citations_exact(real_qa, a)
+
+
+@pytest.mark.slow
+def test_followup_uses_history(real_qa: QA) -> None:
+    history = [
+        {"role": "user", "content": "Which French ministers visited Moscow in September 2019?"},
+        {"role": "assistant", "content": "Minister of the Armed Forces Florence Parly and Foreign Minister "
+                                         "Jean-Yves Le Drian met in Moscow. [1]"},
+    ]
+    a = real_qa.answer("And who did they meet on the Russian side?", history=history)
+    assert a.query != a.question and "Moscow" in a.query
+    assert "Shoigu" in a.text or "Lavrov" in a.text
+    assert_citations_exact(real_qa, a)
+
+
+@pytest.mark.slow
+def test_unanswerable_is_refused(real_qa: QA) -> None:
+    a = real_qa.answer("What was the name of the Russian pilot whose bomber Turkey shot down?")
+    assert a.refused and a.citations == [] and a.chunks
