@@ -110,3 +110,13 @@ def test_onnx_backend_is_a_clear_error_or_works(minilm) -> None:
         np.testing.assert_allclose(emb.embed(["hello"]), minilm.embed(["hello"]), atol=1e-3)
 
 
+
+
+def test_query_encoding_restores_torch_threads(minilm) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    single = minilm.embed(["Where did Macron receive Putin?"])  # small batch: one torch thread
+    assert torch.get_num_threads() == before
+    bulk = minilm.embed(["Where did Macron receive Putin?"] + ["filler text"] * 20)  # default threads
+    np.testing.assert_allclose(single[0], bulk[0], atol=1e-5)
