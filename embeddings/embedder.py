@@ -273,7 +273,7 @@ def resolve_model_path(model: str) -> Path:
     Raises:
         EmbedderError: when the model is neither a folder nor in the local cache (nothing is downloaded).
     """
-    if model == DEFAULT_MODEL:
+    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return _shipped_model_path()
     path = Path(model).expanduser()
     if path.is_dir():

@@ -146,6 +146,23 @@ def _read_records(index_dir: Path, manifest: dict[str, Any]) -> tuple[dict[str, 
     return articles, chunks
 
 
+def _read_stored(
+    index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, mmap: bool
+) -> tuple[dict[str, Any], dict[str, Article], list[Chunk], np.ndarray]:
+    """Manifest, articles, chunks and vectors of a compatible index (typed errors otherwise)."""
+    manifest = _read_manifest(index_dir)
+    _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
+    try:
+        articles, chunks = _read_records(index_dir, manifest)
+        vectors = np.load(index_dir / VECTORS, mmap_mode="r" if mmap else None)
+        if vectors.shape != (len(chunks), embedder.dim) or vectors.dtype != np.float32:
+            raise ValueError(f"{VECTORS} holds {vectors.shape} {vectors.dtype}, expected ({len(chunks)}, "
+                             f"{embedder.dim}) float32")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise _corrupt(index_dir, exc) from exc
+    return manifest, articles, chunks, vectors
+
+
 def _corrupt(index_dir: Path, exc: BaseException) -> IndexCorruptError:
     return IndexCorruptError(f"index at {index_dir} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}")
 
@@ -191,23 +208,17 @@ class Index:
         """
         index_dir = Path(index_dir)
         _recover(index_dir)
-        manifest = _read_manifest(index_dir)
-        _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
+        manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking, mmap=True)
         try:
-            articles, chunks = _read_records(index_dir, manifest)
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
-            stored = np.load(index_dir / VECTORS, mmap_mode="r")
-            if stored.shape != (len(chunks), embedder.dim) or stored.dtype != np.float32:
-                raise ValueError(f"{VECTORS} has shape {stored.shape} {stored.dtype}, expected ({len(chunks)}, "
-                                 f"{embedder.dim}) float32")
-            vectors = dense.stored_vectors()
-            if vectors is None:  # IVF kinds keep no raw vectors: hold our own copy for MMR
-                vectors = np.array(stored)
-            del stored
             bm25 = BM25Index.load(index_dir / BM25_DIR)
             if dense.ntotal != len(chunks) or dense.dim != embedder.dim or bm25.n_docs != len(chunks):
                 raise ValueError(f"FAISS has {dense.ntotal} rows of dim {dense.dim}, BM25 {bm25.n_docs} documents, "
                                  f"for {len(chunks)} chunks")
+            vectors = dense.stored_vectors()  # flat/HNSW: a view of FAISS's own copy, no second copy in memory
+            if vectors is None:
+                vectors = np.array(stored)  # IVF kinds keep no raw vectors
+            del stored
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise _corrupt(index_dir, exc) from exc
         logger.info("loaded index %s: %d articles, %d chunks (%s)", index_dir, len(articles), len(chunks),
@@ -246,15 +257,7 @@ class _Previous:
 def _read_previous(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, strict: bool) -> _Previous | None:
     """The reusable part of the current index; None (log why) when absent or unusable unless ``strict``."""
     try:
-        manifest = _read_manifest(index_dir)
-        _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
-        try:
-            articles, chunks = _read_records(index_dir, manifest)
-            vectors = np.load(index_dir / VECTORS)
-            if vectors.shape != (len(chunks), embedder.dim) or vectors.dtype != np.float32:
-                raise ValueError(f"{VECTORS} has shape {vectors.shape}, expected ({len(chunks)}, {embedder.dim})")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise _corrupt(index_dir, exc) from exc
+        manifest, articles, chunks, vectors = _read_stored(index_dir, embedder=embedder, chunking=chunking, mmap=False)
     except IndexNotFoundError:
         if strict:
             raise
@@ -445,22 +448,14 @@ def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
         fh.writelines(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
 
 
-def _fsync_tree(folder: Path) -> None:
-    """Flush every file and folder under ``folder`` (inclusive) to stable storage."""
-    for path in [*folder.rglob("*"), folder]:
+def _fsync(*paths: Path) -> None:
+    """Flush files and folders (their entries) to stable storage."""
+    for path in paths:
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _sibling(index_dir: Path, suffix: str) -> Path:
@@ -497,7 +492,7 @@ def _recover(index_dir: Path, *, locked: bool = False) -> None:
     else:
         logger.warning("restoring index %s from the backup left by an interrupted build", index_dir)
         os.rename(backup, index_dir)
-        _fsync_dir(index_dir.parent)
+        _fsync(index_dir.parent)
 
 
 def _remove_stale_temps(index_dir: Path) -> None:
@@ -518,10 +513,10 @@ def _swap_into_place(tmp: Path, index_dir: Path) -> None:
     """Make ``tmp`` the index folder: fsync it, move the old folder aside, rename, then drop the old one."""
     if index_dir.exists() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).exists():
         raise RetrievalError(f"{index_dir} exists and is not a citeqa index; refusing to replace it")
-    _fsync_tree(tmp)
+    _fsync(*tmp.rglob("*"), tmp)
     backup = _sibling(index_dir, "old")
     if index_dir.exists():
         os.rename(index_dir, backup)
     os.rename(tmp, index_dir)
-    _fsync_dir(index_dir.parent)
+    _fsync(index_dir.parent)
     shutil.rmtree(backup, ignore_errors=True)
