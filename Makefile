@@ -23,8 +23,9 @@ setup-dev: setup
 	$(BIN)/pip install --quiet -e '.[dev]'
 
 # llama.cpp's server compiles from source once (~9 min); pip caches the wheel afterwards.
+# Portable CPU flags: a -march=native build can pick AMX kernels that some VMs advertise but do not enable (SIGILL).
 setup-llm: setup
-	$(BIN)/pip install --quiet -e '.[llm-server]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" $(BIN)/pip install --quiet -e '.[llm-server]'
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
 setup-browser:

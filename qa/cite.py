@@ -94,12 +94,18 @@ def lexically_supported(claim: str, quote: str) -> bool:
     return lexical.name_tokens(claim) <= quote_words
 
 
-def _candidates(sentences: Sequence[Sentence], article_text: str) -> list[Sentence]:
-    """Single sentences and adjacent pairs (a claim may fuse two source sentences)."""
+def _candidates(sentences: Sequence[Sentence], vecs: np.ndarray, article_text: str) -> tuple[list[Sentence], np.ndarray]:
+    """Single sentences and adjacent pairs (a claim may fuse two source sentences), with unit vectors.
+
+    A pair's vector is the normalised sum of its sentences' vectors: close to embedding the pair, at no cost.
+    """
     out = list(sentences)
-    for a, b in zip(sentences, sentences[1:], strict=False):
+    pair_vecs = []
+    for i, (a, b) in enumerate(zip(sentences, sentences[1:], strict=False)):
         out.append(Sentence(a.doc_id, a.start, b.end, article_text[a.start : b.end]))
-    return out
+        v = vecs[i] + vecs[i + 1]
+        pair_vecs.append(v / (np.linalg.norm(v) or 1.0))
+    return out, np.vstack([vecs, *pair_vecs]) if pair_vecs else vecs
 
 
 def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold: float) -> CiteResult:
@@ -119,20 +125,18 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
     if not claims:
         return CiteResult(strip_markers(raw), [], 0, 0)
     # gather candidate quotes of every cited chunk and embed claims + candidates in one batch
-    per_hit: dict[int, list[Sentence]] = {}
-    for claim in claims:
-        for n in claim.markers:
-            if 1 <= n <= len(hits) and n not in per_hit:
-                hit = hits[n - 1]
-                per_hit[n] = _candidates(evidence.sentences(hit), evidence.articles[hit.doc_id].text)
-    cand_texts = [c.text for cands in per_hit.values() for c in cands]
-    vecs = evidence.embed([c.text for c in claims] + cand_texts)
+    cited = sorted({n for claim in claims for n in claim.markers if 1 <= n <= len(hits)})
+    sentences = {n: evidence.sentences(hits[n - 1]) for n in cited}
+    vecs = evidence.embed([c.text for c in claims] + [s.text for n in cited for s in sentences[n]])
     claim_vecs = vecs[: len(claims)]
+    per_hit: dict[int, list[Sentence]] = {}
     cand_vecs: dict[int, np.ndarray] = {}
     offset = len(claims)
-    for n, cands in per_hit.items():
-        cand_vecs[n] = vecs[offset : offset + len(cands)]
-        offset += len(cands)
+    for n in cited:
+        k = len(sentences[n])
+        per_hit[n], cand_vecs[n] = _candidates(sentences[n], vecs[offset : offset + k],
+                                               evidence.articles[hits[n - 1].doc_id].text)
+        offset += k
 
     citations: list[Citation] = []
     number_of: dict[tuple[str, int, int], int] = {}
@@ -148,7 +152,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
             sims = cand_vecs[n] @ claim_vecs[ci]
             lex_ok = np.array([lexically_supported(claim.text, c.text) for c in cands])
             # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
-            penalty = np.array([0.0 if i < len(evidence.sentences(hits[n - 1])) else 0.03 for i in range(len(cands))])
+            penalty = np.array([0.0 if i < len(sentences[n]) else 0.03 for i in range(len(cands))])
             best = int(np.argmax(sims + lex_ok * 1.0 - penalty))
             quote = cands[best]
             supported = bool(lex_ok[best]) and float(sims[best]) >= support_threshold

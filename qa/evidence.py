@@ -10,6 +10,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,21 +32,58 @@ class Sentence:
     text: str
 
 
+class CachedEmbedder:
+    """An Embedder that remembers recent vectors (keyed by whitespace-normalised text).
+
+    The query is embedded once for retrieval and reused by the generator; sentences are embedded once per
+    process however often they are retrieved. Everything else is forwarded to the wrapped embedder, so an
+    index checks its model fingerprint as usual.
+    """
+
+    def __init__(self, inner: Embedder, *, cache_size: int = 20_000) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.max_tokens = inner.max_tokens
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def __getattr__(self, name: str) -> Any:  # fingerprint() and anything else the index asks of the model
+        return getattr(self.inner, name)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Normalised vectors for texts, embedding only those not cached, in one batch."""
+        keys = [" ".join(t.split()) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        if missing:
+            vecs = self.inner.embed(missing, progress=progress)
+            for k, v in zip(missing, vecs, strict=True):
+                self._vectors[k] = v
+            while len(self._vectors) > self._cache_size:
+                self._vectors.popitem(last=False)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            self._vectors.move_to_end(k)
+            out[i] = self._vectors[k]
+        return out
+
+
 class Evidence:
     """Sentence splitting and embedding over a fixed set of articles, with caches.
 
     Args:
         articles: doc_id → Article (the index's articles; offsets index ``Article.text``).
-        embedder: the index's embedder, so sentence and query vectors are comparable.
-        cache_size: most sentence/claim vectors kept.
+        embedder: the index's embedder, so sentence and query vectors are comparable (wrapped in a
+            ``CachedEmbedder`` unless it is one already).
     """
 
-    def __init__(self, articles: Mapping[str, Article], embedder: Embedder, *, cache_size: int = 20_000) -> None:
+    def __init__(self, articles: Mapping[str, Article], embedder: Embedder) -> None:
         self.articles = articles
-        self.embedder = embedder
+        self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._spans: dict[str, list[tuple[int, int]]] = {}
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
 
     def spans(self, doc_id: str) -> list[tuple[int, int]]:
         if doc_id not in self._spans:
@@ -61,16 +99,5 @@ class Evidence:
         return inside or [Sentence(hit.doc_id, hit.start, hit.end, text[hit.start : hit.end])]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Normalised vectors for texts, embedding only those not cached, in one batch."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            vecs = self.embedder.embed(missing)
-            for t, v in zip(missing, vecs, strict=True):
-                self._vectors[t] = v
-            while len(self._vectors) > self._cache_size:
-                self._vectors.popitem(last=False)
-        out = np.empty((len(texts), self.embedder.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            self._vectors.move_to_end(t)
-            out[i] = self._vectors[t]
-        return out
+        """Normalised vectors for texts (cached)."""
+        return self.embedder.embed(texts)

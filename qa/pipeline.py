@@ -27,7 +27,7 @@ from qa import lexical
 from qa.cite import cite, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
-from qa.evidence import Evidence
+from qa.evidence import CachedEmbedder, Evidence
 from qa.extractive import ExtractiveGenerator
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup
@@ -133,8 +133,8 @@ class QA:
     def __init__(self, settings: Settings, index: Index, embedder: Embedder, generator: Generator | None = None):
         self.settings = settings
         self.index = index
-        self.embedder = embedder
         self.evidence = Evidence(index.articles, embedder)
+        self.embedder = self.evidence.embedder  # cached: the query embedded for retrieval is reused
         self.generator: Generator = generator or self._make_generator(settings.generator)
         self.extractive = ExtractiveGenerator(self.evidence, settings.answer)
 
@@ -143,7 +143,7 @@ class QA:
     def from_settings(cls, settings: Settings | dict[str, Any] | str | Path | None = None) -> QA:
         """Load the index and models once. Raises IndexNotFoundError when there is no index yet."""
         s = get_settings(settings)
-        embedder = load_embedder(s.embedding)
+        embedder = CachedEmbedder(load_embedder(s.embedding))
         index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
         return cls(s, index, embedder)
 
@@ -184,7 +184,7 @@ class QA:
     def ensure(cls, settings: Settings | dict[str, Any] | None = None, *, progress: bool = True) -> QA:
         """Load the index, building it from the bundled corpus first when there is none."""
         s = get_settings(settings)
-        embedder = load_embedder(s.embedding)
+        embedder = CachedEmbedder(load_embedder(s.embedding))
         try:
             index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
         except IndexNotFoundError:
@@ -226,7 +226,10 @@ class QA:
             return question
         rewrite = getattr(self.generator, "rewrite_query", None)
         if rewrite is not None:
-            return str(rewrite(question, history)).strip() or question
+            rewritten = str(rewrite(question, history)).strip()
+            if rewritten and rewritten != question:
+                return rewritten
+            # the LLM gave nothing usable (it falls back to the bare question): carry the subject over ourselves
         return rewrite_followup(question, history)
 
     def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
@@ -329,7 +332,7 @@ class QA:
         report = build_index(
             articles,
             index_dir=self.settings.index_dir(),
-            embedder=self.embedder,
+            embedder=self.embedder.inner,  # chunk vectors need no cache
             chunking=self.settings.chunking,
             index_settings=self.settings.index,
             progress=False,
@@ -345,7 +348,7 @@ class QA:
         report = remove_articles(
             [doc_id],
             index_dir=self.settings.index_dir(),
-            embedder=self.embedder,
+            embedder=self.embedder.inner,
             chunking=self.settings.chunking,
             index_settings=self.settings.index,
         )
