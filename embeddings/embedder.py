@@ -139,6 +139,12 @@ class SentenceTransformerEmbedder:
             return len(self._tokenizer.encode(text, add_special_tokens=True).ids)
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        """``count_tokens`` of many texts at once (the Rust tokenizer spreads the batch over all cores)."""
+        if self._tokenizer is not None:
+            return [len(enc.ids) for enc in self._tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+        return [self.count_tokens(t) for t in texts]
+
     def fingerprint(self) -> str:
         """sha256 over the model's weights and configuration files (cached per folder)."""
         return _folder_fingerprint(self.path)

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 REBUILD_HINT = "run `citeqa index --rebuild`"
+_PRECOUNT_GROUP = 256  # articles whose sentences are token-counted in one batch (bounds the memory used)
 MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "manifest.json", "articles.jsonl", "chunks.jsonl", "vectors.npy", "faiss.index", "bm25",
 )
@@ -416,14 +417,36 @@ def _article_record(article: Article) -> dict[str, Any]:
 def _chunk_articles(
     articles: Sequence[Article], *, embedder: Embedder, chunking: ChunkSettings
 ) -> dict[str, list[Chunk]]:
-    """Chunk with the embedder's own token counter, capped at the model's max sequence length."""
-    from corpus.chunk import chunk_article
+    """Chunk with the embedder's own token counter, capped at the model's max sequence length.
 
-    return {
-        a.doc_id: chunk_article(a, count_tokens=embedder.count_tokens, size=chunking.size, overlap=chunking.overlap,
-                                max_tokens=embedder.max_tokens)
-        for a in articles
-    }
+    The chunker counts each sentence once; when the embedder can count a batch at once (the Rust tokenizer
+    uses every core), sentences are pre-counted per group of articles, which roughly halves chunking time.
+    """
+    from corpus.chunk import chunk_article
+    from corpus.sentences import split_sentences
+
+    count_batch = getattr(embedder, "count_tokens_batch", None)
+    chunks: dict[str, list[Chunk]] = {}
+    for first in range(0, len(articles), _PRECOUNT_GROUP):
+        group = articles[first : first + _PRECOUNT_GROUP]
+        known: dict[str, int] = {}
+        if callable(count_batch):
+            sentences = [a.text[s:e] for a in group for s, e in split_sentences(a.text)]
+            known = dict(zip(sentences, count_batch(sentences), strict=True))
+
+        count = _cached_counter(known, embedder.count_tokens)
+        for a in group:
+            chunks[a.doc_id] = chunk_article(a, count_tokens=count, size=chunking.size, overlap=chunking.overlap,
+                                             max_tokens=embedder.max_tokens)
+    return chunks
+
+
+def _cached_counter(known: dict[str, int], count_tokens: Callable[[str], int]) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        n = known.get(text)
+        return n if n is not None else count_tokens(text)
+
+    return count
 
 
 # --- files: JSON lines, fsync, lock, staging folder and swap ------------------------------------------------
