@@ -279,6 +279,15 @@ def ui(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
     launch_app(_settings(ctx), host=host, port=port, auth=creds)
 
 
+def _register_subcommands() -> None:
+    from evals.cli import eval_group
+
+    cli.add_command(eval_group)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     cli(obj={})
 
