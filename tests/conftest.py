@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from llm_server import llm_server, llm_server_factory  # noqa: F401  (session fixtures: one server for all tests)
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "corpus" / "articles"

@@ -15,13 +15,12 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
-from llm_server import LLMServer, llm_server
+from llm_server import LLMServer
 
 from evals.cli import eval_group
 from evals.sets import SETS_DIR
 from qa import QA, get_settings
 
-__all__ = ["llm_server"]  # the fixture, registered for this module by being imported
 
 SEED_DEV = SETS_DIR / "seed_dev.jsonl"
 REPO = Path(__file__).resolve().parents[2]
