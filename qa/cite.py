@@ -94,7 +94,9 @@ def lexically_supported(claim: str, quote: str) -> bool:
     return lexical.name_tokens(claim) <= quote_words
 
 
-def _candidates(sentences: Sequence[Sentence], vecs: np.ndarray, article_text: str) -> tuple[list[Sentence], np.ndarray]:
+def _candidates(
+    sentences: Sequence[Sentence], vecs: np.ndarray, article_text: str
+) -> tuple[list[Sentence], np.ndarray]:
     """Single sentences and adjacent pairs (a claim may fuse two source sentences), with unit vectors.
 
     A pair's vector is the normalised sum of its sentences' vectors: close to embedding the pair, at no cost.

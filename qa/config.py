@@ -61,7 +61,9 @@ class AnswerSettings(BaseModel):
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences the extractive generator quotes.")
     support_threshold: float = Field(
-        0.5, description="Minimum cosine similarity between a claim and its cited quote for the citation to count as supported."
+        0.5,
+        description="Least cosine similarity between a claim and its cited quote for the citation to count as "
+        "supported (numbers and names must also occur in the quote).",
     )
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
 

@@ -22,7 +22,10 @@ from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.prompts import CANNOT_ANSWER_PHRASE
 
-REFUSAL_TEXT = f"{CANNOT_ANSWER_PHRASE}: none of the retrieved passages answers this question. The closest passages are listed below."
+REFUSAL_TEXT = (
+    f"{CANNOT_ANSWER_PHRASE}: none of the retrieved passages answers this question. "
+    "The closest passages are listed below."
+)
 
 # Weights of the score's parts, tuned on evals/sets/seed_dev.jsonl (see the issue notes for the sweep).
 W_SEMANTIC = 0.55

@@ -79,7 +79,9 @@ def _settings(ctx: click.Context, **sections: dict[str, Any]) -> Any:
 
 @click.group(cls=CiteqaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="JSON settings file.")
-@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), help="Index folder (env CITEQA_INDEX_DIR).")
+@click.option(
+    "--index-dir", type=click.Path(file_okay=False, path_type=Path), help="Index folder (env CITEQA_INDEX_DIR)."
+)
 @click.option("-v", "--verbose", count=True, help="Log more (-vv: debug, with tracebacks).")
 @click.version_option(package_name="citeqa")
 @click.pass_context
@@ -101,7 +103,9 @@ def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Discard the existing index and build from scratch.")
-@click.option("--faiss", "faiss_type", type=click.Choice(["auto", "flat", "hnsw", "ivf", "ivfpq"]), help="FAISS index type.")
+@click.option(
+    "--faiss", "faiss_type", type=click.Choice(["auto", "flat", "hnsw", "ivf", "ivfpq"]), help="FAISS index type."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, faiss_type: str | None, quiet: bool) -> None:

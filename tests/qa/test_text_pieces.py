@@ -12,7 +12,8 @@ from qa.rewrite import is_followup, rewrite_followup
 
 
 def test_numbers_are_normalised() -> None:
-    assert lexical.numbers("massacred 129 people on Nov. 26th, 1,000 troops, forty years") >= {"129", "26", "1000", "40"}
+    found = lexical.numbers("massacred 129 people on Nov. 26th, 1,000 troops, forty years")
+    assert found >= {"129", "26", "1000", "40"}
     assert lexical.numbers("no digits here") == set()
 
 
@@ -51,7 +52,8 @@ def test_split_claims_expands_lists_and_ranges() -> None:
 
 
 def test_lexical_support_requires_numbers_and_names() -> None:
-    quote = "After declaring war on the terrorists who savagely massacred 129 people in Paris, Hollande turned to the EU."
+    quote = ("After declaring war on the terrorists who savagely massacred 129 people in Paris, "
+             "Hollande turned to the EU.")
     assert lexically_supported("Terrorists killed 129 people in Paris.", quote)
     assert not lexically_supported("Terrorists killed 130 people in Paris.", quote)
     assert not lexically_supported("Terrorists killed 129 people in Berlin.", quote)
