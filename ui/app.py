@@ -1,0 +1,905 @@
+"""The citeqa chat UI (Gradio): streaming answers whose [n] markers link to highlighted source quotes.
+
+``create_app(qa, settings)`` builds the Blocks without launching them (tests drive ``ChatUI``'s handlers
+directly); ``launch_app(settings, host=..., port=...)`` is what ``citeqa ui`` calls.
+
+Example::
+
+    from qa import get_settings
+    from ui.app import launch_app
+    launch_app(get_settings(), host="127.0.0.1", port=7860)
+
+Gradio is imported lazily: ``launch_app`` switches Gradio's analytics off before Gradio is first imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from corpus import SUPPORTED_SUFFIXES
+from qa import QA, Answer, ConfigError, GeneratorError, InvalidQuestionError, QAError, Settings
+from qa.config import GeneratorSettings
+from ui import render
+from ui.feedback import Turn, Verdict, feedback_path, record_feedback
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_FILES = 20
+UPLOAD_SUFFIXES: tuple[str, ...] = SUPPORTED_SUFFIXES
+STREAM_MIN_INTERVAL_S = 0.05  # coalesce token deltas: ~20 browser updates a second is smooth and cheap
+
+EXAMPLE_QUESTIONS = (
+    "Where did Macron receive Putin in 2017?",
+    "What did Hollande say about Daesh in Moscow?",
+    "Which French ministers visited Moscow in September 2019?",
+    "How did French people view Russia's influence in a 2013 BBC poll?",
+    "What message should Hollande take to Putin about sanctions?",
+)
+
+QAOrFactory = QA | Callable[[], QA]
+
+
+# -- per-session state ---------------------------------------------------------------------------------
+@dataclass
+class Conversation:
+    """One browser session's chat: what the Chatbot shows, the plain history QA sees, one Turn per question.
+
+    ``messages`` holds a user and an assistant message per question, so message ``i`` belongs to
+    ``turns[i // 2]``.
+    """
+
+    messages: list[dict[str, str]] = field(default_factory=list)
+    history: list[dict[str, str]] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    answers: list[Answer | None] = field(default_factory=list)
+    copy_text: str = ""
+
+
+@dataclass
+class Preferences:
+    """The session's Settings-tab choices; None means the app's settings."""
+
+    generator: GeneratorSettings | None = None
+    top_k: int | None = None
+
+
+# -- uploads -----------------------------------------------------------------------------------------------
+def sanitize_filename(name: str, *, max_len: int = 100) -> str:
+    """A safe base name for an uploaded file: no folders, no hidden files, only [A-Za-z0-9._-].
+
+    >>> sanitize_filename("../../etc/passwd.txt")
+    'passwd.txt'
+    """
+    base = re.split(r"[\\/]", name)[-1]
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or "upload"
+    suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix).lower()
+    stem = stem[: max_len - len(suffix) - 1]
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """Files accepted for indexing (original path, safe name) and the messages for the refused ones."""
+
+    accepted: list[tuple[Path, str]]
+    refused: list[str]
+
+
+def check_uploads(
+    paths: Sequence[str | Path], *, max_bytes: int = MAX_UPLOAD_BYTES, max_files: int = MAX_UPLOAD_FILES
+) -> UploadCheck:
+    """Apply the upload limits (count, size, type) and give every accepted file a unique safe name."""
+    accepted: list[tuple[Path, str]] = []
+    refused: list[str] = []
+    if len(paths) > max_files:
+        refused.append(f"{len(paths)} files at once is too many; the limit is {max_files}. Nothing was added.")
+        return UploadCheck([], refused)
+    taken: set[str] = set()
+    for raw in paths:
+        p = Path(raw)
+        safe = sanitize_filename(p.name)
+        shown = html.escape(p.name)
+        if not safe.lower().endswith(UPLOAD_SUFFIXES):
+            refused.append(f"{shown}: unsupported file type; use {', '.join(UPLOAD_SUFFIXES)}.")
+            continue
+        try:
+            size = p.stat().st_size
+        except OSError:
+            refused.append(f"{shown}: the upload could not be read.")
+            continue
+        if size > max_bytes:
+            refused.append(f"{shown}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit.")
+            continue
+        if size == 0:
+            refused.append(f"{shown}: the file is empty.")
+            continue
+        stem, _, suffix = safe.rpartition(".")
+        unique, i = safe, 2
+        while unique.lower() in taken:
+            unique, i = f"{stem}-{i}.{suffix}", i + 1
+        taken.add(unique.lower())
+        accepted.append((p, unique))
+    return UploadCheck(accepted, refused)
+
+
+def parse_auth(value: str | tuple[str, str] | None) -> tuple[str, str] | None:
+    """``"user:password"`` → ``("user", "password")``; None stays None.
+
+    Raises:
+        ConfigError: no colon, or an empty user or password.
+    """
+    if value is None or isinstance(value, tuple):
+        return value
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ConfigError("auth must look like user:password")
+    return user, password
+
+
+def _bot(content: str) -> str:
+    """Every assistant message in one wrapper, so the page (and its tests) can find the latest one."""
+    return f'<div class="cq-bot">{content}</div>'
+
+
+def panel(body: str) -> str:
+    """The sources panel: its title above ``body``."""
+    return '<div class="cq-sources-title">Sources</div>' + body
+
+
+# -- the handlers ------------------------------------------------------------------------------------------
+class ChatUI:
+    """Everything the app does, as plain methods Gradio events call (and tests call without a browser).
+
+    Args:
+        qa: a loaded ``QA``, or a function returning one (called once, on first use).
+        settings: the app's settings (feedback location, defaults shown in the Settings tab).
+        feedback_file: where feedback goes; default ``feedback_path(settings)``.
+    """
+
+    def __init__(self, qa: QAOrFactory, settings: Settings, *, feedback_file: Path | None = None) -> None:
+        is_factory = callable(qa) and not hasattr(qa, "stream")
+        self._qa: QA | None = None if is_factory else qa  # type: ignore[assignment]
+        self._factory: Callable[[], QA] | None = qa if is_factory else None  # type: ignore[assignment]
+        self.settings = settings
+        self.feedback_file = feedback_file or feedback_path(settings)
+        self._lock = threading.RLock()
+        self._variants: dict[str, QA] = {}
+
+    # -- QA instances ---------------------------------------------------------------------------------------
+    @property
+    def qa(self) -> QA:
+        with self._lock:
+            if self._qa is None:
+                assert self._factory is not None
+                self._qa = self._factory()
+            return self._qa
+
+    def qa_for(self, prefs: Preferences | None) -> QA:
+        """The QA answering with the session's preferences (same loaded index, cached per distinct choice)."""
+        base = self.qa
+        if prefs is None or (prefs.generator is None and prefs.top_k is None):
+            return base
+        key = (prefs.generator.model_dump_json() if prefs.generator else "") + f"|{prefs.top_k}"
+        with self._lock:
+            variant = self._variants.get(key)
+            if variant is None:
+                sections: dict[str, Any] = {}
+                if prefs.top_k is not None:
+                    sections["retrieval"] = {"top_k": prefs.top_k}
+                if prefs.generator is not None:
+                    sections["generator"] = prefs.generator.model_dump()
+                variant = self._variants[key] = base.with_settings(**sections)
+            return variant
+
+    # -- chat ---------------------------------------------------------------------------------------------
+    def respond(
+        self, question: str, conv: Conversation | None, prefs: Preferences | None = None
+    ) -> Iterator[tuple[list[dict[str, str]], str, Conversation, str, str]]:
+        """Answer ``question`` in the conversation, streaming.
+
+        Yields (chat messages, sources panel HTML, conversation, input box value, copyable answer) after the
+        question shows, after each text delta, and once more with the cited final answer.
+        """
+        conv = conv if conv is not None else Conversation()
+        question = (question or "").strip()
+        if not question:
+            yield conv.messages, self._sources_for_last(conv), conv, "", conv.copy_text
+            return
+        history = list(conv.history)
+        turn = len(conv.turns) + 1  # 1-based number of this answer: its markers link to its own source cards
+        conv.messages = [
+            *conv.messages,
+            {"role": "user", "content": render.render_user_message(question)},
+            {"role": "assistant", "content": _bot(render.render_answer("", None, streaming=True))},
+        ]
+        searching = panel(render.render_sources_placeholder("Searching the articles\u2026"))
+        yield conv.messages, searching, conv, "", conv.copy_text
+
+        parts: list[str] = []
+        final: Answer | None = None
+        error: str | None = None
+        last_yield = 0.0
+        try:
+            for item in self.qa_for(prefs).stream(question, history):
+                if isinstance(item, Answer):
+                    final = item
+                    break
+                parts.append(item)
+                now = time.perf_counter()
+                if now - last_yield >= STREAM_MIN_INTERVAL_S:
+                    last_yield = now
+                    self._set_last(conv, render.render_answer("".join(parts), None, streaming=True, turn=turn))
+                    yield conv.messages, searching, conv, "", conv.copy_text
+        except InvalidQuestionError as exc:
+            error = f"Please rephrase the question: {exc}."
+        except GeneratorError as exc:
+            error = f"{exc or type(exc).__name__}. Check the generator in the Settings tab."
+            logger.warning("answering failed: %s", exc)
+        except QAError as exc:
+            error = str(exc) or type(exc).__name__
+            logger.warning("answering failed: %s", error)
+        except Exception as exc:  # the app must keep serving; the details go to the server log
+            logger.exception("unexpected error while answering")
+            error = f"An unexpected error occurred ({type(exc).__name__}). The details are in the server log."
+        if final is None and error is None:
+            error = "The generator stopped without an answer."
+
+        if final is not None:
+            self._set_last(conv, self._answer_html(final, turn))
+            conv.history = [
+                *history,
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": final.text},
+            ]
+            conv.turns = [*conv.turns, Turn.from_answer(question, history, final)]
+            conv.answers = [*conv.answers, final]
+            conv.copy_text = render.plain_answer(final.text, final.citations)
+            sources = self.sources_html(final, turn=turn)
+        else:
+            partial = "".join(parts)
+            shown = render.render_answer(partial, None) if partial else ""
+            self._set_last(conv, shown + render.render_error(error or ""))
+            conv.turns = [*conv.turns, Turn(question=question, history=history, answer=partial, error=error)]
+            conv.answers = [*conv.answers, None]
+            sources = panel(render.render_sources_placeholder("No sources: the question could not be answered."))
+        yield conv.messages, sources, conv, "", conv.copy_text
+
+    @staticmethod
+    def _set_last(conv: Conversation, content: str) -> None:
+        conv.messages = [*conv.messages[:-1], {"role": "assistant", "content": _bot(content)}]
+
+    @staticmethod
+    def _answer_html(a: Answer, turn: int) -> str:
+        return render.render_answer(
+            a.text,
+            a.citations,
+            question=a.question,
+            query=a.query,
+            refused=a.refused,
+            unsupported=a.unsupported,
+            turn=turn,
+        )
+
+    def sources_html(self, a: Answer, *, turn: int = 1, latest: bool = True) -> str:
+        """The sources panel for answer ``turn``: its citations in context, or the closest passages of a refusal."""
+        qa = self.qa
+        doc_ids = {c.doc_id for c in a.citations} | {h.doc_id for h in a.chunks[:3]}
+        articles: dict[str, Any] = {}
+        metas: dict[str, render.SourceMeta] = {}
+        for doc_id in doc_ids:
+            try:
+                art = qa.article(doc_id)
+            except KeyError:  # removed since the answer was given
+                articles[doc_id] = None
+                continue
+            articles[doc_id] = art
+            metas[doc_id] = render.SourceMeta(art.title, art.meta.author, art.meta.outlet, art.meta.date)
+        # "Searched for" shows in the chat message, above the answer it explains.
+        label = "" if latest else f"Showing the sources of answer {turn} (an earlier answer)"
+        return panel(
+            render.render_sources(
+                a.citations, articles, metas, refused=a.refused, chunks=a.chunks, turn=turn, label=label
+            )
+        )
+
+    def sources_for_message(self, conv: Conversation | None, message_index: int) -> str:
+        """The sources panel for the answer at chat message ``message_index`` (a click on an older answer)."""
+        if conv is None or not conv.answers:
+            return panel(render.render_sources_placeholder())
+        turn_index = min(max(message_index // 2, 0), len(conv.answers) - 1)
+        a = conv.answers[turn_index]
+        if a is None:
+            return panel(render.render_sources_placeholder("No sources: that question could not be answered."))
+        return self.sources_html(a, turn=turn_index + 1, latest=turn_index == len(conv.answers) - 1)
+
+    def _sources_for_last(self, conv: Conversation) -> str:
+        if not conv.answers:
+            return panel(render.render_sources_placeholder())
+        return self.sources_for_message(conv, 2 * (len(conv.answers) - 1))
+
+    def clear(self) -> tuple[list[dict[str, str]], str, Conversation, str, str]:
+        """A fresh conversation."""
+        conv = Conversation()
+        return conv.messages, panel(render.render_sources_placeholder()), conv, "", ""
+
+    # -- feedback -----------------------------------------------------------------------------------------
+    def feedback(
+        self, conv: Conversation | None, verdict: Verdict, comment: str = "", *, message_index: int | None = None
+    ) -> str:
+        """Record a verdict on an answer (the latest one, or the one at chat ``message_index``); a status line."""
+        if conv is None or not conv.turns:
+            return "Ask a question first, then rate its answer."
+        turn_index = len(conv.turns) - 1 if message_index is None else message_index // 2
+        if not 0 <= turn_index < len(conv.turns):
+            return "That message has no answer to rate."
+        try:
+            record_feedback(self.feedback_file, conv.turns[turn_index], verdict, comment or "")
+        except OSError as exc:
+            logger.warning("cannot write feedback to %s: %s", self.feedback_file, exc)
+            return "Feedback could not be saved (see the server log)."
+        word = "helpful" if verdict == "up" else "not helpful"
+        return f"Thanks: answer {turn_index + 1} marked {word}" + (" with your comment." if comment.strip() else ".")
+
+    # -- articles -----------------------------------------------------------------------------------------
+    def article_rows(self) -> list[list[Any]]:
+        """The Articles table: title, doc_id, outlet, author, date, chunks."""
+        return [
+            [a.title, a.doc_id, a.outlet or "", a.author or "", a.date or "", a.n_chunks] for a in self.qa.articles()
+        ]
+
+    def articles_heading(self) -> str:
+        infos = self.qa.articles()
+        chunks = sum(a.n_chunks for a in infos)
+        return f"**{len(infos)} article{'s' if len(infos) != 1 else ''} indexed** ({chunks} chunks)"
+
+    def doc_ids(self) -> list[str]:
+        return [a.doc_id for a in self.qa.articles()]
+
+    def add_uploads(self, paths: Sequence[str | Path] | None, progress: Callable[[str], None] | None = None) -> str:
+        """Index uploaded files (limits checked, names sanitised); a Markdown status message.
+
+        The files are copied under their safe names into a private staging folder; QA copies them on into
+        the index's uploads folder and indexes them incrementally.
+        """
+        paths = [p for p in (paths or []) if p]
+        if not paths:
+            return "Choose one or more .txt, .md, .html or .pdf files first."
+        check = check_uploads(paths)
+        added: list[str] = []
+        skipped: list[str] = list(check.refused)
+        if check.accepted:
+            staging = Path(tempfile.mkdtemp(prefix="citeqa-upload-"))
+            try:
+                staged = []
+                for src, safe in check.accepted:
+                    shutil.copyfile(src, staging / safe)
+                    staged.append(staging / safe)
+                if progress:
+                    progress(f"Reading {len(staged)} file(s)\u2026")
+                with self._lock:
+                    report = self.qa.add_files(staged, progress=progress)
+                    self._variants.clear()  # variants hold the index as it was; rebuild them from the new one
+            except QAError as exc:
+                return f"**Nothing was added.** {html.escape(str(exc))}"
+            except OSError as exc:
+                logger.warning("upload failed: %s", exc)
+                return "**Nothing was added.** The uploaded files could not be stored (see the server log)."
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            added = list(report.added_doc_ids)
+            skipped = [html.escape(str(err)) for err in report.skipped] + skipped
+        lines = [f"**Added {len(added)} article(s):** " + ", ".join(f"`{d}`" for d in added)] if added else []
+        if skipped:
+            lines.append("**Nothing was added.** Skipped:" if not added else "**Skipped:**")
+            lines += [f"- {s}" for s in skipped]
+        return "\n".join(lines) or "Nothing was added."
+
+    def remove(self, doc_id: str | None) -> str:
+        """Delete an article from the index; a Markdown status message."""
+        if not doc_id:
+            return "Choose an article to delete."
+        try:
+            with self._lock:
+                report = self.qa.remove_article(doc_id)
+                self._variants.clear()
+        except KeyError:
+            return f"`{html.escape(doc_id)}` is not in the index."
+        except QAError as exc:
+            return f"**Could not delete** `{html.escape(doc_id)}`: {html.escape(str(exc))}"
+        return f"Deleted `{html.escape(doc_id)}`; {report.articles} article(s) remain."
+
+    # -- settings ---------------------------------------------------------------------------------------
+    def apply_settings(
+        self, backend: str, base_url: str, model: str, api_key: str, top_k: float | int, prefs: Preferences | None
+    ) -> tuple[Preferences, str, str]:
+        """Validate the Settings tab's values into the session's preferences.
+
+        Returns (preferences, status Markdown, current-settings Markdown). An empty API key field keeps the
+        key already set.
+        """
+        prefs = prefs or Preferences()
+        current = prefs.generator or self.qa.settings.generator
+        key: SecretStr | None = SecretStr(api_key.strip()) if api_key and api_key.strip() else current.api_key
+        try:
+            gen = GeneratorSettings.model_validate(
+                {
+                    **current.model_dump(),
+                    "backend": backend,
+                    "base_url": (base_url or "").strip() or None,
+                    "model": (model or "").strip() or None,
+                    "api_key": key,
+                }
+            )
+            if gen.resolved_backend() == "openai" and not gen.base_url and not gen.api_key:
+                raise ConfigError("the OpenAI-compatible generator needs a base URL (or an API key for api.openai.com)")
+            if gen.resolved_backend() == "openai" and not gen.model:
+                raise ConfigError("the OpenAI-compatible generator needs a model name")
+            new = Preferences(generator=gen, top_k=int(top_k))
+            self.qa_for(new)  # surfaces settings that cannot work together now, not at the next question
+        except (ConfigError, ValueError) as exc:
+            msg = str(exc).splitlines()[0]
+            return prefs, f"**Not applied:** {html.escape(msg)}", self.describe_settings(prefs)
+        return new, "Applied. The next question uses these settings.", self.describe_settings(new)
+
+    def describe_settings(self, prefs: Preferences | None) -> str:
+        """The settings in effect, as Markdown (the API key is never shown)."""
+        qa = self.qa_for(prefs)
+        g = qa.settings.generator
+        backend = g.resolved_backend()
+        rows = [("Generator", "extractive (offline)" if backend == "extractive" else "OpenAI-compatible endpoint")]
+        if backend == "openai":
+            rows += [
+                ("Base URL", g.base_url or "api.openai.com"),
+                ("Model", g.model or "(none)"),
+                ("API key", "set (hidden)" if g.api_key else "not set"),
+            ]
+        rows += [
+            ("Top-k chunks", str(qa.settings.retrieval.top_k)),
+            ("Retrieval", qa.settings.retrieval.mode),
+            ("Embedding model", qa.settings.embedding.model),
+            ("Index folder", str(qa.settings.index_dir())),
+            ("Feedback file", str(self.feedback_file)),
+        ]
+        body = "\n".join(f"| {k} | `{html.escape(v)}` |" for k, v in rows)
+        return "| Setting | Value |\n|---|---|\n" + body
+
+
+# -- the Blocks ----------------------------------------------------------------------------------------------
+CSS = """
+.gradio-container { max-width: 1400px !important; margin: 0 auto !important; }
+#cq-header h1 { margin: 0.2rem 0 0 0; font-size: 1.6rem; }
+#cq-header p { margin: 0.1rem 0 0.4rem 0; color: var(--body-text-color-subdued); }
+#cq-chat { min-height: 420px; }
+#cq-chat .cq-answer p, #cq-chat .cq-question p { margin: 0 0 0.5em 0; }
+#cq-chat .cq-answer p:last-child, #cq-chat .cq-question p:last-child { margin-bottom: 0; }
+.cq-sup { line-height: 0; }
+a.cq-cite { text-decoration: none !important; font-weight: 600; font-size: 0.74em; padding: 0.05em 0.35em;
+  margin: 0 0.1em; color: var(--color-accent) !important; background: var(--color-accent-soft); cursor: pointer;
+  border-radius: 4px; }
+a.cq-cite:hover { color: white !important; background: var(--color-accent); }
+a.cq-cite-unsupported { color: #b42318 !important; background: #fee4e2; }
+a.cq-cite-unsupported:hover { color: white !important; background: #d92d20; }
+.cq-cursor { animation: cq-blink 1s steps(2, start) infinite; color: var(--body-text-color-subdued); }
+@keyframes cq-blink { to { visibility: hidden; } }
+.cq-searched { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.4em; }
+.cq-searched q { font-style: italic; }
+.cq-refused-badge { display: inline-block; font-size: 0.78em; font-weight: 600; letter-spacing: 0.02em;
+  padding: 0.1em 0.55em; border-radius: 999px; background: #fef0c7; color: #93370d; margin-bottom: 0.4em; }
+.cq-unsupported-note { margin-top: 0.5em; font-size: 0.85em; color: #b42318; }
+.cq-error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px;
+  padding: 0.5em 0.75em; margin-top: 0.4em; }
+#cq-sources-col { position: sticky; top: 0.5rem; }
+#cq-sources { max-height: 78vh; overflow-y: auto; padding-right: 0.25rem; }
+.cq-sources-title { font-weight: 600; font-size: 1rem; margin: 0.1rem 0 0.5rem 0; }
+.cq-sources.cq-empty { color: var(--body-text-color-subdued); padding: 1.5rem 0.5rem; text-align: center;
+  border: 1px dashed var(--border-color-primary); border-radius: 10px; }
+.cq-sources-head { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.5rem; }
+.cq-source { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent);
+  border-radius: 10px; padding: 0.65rem 0.8rem; margin-bottom: 0.7rem; background: var(--background-fill-primary);
+  transition: box-shadow 0.3s; }
+.cq-source.cq-passage { border-left-color: var(--border-color-primary); }
+.cq-source-unsupported { border-left-color: #d92d20; }
+.cq-source.cq-flash { box-shadow: 0 0 0 3px var(--color-accent-soft), 0 0 0 5px var(--color-accent); }
+.cq-source-head { font-weight: 600; line-height: 1.35; }
+.cq-n { color: var(--color-accent); margin-right: 0.15em; }
+.cq-meta { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 0.15rem 0 0.45rem 0;
+  word-break: break-word; }
+.cq-context { font-size: 0.9em; line-height: 1.55; white-space: pre-wrap; word-break: break-word;
+  color: var(--body-text-color); }
+mark.cq-quote { background: #fff1a8; color: #1d1d1d; padding: 0.05em 0.15em; border-radius: 3px;
+  box-decoration-break: clone; -webkit-box-decoration-break: clone; }
+.cq-source-unsupported mark.cq-quote { background: #fde2e1; }
+.cq-badge { font-size: 0.72em; font-weight: 600; padding: 0.08em 0.5em; border-radius: 999px; margin-left: 0.3em;
+  vertical-align: 0.1em; white-space: nowrap; }
+.cq-badge-ok { background: #dcfae6; color: #067647; }
+.cq-badge-bad { background: #fee4e2; color: #b42318; }
+.cq-badge-na { background: var(--background-fill-secondary); color: var(--body-text-color-subdued); }
+.cq-refused { background: #fffaeb; border: 1px solid #fedf89; color: #93370d; border-radius: 10px;
+  padding: 0.55rem 0.8rem; margin-bottom: 0.7rem; }
+#cq-examples { gap: 0.4rem !important; flex-wrap: wrap; align-items: center; }
+#cq-examples::before { content: "Try:"; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+#cq-examples button { flex: 0 1 auto !important; min-width: 0 !important; font-weight: 400; font-size: 0.82rem;
+  padding: 0.25rem 0.7rem; border-radius: 999px; }
+#cq-actions { align-items: center; }
+#cq-articles table, #cq-articles td, #cq-articles th, #cq-articles span { font-family: var(--font) !important; }
+#cq-feedback-status { font-size: 0.85em; color: var(--body-text-color-subdued); min-height: 1.2em; }
+"""
+
+# Clicking a [n] marker scrolls the sources panel to card n and flashes it (the link itself would be opened
+# in a new tab by the chat's Markdown renderer).
+HEAD = """
+<script>
+(function () {
+  var pending = null;
+  function flash(id) {
+    var card = document.getElementById(id);
+    if (!card) return false;
+    card.scrollIntoView({behavior: "smooth", block: "nearest"});
+    card.classList.add("cq-flash");
+    setTimeout(function () { card.classList.remove("cq-flash"); }, 1600);
+    return true;
+  }
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest ? ev.target.closest("a.cq-cite") : null;
+    if (!a) return;
+    ev.preventDefault();  // no navigation; the click still reaches the chat, which selects the message
+    var href = a.getAttribute("href") || "";  // "#cq-src-<answer>-<n>" (the sanitizer drops data-* attributes)
+    if (href.charAt(0) !== "#") return;
+    var id = href.slice(1);
+    // An older answer's card appears once the server has put that answer's sources in the panel.
+    pending = flash(id) ? null : id;
+  }, true);
+  new MutationObserver(function () {
+    if (pending && flash(pending)) pending = null;
+  }).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>
+"""
+
+COPY_JS = """
+(text) => {
+  if (text && navigator.clipboard) { navigator.clipboard.writeText(text); }
+  return [];
+}
+"""
+
+
+def create_app(qa: QAOrFactory, settings: Settings, *, feedback_file: Path | None = None) -> gr.Blocks:
+    """Build the Gradio Blocks of the chat UI (not launched).
+
+    Args:
+        qa: a loaded ``QA`` or a function returning one (called on first use).
+        settings: the app's settings.
+        feedback_file: where feedback is appended (default ``feedback_path(settings)``).
+    """
+    return _build(ChatUI(qa, settings, feedback_file=feedback_file))
+
+
+def _build(ui: ChatUI) -> gr.Blocks:
+    import gradio as gr
+
+    # delete_cache: uploads land in Gradio's temp folder; drop them hourly once an hour old.
+    with gr.Blocks(title="citeqa", analytics_enabled=False, fill_width=True, delete_cache=(3600, 3600)) as demo:
+        conv = gr.State(Conversation())
+        prefs = gr.State(Preferences())
+        copy_box = gr.Textbox(visible=False, elem_id="cq-copy-text")
+        gr.HTML(
+            "<h1>citeqa</h1><p>Ask about the articles. Every claim cites the exact words it comes from: "
+            "click a [n] marker to see the quote in its article.</p>",
+            elem_id="cq-header",
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=360):
+                        chat = gr.Chatbot(
+                            elem_id="cq-chat",
+                            show_label=False,
+                            height="54vh",
+                            min_height=360,
+                            # Messages are HTML we build from escaped text; Gradio's sanitizer stays on as a
+                            # second line of defence, custom tags off, LaTeX off ("$$" in articles is text).
+                            sanitize_html=True,
+                            render_markdown=True,
+                            allow_tags=False,
+                            latex_delimiters=[],
+                            buttons=[],  # the built-in copy buttons would copy our HTML; "Copy answer" copies text
+                            feedback_options=("Like", "Dislike"),
+                            placeholder="<strong>Ask a question about the articles</strong><br>"
+                            "or pick an example below.",
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(
+                                placeholder="Ask a question about the articles\u2026",
+                                show_label=False,
+                                scale=6,
+                                lines=1,
+                                max_lines=6,
+                                autofocus=True,
+                                elem_id="cq-input",
+                            )
+                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-send")
+                        with gr.Row(elem_id="cq-actions", equal_height=True):
+                            clear = gr.Button("Clear chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
+                            copy = gr.Button("Copy answer", size="sm", scale=0, min_width=110, elem_id="cq-copy")
+                            comment = gr.Textbox(
+                                placeholder="Optional feedback comment, then rate the answer with a thumb below it",
+                                show_label=False,
+                                lines=1,
+                                scale=1,
+                                container=False,
+                                elem_id="cq-comment",
+                            )
+                        fb_status = gr.Markdown("", elem_id="cq-feedback-status")
+                        with gr.Row(elem_id="cq-examples"):
+                            examples = [
+                                gr.Button(q, size="sm", variant="secondary", elem_classes=["cq-example"])
+                                for q in EXAMPLE_QUESTIONS
+                            ]
+                    with gr.Column(scale=2, min_width=320, elem_id="cq-sources-col"):
+                        sources = gr.HTML(panel(render.render_sources_placeholder()), elem_id="cq-sources")
+
+            with gr.Tab("Articles", id="articles"):
+                articles_head = gr.Markdown("", elem_id="cq-articles-head")
+                # "str" columns render as text, never as Markdown/HTML: titles come from uploaded files.
+                table = gr.Dataframe(
+                    headers=["Title", "doc_id", "Outlet", "Author", "Date", "Chunks"],
+                    datatype=["str", "str", "str", "str", "str", "number"],
+                    column_widths=["38%", "22%", "12%", "13%", "9%", "6%"],
+                    interactive=False,
+                    wrap=True,
+                    max_height=420,
+                    elem_id="cq-articles",
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3):
+                        files = gr.File(
+                            label=f"Add articles (.txt, .md, .html, .pdf; up to {MAX_UPLOAD_FILES} files, "
+                            f"{MAX_UPLOAD_BYTES // 2**20} MB each)",
+                            file_count="multiple",
+                            file_types=list(UPLOAD_SUFFIXES),
+                            type="filepath",
+                            elem_id="cq-upload",
+                        )
+                        add = gr.Button("Add to index", variant="primary", elem_id="cq-add")
+                        articles_status = gr.Markdown("", elem_id="cq-articles-status")
+                    with gr.Column(scale=2):
+                        to_delete = gr.Dropdown(label="Delete an article", choices=[], elem_id="cq-delete-choice")
+                        delete = gr.Button("Delete", variant="stop", elem_id="cq-delete")
+
+            with gr.Tab("Settings", id="settings"):
+                g = ui.settings.generator
+                gr.Markdown(
+                    "Choose how answers are written. These settings apply to this browser session; the index "
+                    "stays as it is.",
+                    elem_id="cq-settings-intro",
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column():
+                        backend = gr.Radio(
+                            ["extractive", "openai"],
+                            value=g.resolved_backend(),
+                            label="Generator",
+                            info="extractive: offline, quotes the best sentences. openai: any OpenAI-compatible "
+                            "endpoint (OpenAI, vLLM, Ollama, llama.cpp, LM Studio).",
+                            elem_id="cq-backend",
+                        )
+                        base_url = gr.Textbox(
+                            value=g.base_url or "",
+                            label="Base URL",
+                            placeholder="http://127.0.0.1:8080/v1",
+                            elem_id="cq-base-url",
+                        )
+                        model = gr.Textbox(value=g.model or "", label="Model", elem_id="cq-model")
+                        api_key = gr.Textbox(
+                            value="",
+                            label="API key",
+                            type="password",
+                            placeholder=_key_placeholder(g),
+                            elem_id="cq-api-key",
+                        )
+                        top_k = gr.Slider(
+                            1, 20, value=ui.settings.retrieval.top_k, step=1, label="Top-k chunks", elem_id="cq-top-k"
+                        )
+                        apply = gr.Button("Apply", variant="primary", elem_id="cq-apply")
+                        settings_status = gr.Markdown("", elem_id="cq-settings-status")
+                    with gr.Column():
+                        gr.Markdown("#### Current settings")
+                        current = gr.Markdown(elem_id="cq-current-settings")
+
+        # -- events ------------------------------------------------------------------------------------------
+        chat_outputs = [chat, sources, conv, box, copy_box]
+        ask: dict[str, Any] = dict(fn=ui.respond, inputs=[box, conv, prefs], outputs=chat_outputs, concurrency_id="qa")
+        box.submit(**ask)
+        send.click(**ask)
+        for b in examples:
+            b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(**ask)
+        clear.click(ui.clear, outputs=chat_outputs, queue=False).then(lambda: "", outputs=[fb_status], queue=False)
+        chat.clear(ui.clear, outputs=chat_outputs, queue=False)  # the chat's own trash icon
+        copy.click(None, inputs=[copy_box], js=COPY_JS).then(
+            lambda t: "Answer and sources copied." if t else "Nothing to copy yet.",
+            inputs=[copy_box],
+            outputs=[fb_status],
+            queue=False,
+        )
+
+        def on_like(c: Conversation, text: str, data: gr.LikeData) -> tuple[str, str]:
+            idx = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+            return ui.feedback(c, "up" if data.liked else "down", text, message_index=int(idx)), ""
+
+        # Gradio finds the LikeData parameter through typing.get_type_hints, which cannot see the lazily
+        # imported ``gr`` behind this module's string annotations: give it the real class.
+        on_like.__annotations__ = {"c": Conversation, "text": str, "data": gr.LikeData, "return": tuple}
+
+        def on_select(c: Conversation, data: gr.SelectData) -> str:
+            idx = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+            return ui.sources_for_message(c, int(idx))
+
+        on_select.__annotations__ = {"c": Conversation, "data": gr.SelectData, "return": str}
+        # Clicking an answer (or one of its markers) shows that answer's sources.
+        chat.select(on_select, inputs=[conv], outputs=[sources], queue=False)
+        chat.like(on_like, inputs=[conv, comment], outputs=[fb_status, comment], queue=False)
+
+        def refresh() -> tuple[Any, Any, str]:
+            return ui.article_rows(), gr.update(choices=ui.doc_ids(), value=None), ui.articles_heading()
+
+        def do_add(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+            status = ui.add_uploads(paths, progress=lambda msg: progress((0, None), desc=msg))
+            return (status, *refresh(), None)
+
+        def do_delete(doc_id: str | None) -> tuple[Any, ...]:
+            return (ui.remove(doc_id), *refresh())
+
+        article_outputs = [table, to_delete, articles_head]
+        add.click(do_add, inputs=[files], outputs=[articles_status, *article_outputs, files], concurrency_id="qa")
+        delete.click(
+            do_delete,
+            inputs=[to_delete],
+            outputs=[articles_status, *article_outputs],
+            concurrency_id="qa",
+            js="(d) => (d && confirm('Delete ' + d + ' from the index?')) ? d : null",
+        )
+
+        apply.click(
+            ui.apply_settings,
+            inputs=[backend, base_url, model, api_key, top_k, prefs],
+            outputs=[prefs, settings_status, current],
+        ).then(
+            # the key never travels back to the page: clear the field, say whether one is set
+            lambda p: gr.update(value="", placeholder=_key_placeholder(p.generator or ui.settings.generator)),
+            inputs=[prefs],
+            outputs=[api_key],
+            queue=False,
+        )
+
+        demo.load(refresh, outputs=article_outputs).then(ui.describe_settings, inputs=[prefs], outputs=[current])
+    return demo
+
+
+def _key_placeholder(g: GeneratorSettings) -> str:
+    return "a key is set (leave empty to keep it)" if g.api_key else "not set"
+
+
+def _theme() -> Any:
+    import gradio as gr
+
+    # System fonts: the default theme loads Google Fonts from the browser, a network call we don't make.
+    fonts = (
+        "ui-sans-serif",
+        "system-ui",
+        "-apple-system",
+        "Segoe UI",
+        "Roboto",
+        "Helvetica Neue",
+        "Arial",
+        "sans-serif",
+    )
+    mono = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
+    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=mono)
+
+
+def launch_kwargs() -> dict[str, Any]:
+    """Theme, CSS, head script and upload limit the app is launched with (Gradio 6 takes them in launch)."""
+    return {
+        "theme": _theme(),
+        "css": CSS,
+        "head": HEAD,
+        "max_file_size": MAX_UPLOAD_BYTES,
+        "footer_links": [],
+        # Gradio's run history keeps questions and answers in the browser; citeqa keeps nothing it wasn't asked to.
+        "run_history": False,
+    }
+
+
+def launch_app(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | tuple[str, str] | None = None,
+    share: bool = False,
+    block: bool = True,
+) -> Any:
+    """Build the index if there is none (progress printed), load it, print the URL and serve the app.
+
+    Args:
+        settings: resolved settings.
+        host: interface to bind; 127.0.0.1 unless told otherwise.
+        port: TCP port.
+        auth: "user:password" or (user, password) to require a login; None for none.
+        share: Gradio share links (off: citeqa talks to no service the user did not configure).
+        block: keep serving until interrupted (False returns the launched Blocks, for embedding).
+    """
+    # Before Gradio is first imported: its analytics would phone home.
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    credentials = parse_auth(auth)
+    print(f"citeqa: loading the index at {settings.index_dir()}", file=sys.stderr, flush=True)
+    qa = QA.ensure(settings, progress=True)  # builds the bundled corpus's index first when there is none
+    print(f"citeqa: {len(qa.articles())} articles indexed", file=sys.stderr, flush=True)
+    demo = create_app(qa, settings)
+    demo.queue(default_concurrency_limit=1)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"citeqa: serving on http://{shown_host}:{port}" + (" (login required)" if credentials else ""), flush=True)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        share=share,
+        inbrowser=False,
+        show_error=False,
+        quiet=True,
+        prevent_thread_lock=not block,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        enable_monitoring=False,
+        **launch_kwargs(),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ui.app [--host H] [--port P] [--auth user:password]``: the same as ``citeqa ui``."""
+    from qa import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m ui.app", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--auth", default=None, help="user:password to require a login")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("ui", "qa", "embeddings", "corpus"):  # our progress lines; libraries only when they warn
+        logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        launch_app(get_settings(), host=args.host, port=args.port, auth=args.auth)
+    except QAError as exc:
+        print(f"citeqa: error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
