@@ -106,7 +106,10 @@ class SentenceTransformerEmbedder:
         if not dim:
             raise EmbedderError(f"model {model_id!r} does not state its embedding dimension")
         self.dim = int(dim)
-        self.max_tokens = int(self.model.max_seq_length)
+        max_len = self.model.max_seq_length
+        if not max_len:
+            raise EmbedderError(f"model {model_id!r} does not state its maximum sequence length")
+        self.max_tokens = int(max_len)
         # The Rust tokenizer without truncation: counting must see the whole text, and calling it directly
         # skips the Python wrapper's per-call overhead (it is called once per sentence while chunking).
         self._tokenizer = _untruncated_backend_tokenizer(self.model.tokenizer)
@@ -301,7 +304,7 @@ def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
         >>> emb.embed(["hello world"]).shape
         (1, 64)
     """
-    settings = settings or EmbeddingSettings()
+    settings = settings or EmbeddingSettings()  # type: ignore[call-arg]  # pydantic fills the defaults
     if settings.model == HASH_MODEL_ID:
         return HashEmbedder()
     path = resolve_model_path(settings.model)

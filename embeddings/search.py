@@ -95,8 +95,9 @@ class Retriever:
         if not query.strip() or not self.chunks:
             return []
         n_cand = max(settings.candidates, k)
-        use_dense = settings.mode in ("dense", "hybrid")
-        use_bm25 = settings.mode in ("bm25", "hybrid")
+        # In hybrid mode a retriever with weight 0 cannot change the fused order: skip it (no query embedding).
+        use_dense = settings.mode == "dense" or (settings.mode == "hybrid" and settings.dense_weight > 0)
+        use_bm25 = settings.mode == "bm25" or (settings.mode == "hybrid" and settings.bm25_weight > 0)
 
         dense_rows = np.zeros(0, dtype=np.int64)
         dense_scores = np.zeros(0, dtype=np.float32)

@@ -62,6 +62,15 @@ def test_bm25_weight_zero_is_dense_order(built_index: Path, embedder, chunking) 
     dense = index.search(q, RetrievalSettings(mode="dense"), k=5)
     fused = index.search(q, RetrievalSettings(mode="hybrid", bm25_weight=0.0), k=5)
     assert [(h.doc_id, h.start) for h in dense] == [(h.doc_id, h.start) for h in fused]
+    assert all(h.bm25_rank is None for h in fused)  # a zero-weight retriever is not even run
+
+
+def test_dense_weight_zero_skips_query_embedding(built_index: Path, embedder, chunking) -> None:
+    index = load(built_index, embedder, chunking)
+    calls = []
+    index.embedder = type("Spy", (), {"embed": lambda self, texts, **kw: calls.append(texts)})()
+    hits = index.search("ships in the harbour", RetrievalSettings(mode="hybrid", dense_weight=0.0), k=3)
+    assert hits and calls == [] and all(h.dense_rank is None for h in hits)
 
 
 def test_query_with_no_known_terms(built_index: Path, embedder, chunking) -> None:

@@ -208,3 +208,19 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(tmp_path: Path, articl
 
 def test_manifest_is_json_readable(built_index: Path) -> None:
     assert json.loads((built_index / "manifest.json").read_text())["n_chunks"] > 0
+
+
+def test_batch_token_precount_gives_the_same_chunks(articles, chunking) -> None:
+    from embeddings.store import _chunk_articles
+
+    class BatchCounting(HashEmbedder):
+        batches: list[int] = []
+
+        def count_tokens_batch(self, texts):
+            self.batches.append(len(texts))
+            return [self.count_tokens(t) for t in texts]
+
+    plain = _chunk_articles(articles, embedder=HashEmbedder(), chunking=chunking)
+    batched_embedder = BatchCounting()
+    assert _chunk_articles(articles, embedder=batched_embedder, chunking=chunking) == plain
+    assert batched_embedder.batches and batched_embedder.batches[0] > len(articles)
