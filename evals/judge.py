@@ -64,14 +64,28 @@ Is everything the claim states supported by the source text?
 Reply with one word: yes or no."""
 
 _VERDICT = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+# Small models often answer in a sentence instead ("The claim is not supported by the source text.").
+_NEGATIVE = re.compile(r"\b(?:not|isn't|doesn't|does not|is not|un)\s*(?:fully\s+)?(?:supported|correct|state)|"
+                       r"\b(?:incorrect|unsupported|contradicts?|wrong)\b", re.IGNORECASE)
+_POSITIVE = re.compile(r"\b(?:supported|correct|states)\b", re.IGNORECASE)
 
 Complete = Callable[[list[dict[str, str]]], str]
 
 
 def parse_verdict(reply: str) -> bool | None:
-    """``True`` for yes, ``False`` for no (the first one in the reply), None when it says neither."""
+    """``True`` for yes, ``False`` for no (the first one in the reply), None when it says neither.
+
+    A reply without yes or no is read from its wording: "not supported", "incorrect" → False;
+    "supported", "correct" → True.
+    """
     m = _VERDICT.search(reply)
-    return None if m is None else m.group(1).lower() == "yes"
+    if m is not None:
+        return m.group(1).lower() == "yes"
+    if _NEGATIVE.search(reply):
+        return False
+    if _POSITIVE.search(reply):
+        return True
+    return None
 
 
 class Judge:

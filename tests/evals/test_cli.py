@@ -21,7 +21,6 @@ from evals.cli import eval_group
 from evals.sets import SETS_DIR
 from qa import QA, get_settings
 
-
 SEED_DEV = SETS_DIR / "seed_dev.jsonl"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,6 +74,13 @@ def test_default_command_writes_every_output(runs: dict[str, Path]) -> None:
 def test_explicit_run_with_options_after_the_set(runs: dict[str, Path]) -> None:
     summary = json.loads((runs["k2"] / "summary.json").read_text(encoding="utf-8"))
     assert summary["k"] == 2 and summary["settings"]["retrieval"]["top_k"] == 2
+
+
+def test_run_options_may_come_before_the_set(cfg: Path, tmp_path: Path) -> None:
+    r = invoke("--index-dir", tmp_path / "ignored", "--config", cfg, "-k", 3, "--retrieval-only", "-q", "--limit", 1,
+               "--out", tmp_path / "o", SEED_DEV, "--index-dir", Path(json.loads(cfg.read_text())["index"]["dir"]))
+    assert r.exit_code == 0, r.output  # the run's own --index-dir wins over the group's
+    assert json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))["k"] == 3
 
 
 def test_summary_is_printed(cfg: Path, tmp_path: Path) -> None:

@@ -322,6 +322,9 @@ def test_parse_verdict() -> None:
     assert parse_verdict("Yes.") is True and parse_verdict("no, it does not") is False
     assert parse_verdict("Answer: YES") is True and parse_verdict("maybe") is None
     assert parse_verdict("Nobody knows") is None  # 'no' must be a word
+    assert parse_verdict("The claim is not supported by the source text.") is False
+    assert parse_verdict("The answer is incorrect.") is False and parse_verdict("It is unsupported") is False
+    assert parse_verdict("The claim is fully supported.") is True and parse_verdict("Correct.") is True
 
 
 def test_judge_verdicts_are_cached_on_disk(tmp_path: Path) -> None:
