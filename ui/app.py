@@ -835,6 +835,16 @@ def launch_kwargs() -> dict[str, Any]:
     }
 
 
+def _warm_up(qa: QA) -> None:
+    """Answer one question before serving: the first query pays one-time costs (~1.5 s) a user should not wait for."""
+    t = time.perf_counter()
+    try:
+        qa.answer(EXAMPLE_QUESTIONS[0])
+    except QAError as exc:  # a misconfigured generator shows up in the chat, with its message
+        logger.warning("warm-up question failed: %s", exc)
+    logger.info("warm-up answered in %.0f ms", (time.perf_counter() - t) * 1000)
+
+
 def launch_app(
     settings: Settings,
     *,
@@ -858,28 +868,45 @@ def launch_app(
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     credentials = parse_auth(auth)
-    print(f"citeqa: loading the index at {settings.index_dir()}", file=sys.stderr, flush=True)
+    index_dir = settings.index_dir()
+    if index_dir.exists():
+        print(f"citeqa: loading the index at {index_dir}", file=sys.stderr, flush=True)
+    else:
+        print(
+            f"citeqa: no index yet: building one at {index_dir} from the bundled articles (about a minute)",
+            file=sys.stderr,
+            flush=True,
+        )
     qa = QA.ensure(settings, progress=True)  # builds the bundled corpus's index first when there is none
     print(f"citeqa: {len(qa.articles())} articles indexed", file=sys.stderr, flush=True)
+    _warm_up(qa)
     demo = create_app(qa, settings)
     demo.queue(default_concurrency_limit=1)
+    try:
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            auth=credentials,
+            share=share,
+            inbrowser=False,
+            show_error=False,
+            quiet=True,
+            prevent_thread_lock=True,
+            ssr_mode=False,
+            mcp_server=False,
+            pwa=False,
+            enable_monitoring=False,
+            **launch_kwargs(),
+        )
+    except OSError as exc:  # Gradio raises OSError when the port is taken
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     print(f"citeqa: serving on http://{shown_host}:{port}" + (" (login required)" if credentials else ""), flush=True)
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        auth=credentials,
-        share=share,
-        inbrowser=False,
-        show_error=False,
-        quiet=True,
-        prevent_thread_lock=not block,
-        ssr_mode=False,
-        mcp_server=False,
-        pwa=False,
-        enable_monitoring=False,
-        **launch_kwargs(),
-    )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"citeqa: listening on {host}: other machines on the network can reach this app", flush=True)
+    if block:
+        demo.block_thread()
+    return demo
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -337,3 +337,35 @@ def test_launch_kwargs_use_no_remote_fonts() -> None:
     fonts = list(theme._font) + list(theme._font_mono)
     assert not any(isinstance(f, gr.themes.GoogleFont) for f in fonts)
     assert kw["max_file_size"] == MAX_UPLOAD_BYTES
+
+
+# -- launching ---------------------------------------------------------------------------------------------------
+def test_launch_app_serves_on_localhost_without_analytics(
+    fake_qa: FakeQA, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import urllib.request
+
+    from qa import QA
+    from ui.app import launch_app
+
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    monkeypatch.setattr(QA, "ensure", classmethod(lambda cls, settings, progress=True: fake_qa))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = launch_app(fake_qa.settings, port=port, auth="alice:pw", block=False)
+    try:
+        import os
+
+        assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+        assert demo.server_name == "127.0.0.1"
+        out = capsys.readouterr()
+        assert f"http://127.0.0.1:{port}" in out.out and "login required" in out.out
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert r.status == 200  # the login page
+        assert fake_qa.streamed and fake_qa.streamed[0][0].startswith("Where did Macron")  # warmed up
+        with pytest.raises(ConfigError, match="cannot serve"):
+            launch_app(fake_qa.settings, port=port, block=False)
+    finally:
+        demo.close()
