@@ -90,8 +90,7 @@ def lexically_supported(claim: str, quote: str) -> bool:
     """Numbers and proper-name words of the claim all occur in the quote."""
     if not lexical.numbers(claim) <= lexical.numbers(quote):
         return False
-    quote_words = {lexical.stem(w) for w in lexical.words(quote)}
-    return lexical.name_tokens(claim) <= quote_words
+    return lexical.name_tokens(claim) <= lexical.plain_tokens(quote)
 
 
 def _candidates(

@@ -117,11 +117,15 @@ def name_tokens(text: str) -> set[str]:
     """Individual folded words of the proper names in the text, minus months and weekdays."""
     out = set()
     for name in proper_names(text):
-        for tok in name.split():
-            tok = tok.strip("'’\"-")
-            if tok and tok not in MONTHS and tok not in STOPWORDS and not tok.isdigit():
+        for tok in re.findall(r"[a-z0-9]+", name):
+            if tok not in MONTHS and tok not in STOPWORDS and not tok.isdigit() and len(tok) > 1:
                 out.add(stem(tok))
     return out
+
+
+def plain_tokens(text: str) -> set[str]:
+    """Stemmed alphanumeric runs of the folded text: 'then-President' → {'then', 'president'}, 'G7' → {'g7'}."""
+    return {stem(t) for t in re.findall(r"[a-z0-9]+", fold(text))}
 
 
 def question_type(question: str) -> str:

@@ -100,3 +100,14 @@ def test_split_claims_keeps_sentence_spacing_for_trailing_markers() -> None:
     claims = split_claims("First claim here. [1] Second claim there. [2]")
     assert [c.text for c in claims] == ["First claim here.", "Second claim there."]
     assert [c.markers for c in claims] == [(1,), (2,)]
+
+
+def test_verbatim_claims_are_lexically_supported() -> None:
+    # regressions found by the eval: hyphenated titles and alphanumeric names
+    for sentence in (
+        "Macron warned after last month’s G7 summit that “pushing Russia away from Europe is a profound strategic "
+        "mistake.”",
+        "But then-President Nicolas Sarkozy had also closed a deal to sell two Mistral-class helicopter carriers.",
+        "France’s position is that of the U.S.-led coalition.",
+    ):
+        assert lexically_supported(sentence, sentence)
