@@ -489,97 +489,6 @@ class ChatUI:
 
 
 # -- the Blocks ----------------------------------------------------------------------------------------------
-CSS = """
-.gradio-container { max-width: 1400px !important; margin: 0 auto !important; }
-#cq-header h1 { margin: 0.2rem 0 0 0; font-size: 1.6rem; }
-#cq-header p { margin: 0.1rem 0 0.4rem 0; color: var(--body-text-color-subdued); }
-#cq-chat { min-height: 420px; }
-#cq-chat .cq-answer p, #cq-chat .cq-question p { margin: 0 0 0.5em 0; }
-#cq-chat .cq-answer p:last-child, #cq-chat .cq-question p:last-child { margin-bottom: 0; }
-.cq-sup { line-height: 0; }
-a.cq-cite { text-decoration: none !important; font-weight: 600; font-size: 0.74em; padding: 0.05em 0.35em;
-  margin: 0 0.1em; color: var(--color-accent) !important; background: var(--color-accent-soft); cursor: pointer;
-  border-radius: 4px; }
-a.cq-cite:hover { color: white !important; background: var(--color-accent); }
-a.cq-cite-unsupported { color: #b42318 !important; background: #fee4e2; }
-a.cq-cite-unsupported:hover { color: white !important; background: #d92d20; }
-.cq-cursor { animation: cq-blink 1s steps(2, start) infinite; color: var(--body-text-color-subdued); }
-@keyframes cq-blink { to { visibility: hidden; } }
-.cq-searched { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.4em; }
-.cq-searched q { font-style: italic; }
-.cq-refused-badge { display: inline-block; font-size: 0.78em; font-weight: 600; letter-spacing: 0.02em;
-  padding: 0.1em 0.55em; border-radius: 999px; background: #fef0c7; color: #93370d; margin-bottom: 0.4em; }
-.cq-unsupported-note { margin-top: 0.5em; font-size: 0.85em; color: #b42318; }
-.cq-error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px;
-  padding: 0.5em 0.75em; margin-top: 0.4em; }
-#cq-sources-col { position: sticky; top: 0.5rem; }
-#cq-sources { max-height: 78vh; overflow-y: auto; padding-right: 0.25rem; }
-.cq-sources-title { font-weight: 600; font-size: 1rem; margin: 0.1rem 0 0.5rem 0; }
-.cq-sources.cq-empty { color: var(--body-text-color-subdued); padding: 1.5rem 0.5rem; text-align: center;
-  border: 1px dashed var(--border-color-primary); border-radius: 10px; }
-.cq-sources-head { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.5rem; }
-.cq-source { border: 1px solid var(--border-color-primary); border-left: 4px solid var(--color-accent);
-  border-radius: 10px; padding: 0.65rem 0.8rem; margin-bottom: 0.7rem; background: var(--background-fill-primary);
-  transition: box-shadow 0.3s; }
-.cq-source.cq-passage { border-left-color: var(--border-color-primary); }
-.cq-source-unsupported { border-left-color: #d92d20; }
-.cq-source.cq-flash { box-shadow: 0 0 0 3px var(--color-accent-soft), 0 0 0 5px var(--color-accent); }
-.cq-source-head { font-weight: 600; line-height: 1.35; }
-.cq-n { color: var(--color-accent); margin-right: 0.15em; }
-.cq-meta { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 0.15rem 0 0.45rem 0;
-  word-break: break-word; }
-.cq-context { font-size: 0.9em; line-height: 1.55; white-space: pre-wrap; word-break: break-word;
-  color: var(--body-text-color); }
-mark.cq-quote { background: #fff1a8; color: #1d1d1d; padding: 0.05em 0.15em; border-radius: 3px;
-  box-decoration-break: clone; -webkit-box-decoration-break: clone; }
-.cq-source-unsupported mark.cq-quote { background: #fde2e1; }
-.cq-badge { font-size: 0.72em; font-weight: 600; padding: 0.08em 0.5em; border-radius: 999px; margin-left: 0.3em;
-  vertical-align: 0.1em; white-space: nowrap; }
-.cq-badge-ok { background: #dcfae6; color: #067647; }
-.cq-badge-bad { background: #fee4e2; color: #b42318; }
-.cq-badge-na { background: var(--background-fill-secondary); color: var(--body-text-color-subdued); }
-.cq-refused { background: #fffaeb; border: 1px solid #fedf89; color: #93370d; border-radius: 10px;
-  padding: 0.55rem 0.8rem; margin-bottom: 0.7rem; }
-#cq-examples { gap: 0.4rem !important; flex-wrap: wrap; align-items: center; }
-#cq-examples::before { content: "Try:"; font-size: 0.85rem; color: var(--body-text-color-subdued); }
-#cq-examples button { flex: 0 1 auto !important; min-width: 0 !important; font-weight: 400; font-size: 0.82rem;
-  padding: 0.25rem 0.7rem; border-radius: 999px; }
-#cq-actions { align-items: center; }
-#cq-articles table, #cq-articles td, #cq-articles th, #cq-articles span { font-family: var(--font) !important; }
-#cq-feedback-status { font-size: 0.85em; color: var(--body-text-color-subdued); min-height: 1.2em; }
-"""
-
-# Clicking a [n] marker scrolls the sources panel to card n and flashes it (the link itself would be opened
-# in a new tab by the chat's Markdown renderer).
-HEAD = """
-<script>
-(function () {
-  var pending = null;
-  function flash(id) {
-    var card = document.getElementById(id);
-    if (!card) return false;
-    card.scrollIntoView({behavior: "smooth", block: "nearest"});
-    card.classList.add("cq-flash");
-    setTimeout(function () { card.classList.remove("cq-flash"); }, 1600);
-    return true;
-  }
-  document.addEventListener("click", function (ev) {
-    var a = ev.target.closest ? ev.target.closest("a.cq-cite") : null;
-    if (!a) return;
-    ev.preventDefault();  // no navigation; the click still reaches the chat, which selects the message
-    var href = a.getAttribute("href") || "";  // "#cq-src-<answer>-<n>" (the sanitizer drops data-* attributes)
-    if (href.charAt(0) !== "#") return;
-    var id = href.slice(1);
-    // An older answer's card appears once the server has put that answer's sources in the panel.
-    pending = flash(id) ? null : id;
-  }, true);
-  new MutationObserver(function () {
-    if (pending && flash(pending)) pending = null;
-  }).observe(document.documentElement, {childList: true, subtree: true});
-})();
-</script>
-"""
-
 COPY_JS = """
 (text) => {
   if (text && navigator.clipboard) { navigator.clipboard.writeText(text); }
@@ -826,8 +735,8 @@ def launch_kwargs() -> dict[str, Any]:
     """Theme, CSS, head script and upload limit the app is launched with (Gradio 6 takes them in launch)."""
     return {
         "theme": _theme(),
-        "css": CSS,
-        "head": HEAD,
+        "css": render.STYLESHEET,
+        "head": render.HEAD_SCRIPT,
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": [],
         # Gradio's run history keeps questions and answers in the browser; citeqa keeps nothing it wasn't asked to.
