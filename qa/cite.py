@@ -103,6 +103,8 @@ def _candidates(
     out = list(sentences)
     pair_vecs = []
     for i, (a, b) in enumerate(zip(sentences, sentences[1:], strict=False)):
+        if "\n" in article_text[a.end : b.start]:
+            continue  # never fuse a heading or a paragraph's end with the next paragraph
         out.append(Sentence(a.doc_id, a.start, b.end, article_text[a.start : b.end]))
         v = vecs[i] + vecs[i + 1]
         pair_vecs.append(v / (np.linalg.norm(v) or 1.0))

@@ -42,6 +42,9 @@ _REASON = re.compile(
 )
 
 
+_TERMINAL = re.compile(r"[.!…][\"'”’)\]]*\s*$")
+
+
 @dataclass(frozen=True)
 class Scored:
     hit_no: int  # 1-based position in hits
@@ -121,6 +124,8 @@ class ExtractiveGenerator:
             penalty = 0.0
             if n_words < 6:
                 penalty += 0.15
+            if not _TERMINAL.search(s.text):
+                penalty += 0.1  # headings, datelines and captions are not answers
             if s.text.rstrip().endswith("?"):
                 penalty += 0.15  # rhetorical questions don't answer anything
             if said and " ".join(s.text.split()) in said:
