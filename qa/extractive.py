@@ -34,6 +34,9 @@ W_TYPE = 0.12
 W_RANK = 0.04
 REDUNDANT_COSINE = 0.85  # a second sentence this close to a chosen one adds nothing
 MARGIN = 0.10  # extra sentences must score within this of the best
+# ... or within this much more when they come from an article not yet quoted: questions that span articles
+# (multi-doc, comparisons where the articles disagree) need one sentence from each.
+OTHER_ARTICLE_MARGIN = 0.06
 
 _REASON = re.compile(
     r"\b(because|since|so that|in order to|as a result|reason|aim(?:s|ed)? to|seek(?:s|ing)? to|wants? to|"
@@ -152,8 +155,11 @@ class ExtractiveGenerator:
         chosen = [scored[0]]
         chosen_vecs = [self.evidence.embed([scored[0].sentence.text])[0]]
         for cand in scored[1:]:
-            if len(chosen) >= self.settings.max_sentences or cand.score < best - MARGIN:
+            if len(chosen) >= self.settings.max_sentences or cand.score < best - MARGIN - OTHER_ARTICLE_MARGIN:
                 break
+            new_doc = all(c.sentence.doc_id != cand.sentence.doc_id for c in chosen)
+            if cand.score < best - MARGIN and not new_doc:
+                continue
             v = self.evidence.embed([cand.sentence.text])[0]
             if max(float(v @ c) for c in chosen_vecs) >= REDUNDANT_COSINE:
                 continue
