@@ -16,8 +16,9 @@ $(BIN)/python:
 
 # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 setup: $(BIN)/python
+	@echo "installing citeqa and its dependencies into $(VENV) (a few minutes the first time)"
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --progress-bar on -e .
 
 setup-dev: setup
 	$(BIN)/pip install --quiet -e '.[dev]'
