@@ -37,8 +37,7 @@ def _offline_env() -> None:
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    noisy_loggers = ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock", "faiss", "bm25s")
-    for noisy in noisy_loggers:
+    for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
