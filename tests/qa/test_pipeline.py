@@ -166,3 +166,18 @@ def test_followup_uses_history(real_qa: QA) -> None:
 def test_unanswerable_is_refused(real_qa: QA) -> None:
     a = real_qa.answer("What was the name of the Russian pilot whose bomber Turkey shot down?")
     assert a.refused and a.citations == [] and a.chunks
+
+
+@pytest.mark.slow
+def test_one_shot_answer_builds_the_default_index_once() -> None:
+    """`from qa import answer` on a fresh data dir: builds the bundled index, then reuses the cached QA."""
+    import qa as qa_module
+
+    a = qa_module.answer("How much did France agree to refund Moscow over the Mistral ships?")
+    assert not a.refused and "900 million" in a.text
+    assert len(qa_module._default) == 1
+    b = qa_module.answer("And when was that?", history=[
+        {"role": "user", "content": "How much did France agree to refund Moscow over the Mistral ships?"},
+        {"role": "assistant", "content": a.text},
+    ])
+    assert len(qa_module._default) == 1 and b.query != b.question
