@@ -1,0 +1,398 @@
+"""``citeqa bench``: speed, memory and scale of citeqa, measured side by side, with a report.
+
+``run_bench(quick=..., out_dir=..., progress=...)`` runs the sections below and writes ``bench.json`` (every
+number, for machines), ``report.md`` (tables and plots, for people) and PNG plots into ``out_dir``:
+
+1. indexing: ``build_index`` chunks/s on generated articles vs a bare ``SentenceTransformer.encode`` of
+   the same chunk texts in the same process (ratio = the pipeline's overhead), with a time breakdown;
+2. query latency per stage, warm (p50/p95/max), on the seed index, a generated index and a 100k-chunk
+   index; cold start of ``citeqa ask`` in a new process;
+3. vector search at 10k / 100k / 1M vectors: exact vs HNSW vs IVF vs IVF-SQ8 vs IVF-PQ (build time,
+   memory, bytes on disk, p50/p95, recall@10 against exact), the OpenMP thread count, the "auto" choice;
+4. memory: peak RSS of a process that loads ``QA`` and answers questions, seed and 100k-chunk indexes,
+   and of ``citeqa ui``;
+5. ONNX Runtime vs torch for the shipped model: chunks/s, vector agreement, recall@5 on seed_dev.
+
+Every figure is the median of repeated runs with [min–max]; ratios pair runs made back to back. The quick
+mode (``quick=True``) skips 1M vectors, the 100k-chunk index and the UI, and uses small inputs: a couple
+of minutes on 2 cores. A section that fails is recorded under ``errors`` and the others still run.
+
+Example:
+    >>> from evals.bench import run_bench
+    >>> result = run_bench(quick=True, out_dir=Path("runs/bench"), progress=True)
+    >>> result["vectors"]["auto"]
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+BENCH_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """Sizes and repeat counts of one bench run."""
+
+    index_batches: int = 3  # indexing repeats, each on its own generated articles
+    articles_per_batch: int = 300
+    latency_variants: int = 3  # question forms per seed_dev item
+    latency_passes: int = 3
+    cold_runs: int = 3
+    vector_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
+    vector_queries: int = 200
+    vector_passes: int = 3
+    thread_size: int = 100_000
+    large_chunks: int = 100_000  # 0: no large-corpus index
+    memory_runs: int = 3
+    ui_memory: bool = True
+    onnx_texts: int = 800
+    onnx_repeats: int = 3
+
+
+FULL = BenchPlan()
+QUICK = BenchPlan(index_batches=3, articles_per_batch=40, latency_variants=1, latency_passes=3, cold_runs=3,
+                  vector_sizes=(10_000, 100_000), vector_queries=100, vector_passes=3, thread_size=10_000,
+                  large_chunks=0, memory_runs=1, ui_memory=False, onnx_texts=200, onnx_repeats=1)
+
+
+class _Progress:
+    """Progress bar over sections plus timestamped lines on stderr (silent when disabled)."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="bench", unit="section", file=sys.stderr, leave=True)
+
+    def __call__(self, message: str) -> None:
+        logger.info("%s", message)
+        if self.bar is not None:
+            self.bar.write(f"[{time.perf_counter() - self.t0:7.1f} s] {message}", file=sys.stderr)
+
+    def section(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"bench: {name}")
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_bench(*, quick: bool, out_dir: Path, progress: bool) -> dict[str, Any]:
+    """Run the bench and write ``bench.json``, ``report.md`` and PNG plots into ``out_dir``.
+
+    Args:
+        quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI (a couple of minutes on 2 cores);
+            False for the full run (about half an hour on 2 cores).
+        out_dir: created if needed; existing bench files in it are overwritten.
+        progress: show a progress bar and one line per measurement on stderr.
+
+    Returns:
+        The result written to ``bench.json`` (sections ``indexing``, ``latency``, ``cold_start``,
+        ``vectors``, ``memory``, ``onnx``; ``errors`` maps a failed section to its error).
+
+    Example:
+        >>> run_bench(quick=True, out_dir=Path("runs/bench-quick"), progress=False)["meta"]["quick"]
+        True
+    """
+    return run_plan(QUICK if quick else FULL, quick=quick, out_dir=out_dir, progress=progress)
+
+
+def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
+             embedder: Any = None) -> dict[str, Any]:
+    """``run_bench`` with an explicit plan (and optionally an already loaded embedder)."""
+    import faiss
+
+    from corpus.load import load_articles
+    from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
+    from embeddings.embedder import load_embedder
+    from embeddings.faiss_index import AUTO_HNSW_THRESHOLD
+    from evals import bench_data, bench_pipeline, bench_vectors
+    from evals.bench_onnx import bench_onnx
+    from evals.bench_report import write_report
+    from evals.bench_stats import machine_info
+    from evals.sets import SETS_DIR, load_eval_set
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    sections = ["setup", "indexing", "latency", "cold_start", "vectors", "memory", "onnx"]
+    bar = _Progress(progress, len(sections))
+    build_threads = os.cpu_count() or 1
+    result: dict[str, Any] = {
+        "meta": {"version": BENCH_VERSION, "quick": quick, "plan": plan.__dict__,
+                 "started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
+                 "faiss_build_threads": build_threads, "faiss_search_threads": bench_vectors.SEARCH_THREADS,
+                 "torch_threads": _torch_threads(), "auto_hnsw_threshold_now": AUTO_HNSW_THRESHOLD},
+        "errors": {},
+    }
+    work = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))
+    home = work / "home"
+    home.mkdir()
+    faiss.omp_set_num_threads(build_threads)
+
+    def section(name: str, fn: Callable[[], Any]) -> Any:
+        bar.section(name)
+        t0 = time.perf_counter()
+        try:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 - one failed section must not lose the others
+            logger.debug("bench section %s failed", name, exc_info=True)
+            result["errors"][name] = f"{type(exc).__name__}: {exc}"
+            bar(f"{name}: FAILED: {type(exc).__name__}: {exc}")
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                traceback.print_exc()
+            value = None
+        result["meta"].setdefault("section_s", {})[name] = time.perf_counter() - t0
+        result[name] = value if name != "setup" else None
+        # Partial results survive a run killed later on (the report is written at the end).
+        (out_dir / "bench.json").write_text(json.dumps(_jsonable(result), indent=2), encoding="utf-8")
+        bar.advance()
+        gc.collect()
+        return value
+
+    try:
+        # -- setup: model, seed articles, seed index, eval items, real anchor embeddings ----------------------
+        state: dict[str, Any] = {}
+
+        def setup() -> None:
+            state["emb"] = embedder or load_embedder(EmbeddingSettings())
+            seeds = load_articles(None).articles
+            state["seeds"] = seeds
+            state["sentences"] = bench_data.seed_sentences(seeds)
+            state["items"] = load_eval_set(SETS_DIR / "seed_dev.jsonl")
+            state["seed_dir"] = work / "index-seed"
+            from embeddings.store import build_index
+
+            t0 = time.perf_counter()
+            build_index(seeds, index_dir=state["seed_dir"], embedder=state["emb"], chunking=ChunkSettings(),
+                        index_settings=IndexSettings(), progress=False)
+            state["seed_build_s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            texts = bench_data.base_texts(seeds)
+            state["anchors"] = state["emb"].embed(texts)
+            state["questions"] = state["emb"].embed([it.question for it in state["items"]])
+            bar(f"setup: seed index in {state['seed_build_s']:.1f} s; {len(texts)} anchor texts embedded in "
+                f"{time.perf_counter() - t0:.1f} s")
+            result["meta"]["anchor_texts"] = len(texts)
+
+        section("setup", setup)
+        result.pop("setup", None)
+        if "emb" not in state:
+            return _finish(result, out_dir, started, bar, write_report)
+        emb = state["emb"]
+
+        # -- 1. indexing --------------------------------------------------------------------------------------
+        batches = [bench_data.generate_articles(state["sentences"], plan.articles_per_batch, seed=100 + r,
+                                                prefix=f"gen{r}") for r in range(plan.index_batches)]
+        result["indexing"] = section("indexing", lambda: bench_pipeline.bench_indexing(
+            batches, emb, workdir=work, progress=bar))
+
+        # -- 2. latency, warm, on every index we have; cold start --------------------------------------------
+        from embeddings.store import Index
+        from qa.config import get_settings
+        from qa.pipeline import QA
+
+        queries = bench_pipeline.query_variants(state["items"], plan.latency_variants)
+
+        def qa_factory(index_dir: Path) -> Callable[[], Any]:
+            settings = get_settings({"index": {"dir": str(index_dir)}, "generator": {"backend": "extractive"},
+                                     "retrieval": RetrievalSettings().model_dump()})
+            index = Index.load(index_dir, embedder=emb, chunking=settings.chunking)
+            return lambda: QA(settings, index, emb)
+
+        def latency() -> dict[str, Any]:
+            out = {"seed": bench_pipeline.bench_latency(qa_factory(state["seed_dir"]), queries,
+                                                        passes=plan.latency_passes, progress=bar, label="seed")}
+            out["seed"]["chunks"] = _chunk_count(state["seed_dir"])
+            gen_dir = work / "index-gen-0"
+            if gen_dir.is_dir():
+                base_q = bench_pipeline.query_variants(state["items"], 1)
+                out["generated"] = bench_pipeline.bench_latency(qa_factory(gen_dir), base_q,
+                                                                passes=plan.latency_passes, progress=bar,
+                                                                label="generated")
+                out["generated"]["chunks"] = _chunk_count(gen_dir)
+            return out
+
+        result["latency"] = section("latency", latency)
+        result["cold_start"] = section("cold_start", lambda: bench_pipeline.bench_cold_start(
+            state["seed_dir"], state["items"][0].question, runs=plan.cold_runs, home=home, progress=bar))
+
+        # -- 3. vector search at scale -------------------------------------------------------------------------
+        def vectors() -> dict[str, Any]:
+            sizes = []
+            for n in plan.vector_sizes:
+                sizes.append(bench_vectors.bench_size(
+                    n, state["anchors"], state["questions"], quick=quick, n_queries=plan.vector_queries,
+                    passes=plan.vector_passes, build_threads=build_threads, progress=bar, workdir=work))
+                gc.collect()
+            cfgs = {c.name: c for c in bench_vectors.configs_for(plan.thread_size, quick=quick)}
+            pairs: list[tuple[bench_vectors.IndexConfig, dict[str, float]]] = [
+                (cfgs["flat"], {}), (cfgs["hnsw32"], {"efSearch": 64.0}), (cfgs["ivf_flat"], {"nprobe": 16.0})]
+            threads = bench_vectors.thread_comparison(
+                plan.thread_size, state["anchors"], state["questions"], pairs, n_queries=min(100, plan.vector_queries),
+                threads=sorted({1, build_threads}), build_threads=build_threads)
+            return {"sizes": sizes, "threads": threads, "auto": bench_vectors.auto_choice(sizes),
+                    "targets": {"recall_at_10": bench_vectors.RECALL_TARGET,
+                                "p50_ms": bench_vectors.LATENCY_TARGET_MS,
+                                "memory_mb": bench_vectors.MEMORY_TARGET_MB},
+                    "synthetic": {"mix_anchors": bench_data.MIX_ANCHORS,
+                                  "noise": [bench_data.NOISE_LOW, bench_data.NOISE_HIGH],
+                                  "anchors": int(len(state["anchors"]))}}
+
+        result["vectors"] = section("vectors", vectors)
+
+        # -- 4. memory (and latency on the 100k-chunk index) --------------------------------------------------
+        def memory() -> dict[str, Any]:
+            questions = [it.question for it in state["items"][:5]]
+            out: dict[str, Any] = {"seed": bench_pipeline.bench_memory(state["seed_dir"], questions,
+                                                                        runs=plan.memory_runs, home=home)}
+            bar(f"memory: seed index, peak RSS {out['seed']['peak_rss_mb']['median']:.0f} MB")
+            if plan.large_chunks:
+                large_dir, info = _build_large(plan.large_chunks, state, work, bar)
+                out["large_build"] = info
+                out["large"] = bench_pipeline.bench_memory(large_dir, questions, runs=plan.memory_runs, home=home)
+                bar(f"memory: {out['large']['chunks']:,}-chunk index, peak RSS "
+                    f"{out['large']['peak_rss_mb']['median']:.0f} MB")
+                lat = bench_pipeline.bench_latency(qa_factory(large_dir), bench_pipeline.query_variants(
+                    state["items"], 1), passes=plan.latency_passes, progress=bar, label="large")
+                lat["chunks"] = out["large"]["chunks"]
+                if not result.get("latency"):
+                    result["latency"] = {}
+                result["latency"]["large"] = lat
+                gc.collect()
+            if plan.ui_memory:
+                out["ui"] = bench_pipeline.bench_ui_memory(state["seed_dir"], home=home)
+                bar(f"memory: citeqa ui {out['ui']}")
+            return out
+
+        result["memory"] = section("memory", memory)
+
+        # -- 5. ONNX ----------------------------------------------------------------------------------------------
+        def onnx() -> dict[str, Any]:
+            from qa.config import data_dir
+
+            texts = _gen_chunk_texts(work / "index-gen-0", plan.onnx_texts) or state["sentences"][: plan.onnx_texts]
+            return bench_onnx(emb, speed_texts=texts, index_dir=state["seed_dir"], items=state["items"],
+                              cache_dir=data_dir() / "onnx", repeats=plan.onnx_repeats, progress=bar)
+
+        result["onnx"] = section("onnx", onnx)
+        return _finish(result, out_dir, started, bar, write_report)
+    finally:
+        bar.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _torch_threads() -> int | None:
+    try:
+        import torch
+
+        return int(torch.get_num_threads())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _chunk_count(index_dir: Path) -> int:
+    return int(json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))["n_chunks"])
+
+
+def _gen_chunk_texts(index_dir: Path, limit: int) -> list[str]:
+    """Chunk texts of a generated index, read from its files (first ``limit``)."""
+    try:
+        articles = {}
+        with open(index_dir / "articles.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                articles[rec["doc_id"]] = rec["text"]
+        out = []
+        with open(index_dir / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                out.append(articles[rec["doc_id"]][rec["start"] : rec["end"]])
+                if len(out) >= limit:
+                    break
+        return out
+    except (OSError, KeyError, ValueError):
+        return []
+
+
+def _build_large(target_chunks: int, state: dict[str, Any], work: Path, bar: Any) -> tuple[Path, dict[str, Any]]:
+    """An index of ~``target_chunks`` chunks of generated articles, built with real chunking, BM25 and FAISS
+    but vectors from ``SentenceMeanEmbedder`` (embedding 100k chunks with the model would take ~10 min)."""
+    from embeddings.config import ChunkSettings, IndexSettings
+    from embeddings.store import build_index
+    from evals.bench_data import generate_articles
+    from evals.bench_pipeline import SentenceMeanEmbedder
+
+    emb = state["emb"]
+    sentence_vectors = dict(zip(state["sentences"], emb.embed(state["sentences"]), strict=True))
+    fake = SentenceMeanEmbedder(emb, sentence_vectors)
+    probe = generate_articles(state["sentences"], 200, seed=999, prefix="probe")
+    from evals.bench_pipeline import chunk_all
+
+    per_article = max(len(chunk_all(probe, emb, ChunkSettings())) / len(probe), 1.0)
+    n_articles = int(target_chunks / per_article) + 1
+    articles = generate_articles(state["sentences"], n_articles, seed=4242, prefix="large")
+    large_dir = work / "index-large"
+    t0 = time.perf_counter()
+    report = build_index(articles, index_dir=large_dir, embedder=fake, chunking=ChunkSettings(),
+                         index_settings=IndexSettings(faiss="auto"), progress=False)
+    info = {"articles": n_articles, "chunks": report.chunks, "build_s": time.perf_counter() - t0,
+            "faiss": json.loads((large_dir / "manifest.json").read_text(encoding="utf-8"))["faiss_type"],
+            "disk_mb": sum(p.stat().st_size for p in large_dir.rglob("*") if p.is_file()) / 2**20,
+            "vectors": "mean of the real embeddings of each chunk's sentences plus noise (SentenceMeanEmbedder)"}
+    bar(f"memory: built a {report.chunks:,}-chunk index ({n_articles:,} articles) in {info['build_s']:.0f} s")
+    return large_dir, info
+
+
+def _finish(result: dict[str, Any], out_dir: Path, started: float, bar: Any, write_report: Any) -> dict[str, Any]:
+    result["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["meta"]["duration_s"] = time.perf_counter() - started
+    result["meta"]["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    (out_dir / "bench.json").write_text(json.dumps(_jsonable(result), indent=2), encoding="utf-8")
+    try:
+        write_report(result, out_dir)
+    except Exception as exc:  # noqa: BLE001 - the JSON is already safe on disk
+        result["errors"]["report"] = f"{type(exc).__name__}: {exc}"
+        (out_dir / "bench.json").write_text(json.dumps(_jsonable(result), indent=2), encoding="utf-8")
+    bar(f"wrote {out_dir / 'bench.json'} and {out_dir / 'report.md'}")
+    return result
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, float) and x != x:  # NaN is not JSON
+        return None
+    return x
