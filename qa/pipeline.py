@@ -28,7 +28,7 @@ from qa.cite import cite, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
-from qa.extractive import ExtractiveGenerator
+from qa.extractive import REFUSAL_TEXT, ExtractiveGenerator
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup
 from qa.types import Answer
@@ -253,27 +253,32 @@ class QA:
             for delta in deltas:
                 parts.append(delta)
                 yield delta
-        else:
-            parts.append(self.extractive.generate(q, [], turns).__next__())
-            yield parts[0]
+        else:  # an empty index or a query nothing matches: nothing to answer from
+            parts.append(REFUSAL_TEXT)
+            yield REFUSAL_TEXT
         raw = "".join(parts)
         timings["generate"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
         result = cite(raw, hits, self.evidence, support_threshold=self.settings.answer.support_threshold)
-        refused = is_refusal(raw) and (not result.citations or lexical.fold(raw).lstrip().startswith(
-            lexical.fold(CANNOT_ANSWER_PHRASE)))
+        # A refusal that still cites something ("The articles don't say X, but [1] says Y") keeps its citations;
+        # it counts as a refusal only when it cites nothing or opens with the phrase.
+        starts_with_refusal = lexical.fold(raw).lstrip().startswith(lexical.fold(CANNOT_ANSWER_PHRASE))
+        refused = is_refusal(raw) and (not result.citations or starts_with_refusal)
+        if refused and not result.citations:
+            text, citations, unsupported = strip_markers(raw), [], 0
+        else:
+            text, citations, unsupported = result.text, result.citations, result.unsupported
         timings["cite"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
-        text = result.text if not refused else strip_markers(raw) if not result.citations else result.text
         yield Answer(
             text=re.sub(r"\s+\n", "\n", text),
-            citations=result.citations if not (refused and not result.citations) else [],
+            citations=citations,
             chunks=list(hits),
             refused=refused,
             query=query,
             backend=self.generator.name,
             question=q,
-            unsupported=0 if refused and not result.citations else result.unsupported,
+            unsupported=unsupported,
             timings_ms={k: round(v, 2) for k, v in timings.items()},
         )
 
