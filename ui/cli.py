@@ -285,9 +285,11 @@ def ui(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
 
 
 def _register_subcommands() -> None:
+    from evals.bench_cli import bench
     from evals.cli import eval_group
 
     cli.add_command(eval_group)
+    cli.add_command(bench)
 
 
 _register_subcommands()
