@@ -1,0 +1,170 @@
+"""Resumable builds: vectors of the articles a build has embedded so far, kept durably until it succeeds.
+
+Folder layout (a sibling of the index, ``.<index>.resume/``)::
+
+    key.json        the settings the vectors depend on (model fingerprint, dim, max_tokens, chunking)
+    00000.npy       float32 (rows, dim): the chunk vectors of one batch of articles
+    00000.json      {"vectors": "00000.npy", "articles": [{"doc_id", "content_hash", "spans": [[start, end], ...]}]}
+
+A batch is committed by its JSON: the ``.npy`` is written and fsynced first, then the JSON is written to a
+temporary name, fsynced and renamed into place. A build killed at any point therefore leaves only whole
+batches behind (an ``.npy`` without its JSON is ignored). One JSON per batch rather than one growing file,
+so that committing a batch costs the same at batch 400 as at batch 1.
+
+A checkpoint written with other settings is deleted when opened; the build that finishes deletes its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+KEY_FILE = "key.json"
+_BATCH = re.compile(r"^(\d{5,})\.(npy|json)$")
+_OPEN_BATCHES = 8  # memory-mapped batch files kept open while vectors are copied out (bounds descriptors)
+
+
+@dataclass(frozen=True)
+class CheckpointEntry:
+    """Where one article's chunk vectors are: rows ``first .. first + len(spans)`` of ``vectors_file``."""
+
+    content_hash: str
+    spans: tuple[tuple[int, int], ...]
+    vectors_file: str
+    first: int
+
+
+class Checkpoint:
+    """The vectors a build has embedded so far, by ``(doc_id, content_hash)``.
+
+    Use ``Checkpoint.open`` (not the constructor): it loads a compatible checkpoint and discards any other.
+
+    Example:
+        >>> cp = Checkpoint.open(Path(".index.resume"), key={"dim": 64}, dim=64)
+        >>> cp.add([("a.txt", "ab12", [(0, 10)])], np.zeros((1, 64), np.float32))
+        >>> cp.lookup("a.txt", "ab12").spans
+        ((0, 10),)
+    """
+
+    def __init__(self, folder: Path, *, dim: int, entries: dict[str, CheckpointEntry], next_batch: int) -> None:
+        self.folder = folder
+        self.dim = dim
+        self._entries = entries
+        self._next_batch = next_batch
+        self._open: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def open(cls, folder: Path, *, key: dict[str, Any], dim: int) -> Checkpoint:
+        """The checkpoint in ``folder`` if it was written with ``key``; else a new empty one there."""
+        folder = Path(folder)
+        if folder.exists():
+            try:
+                stored_key = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                stored_key = None
+            if stored_key == key:
+                entries, next_batch = _read_batches(folder, dim)
+                return cls(folder, dim=dim, entries=entries, next_batch=next_batch)
+            logger.info("ignoring the checkpoint at %s: written with other settings or unreadable", folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        _write_json_durably(folder / KEY_FILE, key)
+        _fsync_path(folder.parent)
+        return cls(folder, dim=dim, entries={}, next_batch=0)
+
+    def lookup(self, doc_id: str, content_hash: str) -> CheckpointEntry | None:
+        """The stored entry of this article with this exact text, or None."""
+        entry = self._entries.get(doc_id)
+        return entry if entry is not None and entry.content_hash == content_hash else None
+
+    def vectors(self, entry: CheckpointEntry) -> np.ndarray:
+        """The entry's chunk vectors (a read-only view into its memory-mapped batch file)."""
+        batch = self._open.get(entry.vectors_file)
+        if batch is None:
+            if len(self._open) >= _OPEN_BATCHES:
+                self._open.pop(next(iter(self._open)))
+            batch = np.load(self.folder / entry.vectors_file, mmap_mode="r")
+            self._open[entry.vectors_file] = batch
+        return batch[entry.first : entry.first + len(entry.spans)]
+
+    def add(self, articles: list[tuple[str, str, list[tuple[int, int]]]], vectors: np.ndarray) -> None:
+        """Commit one batch durably: ``(doc_id, content_hash, chunk spans)`` per article, vectors in that order."""
+        n_rows = sum(len(spans) for _, _, spans in articles)
+        if vectors.shape != (n_rows, self.dim):
+            raise ValueError(f"batch of {n_rows} chunks got vectors of shape {vectors.shape}")
+        name = f"{self._next_batch:05d}"
+        self._next_batch += 1
+        with open(self.folder / f"{name}.npy", "wb") as fh:
+            np.save(fh, np.ascontiguousarray(vectors, dtype=np.float32))
+            fh.flush()
+            os.fsync(fh.fileno())
+        record = {"vectors": f"{name}.npy", "articles": [
+            {"doc_id": doc_id, "content_hash": h, "spans": [list(s) for s in spans]} for doc_id, h, spans in articles
+        ]}
+        _write_json_durably(self.folder / f"{name}.json", record)
+        first = 0
+        for doc_id, h, spans in articles:
+            self._entries[doc_id] = CheckpointEntry(h, tuple(spans), f"{name}.npy", first)
+            first += len(spans)
+
+    def discard(self) -> None:
+        """Delete the checkpoint (after the index it fed has been swapped into place)."""
+        self._open.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _read_batches(folder: Path, dim: int) -> tuple[dict[str, CheckpointEntry], int]:
+    """Entries of every committed, readable batch (later batches win), and the next free batch number."""
+    entries: dict[str, CheckpointEntry] = {}
+    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := _BATCH.match(p.name))]
+    for path in sorted(folder.glob("*.json")):
+        if path.name == KEY_FILE or not _BATCH.match(path.name):
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            batch: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
+                (str(a["doc_id"]), str(a["content_hash"]), tuple((int(s), int(e)) for s, e in a["spans"]))
+                for a in record["articles"]
+            ]
+            vectors_file = str(record["vectors"])
+            header = np.load(folder / vectors_file, mmap_mode="r")
+            n_rows = sum(len(spans) for _, _, spans in batch)
+            if header.shape != (n_rows, dim) or header.dtype != np.float32:
+                raise ValueError(f"{vectors_file} holds {header.shape} {header.dtype}, expected ({n_rows}, {dim})")
+            del header
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("skipping damaged checkpoint batch %s: %s", path, exc)
+            continue
+        first = 0
+        for doc_id, h, spans in batch:
+            entries[doc_id] = CheckpointEntry(h, spans, vectors_file, first)
+            first += len(spans)
+    return entries, max(numbers, default=-1) + 1
+
+
+def _write_json_durably(path: Path, record: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
