@@ -117,7 +117,7 @@ def _vectors_md(vec: dict[str, Any] | None, plots: dict[str, str]) -> list[str]:
         f"embeddings of seed-article sentences and word windows, plus noise of norm {syn.get('noise')}. Queries: "
         "half perturbed real seed_dev question embeddings, half held-out synthetic vectors. Recall@10 against "
         "exact search; latency of single queries (slow settings on fewer queries, see column); memory = RSS growth "
-        "when reading the written index (below ~32 MB the allocator may reuse freed memory: read disk MB); targets: "
+        "of a fresh process reading the written index; targets: "
         f"p50 < {tg['p50_ms']} ms, recall@10 ≥ {tg['recall_at_10']}, memory < {fmt_num(tg['memory_mb'], 0)} MB.",
         "",
     ]
