@@ -131,7 +131,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
     from corpus.load import load_articles
     from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
     from embeddings.embedder import load_embedder
-    from embeddings.faiss_index import AUTO_HNSW_THRESHOLD
+    from embeddings.faiss_index import AUTO_APPROX_THRESHOLD
     from evals import bench_data, bench_pipeline, bench_vectors
     from evals.bench_onnx import bench_onnx
     from evals.bench_report import write_report
@@ -148,7 +148,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
         "meta": {"version": BENCH_VERSION, "quick": quick, "plan": plan.__dict__,
                  "started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
                  "faiss_build_threads": build_threads, "faiss_search_threads": bench_vectors.SEARCH_THREADS,
-                 "torch_threads": _torch_threads(), "auto_hnsw_threshold_now": AUTO_HNSW_THRESHOLD},
+                 "torch_threads": _torch_threads(), "auto_approx_threshold_now": AUTO_APPROX_THRESHOLD},
         "errors": {},
     }
     work = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))

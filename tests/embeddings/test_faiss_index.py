@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.faiss_index import AUTO_HNSW_THRESHOLD, DenseIndex, choose_kind
+from embeddings.faiss_index import AUTO_APPROX_THRESHOLD, DenseIndex, _ivf_nlist, choose_kind
 
 
 def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -17,7 +17,9 @@ def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
 
 def test_choose_kind_auto_threshold() -> None:
     assert choose_kind(10, "auto") == "flat"
-    assert choose_kind(AUTO_HNSW_THRESHOLD, "auto") == "hnsw"
+    assert choose_kind(AUTO_APPROX_THRESHOLD - 1, "auto") == "flat"
+    assert choose_kind(AUTO_APPROX_THRESHOLD, "auto") == "ivfsq8"
+    assert [_ivf_nlist(n) for n in (1_000, 50_000, 100_000, 1_000_000)] == [32, 256, 256, 1024]
     assert choose_kind(10, "ivf") == "ivf"
     with pytest.raises(ValueError):
         choose_kind(10, "lsh")
@@ -35,13 +37,14 @@ def test_exact_kinds_find_the_query_vector_first(setting: str, tmp_path: Path) -
     np.testing.assert_array_equal(again.search(v[42], 5)[1], rows)
 
 
-@pytest.mark.parametrize("setting", ["ivf", "ivfpq"])
+@pytest.mark.parametrize("setting", ["ivf", "ivfsq8", "ivfpq"])
 def test_ivf_kinds_fall_back_to_flat_on_small_collections(setting: str) -> None:
     index = DenseIndex.build(unit_vectors(300), setting=setting)
     assert index.kind == "flat"
 
 
-@pytest.mark.parametrize("setting", ["ivf", pytest.param("ivfpq", marks=pytest.mark.slow)])  # PQ training: ~20 s
+# PQ training: ~20 s
+@pytest.mark.parametrize("setting", ["ivf", "ivfsq8", pytest.param("ivfpq", marks=pytest.mark.slow)])
 def test_ivf_kinds_train_on_large_collections(setting: str, tmp_path: Path) -> None:
     v = unit_vectors(30_000, dim=16)
     index = DenseIndex.build(v, setting=setting)
