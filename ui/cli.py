@@ -36,7 +36,9 @@ def _offline_env() -> None:
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)  # libraries that force their own logger to DEBUG (bm25s does on import) stay quiet
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
     for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
