@@ -1,7 +1,9 @@
 """The answer path: history + question → standalone query → hybrid retrieval → generator → cite → Answer.
 
 ``QA`` holds the loaded index and models; build it once with ``QA.from_settings`` and call ``answer`` or
-``stream`` as often as you like: the query path does no disk I/O and loads no model.
+``stream`` as often as you like: the query path does no disk I/O and loads no model. Copies made with
+``with_settings`` / ``with_generator`` share the loaded index through one ``SharedIndex``, so an update
+(``add_files``, ``remove_article``) through any of them is seen by all.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +23,7 @@ from typing import Any, Protocol
 from corpus.errors import ArticleError
 from corpus.load import SUPPORTED_SUFFIXES, bundled_corpus_dir, load_article, load_articles
 from corpus.types import Article
+from embeddings.config import ChunkSettings
 from embeddings.embedder import Embedder, load_embedder
 from embeddings.errors import IndexNotFoundError
 from embeddings.store import BuildReport, Index, build_index, remove_articles
@@ -120,6 +125,48 @@ def _load_uploads(folder: Path, skipped: list[ArticleError]) -> list[Article]:
     return out
 
 
+@dataclass(frozen=True)
+class LoadedIndex:
+    """One loaded index and the sentence evidence over its articles: what one answer reads from start to end."""
+
+    index: Index
+    evidence: Evidence
+
+
+class SharedIndex:
+    """The loaded index of a ``QA`` and of every copy made from it, reloaded in place when the index changes.
+
+    ``current`` is one attribute holding a ``LoadedIndex``: a question reads it once and keeps that snapshot, so
+    an answer sees either the old index or the new one, never a mix (the swap is a single reference assignment).
+    Updates hold a lock for the disk write and the reload, so two of them never interleave.
+
+    Args:
+        index: the loaded index.
+        embedder: the index's embedder, shared by every copy (wrapped in a ``CachedEmbedder`` if it is not one).
+        chunking: the chunking the index was built with (a reload checks it again).
+    """
+
+    def __init__(self, index: Index, embedder: Embedder, *, chunking: ChunkSettings) -> None:
+        evidence = Evidence(index.articles, embedder)
+        self.embedder: CachedEmbedder = evidence.embedder
+        self.index_dir = index.index_dir
+        self.chunking = chunking
+        self.current = LoadedIndex(index, evidence)
+        self._update_lock = threading.Lock()
+
+    @contextmanager
+    def updating(self) -> Iterator[Index]:
+        """Hold the update lock while the body changes the index on disk, then load the result for everyone.
+
+        Yields the index loaded now. When the body raises, nothing is reloaded: index writes are atomic, so the
+        disk still holds the index that is loaded.
+        """
+        with self._update_lock:
+            yield self.current.index
+            index = Index.load(self.index_dir, embedder=self.embedder, chunking=self.chunking)
+            self.current = LoadedIndex(index, Evidence(index.articles, self.embedder))
+
+
 class QA:
     """Question answering over one index. Build with ``QA.from_settings``.
 
@@ -128,15 +175,55 @@ class QA:
         qa = QA.from_settings({"retrieval": {"top_k": 5}})
         a = qa.answer("Where did Macron receive Putin in 2017?")
         print(a.text, a.citations[0].quote)
+
+    Args:
+        settings: resolved settings.
+        index: a loaded ``Index``, or the ``SharedIndex`` of another QA to share its index and its updates.
+        embedder: the index's embedder (for a ``SharedIndex``, the one it holds).
+        generator: a generator to answer with instead of the one ``settings.generator`` names.
     """
 
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder, generator: Generator | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index | SharedIndex,
+        embedder: Embedder,
+        generator: Generator | None = None,
+    ) -> None:
         self.settings = settings
-        self.index = index
-        self.evidence = Evidence(index.articles, embedder)
-        self.embedder = self.evidence.embedder  # cached: the query embedded for retrieval is reused
-        self.generator: Generator = generator or self._make_generator(settings.generator)
-        self.extractive = ExtractiveGenerator(self.evidence, settings.answer)
+        if isinstance(index, SharedIndex):
+            if getattr(embedder, "inner", embedder) is not index.embedder.inner:
+                raise ValueError("a QA sharing an index must use that index's embedder")
+            self.shared = index
+        else:
+            self.shared = SharedIndex(index, embedder, chunking=settings.chunking)
+        self.embedder = self.shared.embedder  # cached: the query embedded for retrieval is reused
+        # None: the extractive generator over whichever index is current
+        self._generator: Generator | None = generator
+        if generator is None and settings.generator.resolved_backend() == "openai":
+            from qa.llm import OpenAIGenerator
+
+            self._generator = OpenAIGenerator(settings.generator)
+
+    @property
+    def index(self) -> Index:
+        """The index as loaded now (an update swaps in another one)."""
+        return self.shared.current.index
+
+    @property
+    def evidence(self) -> Evidence:
+        """Sentences and vectors of the current index's articles."""
+        return self.shared.current.evidence
+
+    @property
+    def extractive(self) -> ExtractiveGenerator:
+        """The offline extractive generator over the current index, with this QA's answer settings."""
+        return ExtractiveGenerator(self.evidence, self.settings.answer)
+
+    @property
+    def generator(self) -> Generator:
+        """The generator that answers: the configured LLM, or the extractive generator over the current index."""
+        return self._generator if self._generator is not None else self.extractive
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -193,31 +280,30 @@ class QA:
             index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
         return cls(s, index, embedder)
 
-    def _make_generator(self, gs: GeneratorSettings) -> Generator:
-        if gs.resolved_backend() == "openai":
-            from qa.llm import OpenAIGenerator
-
-            return OpenAIGenerator(gs)
-        return ExtractiveGenerator(self.evidence, self.settings.answer)
-
     def with_generator(self, generator_settings: GeneratorSettings | dict[str, Any]) -> QA:
-        """The same loaded index and models with another generator (e.g. from the UI's settings tab)."""
+        """The same loaded index and models with another generator (e.g. from the UI's settings tab).
+
+        The copy shares this QA's index: files added or removed through either are seen by both.
+        """
         merged = self.settings.generator.model_dump()
         update = (
             generator_settings.model_dump() if isinstance(generator_settings, GeneratorSettings) else generator_settings
         )
         merged.update(update)
         settings = self.settings.model_copy(update={"generator": GeneratorSettings.model_validate(merged)})
-        return QA(settings, self.index, self.embedder)
+        return QA(settings, self.shared, self.embedder)
 
     def with_settings(self, **sections: Any) -> QA:
-        """The same index with other retrieval/answer settings, e.g. ``qa.with_settings(retrieval={"top_k": 8})``."""
+        """The same index with other retrieval/answer settings, e.g. ``qa.with_settings(retrieval={"top_k": 8})``.
+
+        The copy shares this QA's index: files added or removed through either are seen by both.
+        """
         data = self.settings.model_dump()
         for name, values in sections.items():
             if name not in ("retrieval", "answer", "generator"):
                 raise ConfigError(f"{name} settings need a rebuilt index; only retrieval/answer/generator can change")
             data[name].update(values)
-        return QA(get_settings(data), self.index, self.embedder)
+        return QA(get_settings(data), self.shared, self.embedder)
 
     # -- the answer path ------------------------------------------------------------------------------
     def standalone_query(self, question: str, history: Sequence[dict]) -> str:
@@ -240,16 +326,20 @@ class QA:
         timings: dict[str, float] = {}
         query = self.standalone_query(q, turns)
         timings["rewrite"] = (time.perf_counter() - t0) * 1000
-        hits, search_ms = self.index.search_timed(query, self.settings.retrieval)
+        loaded = self.shared.current  # this answer reads one index throughout, even if an update lands meanwhile
+        hits, search_ms = loaded.index.search_timed(query, self.settings.retrieval)
         timings.update({f"retrieve.{k}": v for k, v in search_ms.items()})
         timings["retrieve"] = sum(search_ms.values())
         t1 = time.perf_counter()
         parts: list[str] = []
+        generator = self._generator
+        if generator is None:
+            generator = ExtractiveGenerator(loaded.evidence, self.settings.answer)
         if hits:
-            if isinstance(self.generator, ExtractiveGenerator):
-                deltas = self.generator.generate(q, hits, turns, query=query)
+            if isinstance(generator, ExtractiveGenerator):
+                deltas = generator.generate(q, hits, turns, query=query)
             else:
-                deltas = self.generator.generate(q, hits, turns)
+                deltas = generator.generate(q, hits, turns)
             for delta in deltas:
                 parts.append(delta)
                 yield delta
@@ -259,7 +349,7 @@ class QA:
         raw = "".join(parts)
         timings["generate"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
-        result = cite(raw, hits, self.evidence, support_threshold=self.settings.answer.support_threshold)
+        result = cite(raw, hits, loaded.evidence, support_threshold=self.settings.answer.support_threshold)
         # A refusal that still cites something ("The articles don't say X, but [1] says Y") keeps its citations;
         # it counts as a refusal only when it cites nothing or opens with the phrase.
         starts_with_refusal = lexical.fold(raw).lstrip().startswith(lexical.fold(CANNOT_ANSWER_PHRASE))
@@ -276,7 +366,7 @@ class QA:
             chunks=list(hits),
             refused=refused,
             query=query,
-            backend=self.generator.name,
+            backend=generator.name,
             question=q,
             unsupported=unsupported,
             timings_ms={k: round(v, 2) for k, v in timings.items()},
@@ -294,23 +384,17 @@ class QA:
     # -- articles -------------------------------------------------------------------------------------
     def articles(self) -> list[ArticleInfo]:
         """Indexed articles with their chunk counts, by doc_id."""
+        index = self.index
         counts: dict[str, int] = {}
-        for c in self.index.chunks:
+        for c in index.chunks:
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
         return [
             ArticleInfo(a.doc_id, a.title, a.meta.author, a.meta.outlet, a.meta.date, counts.get(a.doc_id, 0))
-            for a in sorted(self.index.articles.values(), key=lambda a: a.doc_id)
+            for a in sorted(index.articles.values(), key=lambda a: a.doc_id)
         ]
 
     def article(self, doc_id: str) -> Article:
         return self.index.articles[doc_id]
-
-    def _reload(self) -> None:
-        self.index = Index.load(self.settings.index_dir(), embedder=self.embedder, chunking=self.settings.chunking)
-        self.evidence = Evidence(self.index.articles, self.embedder)
-        self.extractive = ExtractiveGenerator(self.evidence, self.settings.answer)
-        if isinstance(self.generator, ExtractiveGenerator):
-            self.generator = self.extractive
 
     def add_files(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> AddReport:
         """Copy files into the uploads folder and index them incrementally; unreadable ones are skipped."""
@@ -334,30 +418,30 @@ class QA:
             return AddReport(None, skipped, [])
         if progress:
             progress(f"indexing {len(articles)} article(s)")
-        report = build_index(
-            articles,
-            index_dir=self.settings.index_dir(),
-            embedder=self.embedder.inner,  # chunk vectors need no cache
-            chunking=self.settings.chunking,
-            index_settings=self.settings.index,
-            progress=False,
-            replace=False,
-        )
-        self._reload()
+        with self.shared.updating():  # one update at a time; every copy of this QA sees the new index
+            report = build_index(
+                articles,
+                index_dir=self.settings.index_dir(),
+                embedder=self.embedder.inner,  # chunk vectors need no cache
+                chunking=self.settings.chunking,
+                index_settings=self.settings.index,
+                progress=False,
+                replace=False,
+            )
         return AddReport(report, skipped, [a.doc_id for a in articles])
 
     def remove_article(self, doc_id: str) -> BuildReport:
         """Drop an article from the index (and its uploaded file, if it was uploaded)."""
-        if doc_id not in self.index.articles:
-            raise KeyError(f"no article {doc_id!r} in the index")
-        report = remove_articles(
-            [doc_id],
-            index_dir=self.settings.index_dir(),
-            embedder=self.embedder.inner,
-            chunking=self.settings.chunking,
-            index_settings=self.settings.index,
-        )
-        if doc_id.startswith("uploads/"):
-            (uploads_dir(self.settings) / doc_id.removeprefix("uploads/")).unlink(missing_ok=True)
-        self._reload()
+        with self.shared.updating() as index:
+            if doc_id not in index.articles:
+                raise KeyError(f"no article {doc_id!r} in the index")
+            report = remove_articles(
+                [doc_id],
+                index_dir=self.settings.index_dir(),
+                embedder=self.embedder.inner,
+                chunking=self.settings.chunking,
+                index_settings=self.settings.index,
+            )
+            if doc_id.startswith("uploads/"):
+                (uploads_dir(self.settings) / doc_id.removeprefix("uploads/")).unlink(missing_ok=True)
         return report

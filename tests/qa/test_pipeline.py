@@ -134,6 +134,121 @@ def test_add_and_remove_an_uploaded_article(tmp_path: Path) -> None:
     assert len(qa.articles()) == 5
 
 
+LIGHTHOUSE = "The Zorbian lighthouse was painted green in 1911 by the keeper Albertine Moreau.\n"
+LIGHTHOUSE_Q = "Who painted the Zorbian lighthouse green?"
+
+
+def _cites(a: Answer, doc_id: str) -> bool:
+    return any(c.doc_id == doc_id for c in a.citations)
+
+
+@pytest.mark.parametrize("make_copy", [
+    lambda qa: qa.with_settings(retrieval={"top_k": 3}),
+    lambda qa: qa.with_generator({"backend": "extractive"}),
+], ids=["with_settings", "with_generator"])
+def test_copies_see_updates_made_through_the_original(tmp_path: Path, make_copy) -> None:
+    qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
+    copy = make_copy(qa)
+    f = tmp_path / "lighthouse.txt"
+    f.write_text(LIGHTHOUSE)
+    qa.add_files([f])
+    a = copy.answer(LIGHTHOUSE_Q)
+    assert _cites(a, "uploads/lighthouse.txt")
+    assert_citations_exact(copy, a)
+    assert "uploads/lighthouse.txt" in {i.doc_id for i in copy.articles()}
+    qa.remove_article("uploads/lighthouse.txt")
+    assert not _cites(copy.answer(LIGHTHOUSE_Q), "uploads/lighthouse.txt")
+    assert len(copy.articles()) == 5
+    with pytest.raises(KeyError):
+        copy.article("uploads/lighthouse.txt")
+
+
+def test_the_original_and_other_copies_see_updates_made_through_a_copy(tmp_path: Path) -> None:
+    qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
+    copy = qa.with_settings(retrieval={"top_k": 3})
+    sibling = qa.with_generator({"backend": "extractive"})
+    grandchild = copy.with_settings(answer={"max_sentences": 1})
+    f = tmp_path / "lighthouse.txt"
+    f.write_text(LIGHTHOUSE)
+    copy.add_files([f])
+    for each in (qa, sibling, grandchild):
+        a = each.answer(LIGHTHOUSE_Q)
+        assert _cites(a, "uploads/lighthouse.txt")
+        assert_citations_exact(each, a)
+    grandchild.remove_article("uploads/lighthouse.txt")
+    for each in (qa, copy, sibling):
+        assert not _cites(each.answer(LIGHTHOUSE_Q), "uploads/lighthouse.txt")
+        assert "uploads/lighthouse.txt" not in {i.doc_id for i in each.articles()}
+    with pytest.raises(KeyError):
+        copy.remove_article("uploads/lighthouse.txt")  # already gone, whoever removed it
+
+
+def test_an_answer_under_way_keeps_the_index_it_started_with(tmp_path: Path) -> None:
+    qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
+    f = tmp_path / "lighthouse.txt"
+    f.write_text(LIGHTHOUSE)
+    qa.add_files([f])
+    before = qa.shared.current
+    stream = qa.stream(LIGHTHOUSE_Q)
+    first = next(stream)  # retrieval is done and generation has started
+    assert isinstance(first, str)
+    qa.with_settings(retrieval={"top_k": 4}).remove_article("uploads/lighthouse.txt")
+    final = [item for item in stream if isinstance(item, Answer)][0]
+    # the whole answer read the old index: its citations are exact spans of the article it retrieved
+    assert _cites(final, "uploads/lighthouse.txt")
+    for c in final.citations:
+        assert before.index.articles[c.doc_id].text[c.start : c.end] == c.quote
+    assert qa.shared.current is not before and "uploads/lighthouse.txt" not in qa.index.articles
+
+
+def test_a_failed_update_keeps_the_loaded_index(tmp_path: Path) -> None:
+    qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
+    before = qa.shared.current
+    with pytest.raises(KeyError):
+        qa.remove_article("no-such-article.txt")
+    assert qa.shared.current is before
+
+
+def test_concurrent_updates_and_answers(tmp_path: Path) -> None:
+    """Answers during updates read a whole index (old or new); updates through different copies queue up."""
+    import threading
+
+    qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
+    copies = [qa.with_settings(retrieval={"top_k": k}) for k in (3, 4)]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def ask(each: QA) -> None:
+        while not stop.is_set():
+            try:
+                a = each.answer(LIGHTHOUSE_Q)
+                for c in a.citations:  # exact against the chunk it came from, whichever index that was
+                    assert any(h.doc_id == c.doc_id and c.quote in h.text for h in a.chunks)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                return
+
+    def add(each: QA, name: str) -> None:
+        try:
+            g = tmp_path / name
+            g.write_text(LIGHTHOUSE.replace("Zorbian", name.split(".")[0].capitalize()))
+            each.add_files([g])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    readers = [threading.Thread(target=ask, args=(each,)) for each in (qa, *copies)]
+    writers = [threading.Thread(target=add, args=(each, f"light{i}.txt")) for i, each in enumerate(copies)]
+    for t in readers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert not errors, errors
+    assert {"uploads/light0.txt", "uploads/light1.txt"} <= {i.doc_id for i in qa.articles()}
+
+
 # -- the real model ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
