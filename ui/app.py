@@ -199,7 +199,10 @@ class ChatUI:
             return self._qa
 
     def qa_for(self, prefs: Preferences | None) -> QA:
-        """The QA answering with the session's preferences (same loaded index, cached per distinct choice)."""
+        """The QA answering with the session's preferences, cached per distinct choice.
+
+        Every variant shares the base QA's loaded index, so articles added or deleted later are seen by all.
+        """
         base = self.qa
         if prefs is None or (prefs.generator is None and prefs.top_k is None):
             return base
@@ -400,9 +403,8 @@ class ChatUI:
                     staged.append(staging / safe)
                 if progress:
                     progress(f"Reading {len(staged)} file(s)\u2026")
-                with self._lock:
-                    report = self.qa.add_files(staged, progress=progress)
-                    self._variants.clear()  # variants hold the index as it was; rebuild them from the new one
+                # QA copies share one index: the cached session variants see the new one too
+                report = self.qa.add_files(staged, progress=progress)
             except QAError as exc:
                 return f"**Nothing was added.** {html.escape(str(exc))}"
             except OSError as exc:
@@ -423,9 +425,7 @@ class ChatUI:
         if not doc_id:
             return "Choose an article to delete."
         try:
-            with self._lock:
-                report = self.qa.remove_article(doc_id)
-                self._variants.clear()
+            report = self.qa.remove_article(doc_id)
         except KeyError:
             return f"`{html.escape(doc_id)}` is not in the index."
         except QAError as exc:

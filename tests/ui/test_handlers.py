@@ -273,6 +273,31 @@ def test_sources_of_an_answer_whose_article_was_deleted(ui: ChatUI) -> None:
     assert "could not be found" in html and "<mark" not in html
 
 
+def test_session_variants_see_uploads_and_deletions(tmp_path: Path) -> None:
+    """A session with its own settings answers from the index as it is now, not as it was when it chose them."""
+    from corpus.load import bundled_corpus_dir, load_articles
+    from embeddings import HashEmbedder, Index, build_index
+    from qa import QA
+
+    settings = get_settings({"index": {"dir": str(tmp_path / "index")}, "answer": {"refusal_threshold": 0.3}})
+    embedder = HashEmbedder()
+    build_index(load_articles([bundled_corpus_dir()]).articles, index_dir=settings.index_dir(), embedder=embedder,
+                chunking=settings.chunking, index_settings=settings.index, progress=False)
+    qa = QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
+    ui = ChatUI(qa, settings, feedback_file=tmp_path / "feedback.jsonl")
+    prefs = Preferences(top_k=3)
+    question = "Who painted the Zorbian lighthouse green?"
+    _ask(ui, "Where did Macron receive Putin in 2017?", prefs=prefs)  # the session's variant exists now
+    upload = tmp_path / "lighthouse.txt"
+    upload.write_text("The Zorbian lighthouse was painted green in 1911 by the keeper Albertine Moreau.\n")
+    assert "Added 1 article(s)" in ui.add_uploads([str(upload)])
+    _, (_, _, conv, _, _) = _ask(ui, question, prefs=prefs)
+    assert "uploads/lighthouse.txt" in {c.doc_id for c in conv.answers[-1].citations}  # type: ignore[union-attr]
+    assert "Deleted" in ui.remove("uploads/lighthouse.txt")
+    _, (_, _, conv, _, _) = _ask(ui, question, prefs=prefs)
+    assert "uploads/lighthouse.txt" not in {c.doc_id for c in conv.answers[-1].citations}  # type: ignore[union-attr]
+
+
 # -- settings ------------------------------------------------------------------------------------------
 def test_apply_settings_validates_and_masks_the_key(ui: ChatUI) -> None:
     prefs, status, current = ui.apply_settings("openai", "", "", "", 5, None)
