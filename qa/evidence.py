@@ -7,6 +7,7 @@ splitting and the embedding of each sentence to once per process.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ class CachedEmbedder:
 
     The query is embedded once for retrieval and reused by the generator; sentences are embedded once per
     process however often they are retrieved. Everything else is forwarded to the wrapped embedder, so an
-    index checks its model fingerprint as usual.
+    index checks its model fingerprint as usual. Safe to share between threads (QA copies share one): the
+    cache is read and updated under a lock, the model runs outside it.
     """
 
     def __init__(self, inner: Embedder, *, cache_size: int = 20_000) -> None:
@@ -47,6 +49,7 @@ class CachedEmbedder:
         self.max_tokens = inner.max_tokens
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:  # fingerprint() and anything else the index asks of the model
         return getattr(self.inner, name)
@@ -57,17 +60,24 @@ class CachedEmbedder:
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Normalised vectors for texts, embedding only those not cached, in one batch."""
         keys = [" ".join(t.split()) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for k in dict.fromkeys(keys):
+                if k in self._vectors:
+                    self._vectors.move_to_end(k)
+                    found[k] = self._vectors[k]
+        missing = [k for k in dict.fromkeys(keys) if k not in found]
         if missing:
             vecs = self.inner.embed(missing, progress=progress)
-            for k, v in zip(missing, vecs, strict=True):
-                self._vectors[k] = v
-            while len(self._vectors) > self._cache_size:
-                self._vectors.popitem(last=False)
+            fresh = dict(zip(missing, vecs, strict=True))
+            with self._lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > self._cache_size:
+                    self._vectors.popitem(last=False)
+            found.update(fresh)  # from here, not the cache: another thread may already have evicted them
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i, k in enumerate(keys):
-            self._vectors.move_to_end(k)
-            out[i] = self._vectors[k]
+            out[i] = found[k]
         return out
 
 
