@@ -22,6 +22,7 @@ import numpy as np
 
 from embeddings.config import DEFAULT_MODEL, EmbeddingSettings
 from embeddings.errors import EmbedderError
+from embeddings.onnx_backend import ONNX_BACKENDS, OnnxEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -82,22 +83,21 @@ class SentenceTransformerEmbedder:
     Args:
         path: a local model folder (resolved by ``load_embedder``; never a hub name here).
         model_id: the name recorded in index manifests, e.g. ``all-MiniLM-L6-v2``.
-        backend: sentence-transformers inference backend, ``torch`` or ``onnx``.
         batch_size: texts per encoding batch.
     """
 
-    def __init__(self, path: str | Path, *, model_id: str, backend: str = "torch", batch_size: int = 64) -> None:
+    def __init__(self, path: str | Path, *, model_id: str, batch_size: int = 64) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise EmbedderError("sentence-transformers is not installed: pip install citeqa") from exc
         self.path = Path(path)
         self.model_id = model_id
-        self.backend = backend
+        self.backend = "torch"
         self.batch_size = batch_size
         try:
             self.model = SentenceTransformer(
-                str(self.path), device="cpu", local_files_only=True, backend=backend  # type: ignore[arg-type]
+                str(self.path), device="cpu", local_files_only=True
             )
         except Exception as exc:  # noqa: BLE001 - many loader errors; all mean "cannot load"
             raise EmbedderError(f"cannot load embedding model {model_id!r} from {self.path}: {exc}") from exc
@@ -310,6 +310,9 @@ def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     path = resolve_model_path(settings.model)
     model_id = settings.model
     logger.info("loading embedding model %s from %s (backend %s)", model_id, path, settings.backend)
-    return SentenceTransformerEmbedder(
-        path, model_id=model_id, backend=settings.backend, batch_size=settings.batch_size
-    )
+    if settings.backend in ONNX_BACKENDS:
+        if settings.cache_dir is None:
+            raise EmbedderError(f"backend {settings.backend!r} needs embedding.cache_dir for its ONNX export")
+        return OnnxEmbedder(path, model_id=model_id, backend=settings.backend, cache_dir=settings.cache_dir,
+                            batch_size=settings.batch_size)
+    return SentenceTransformerEmbedder(path, model_id=model_id, batch_size=settings.batch_size)

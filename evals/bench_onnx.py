@@ -1,153 +1,22 @@
-"""ONNX Runtime embedding of the shipped model, exported offline from its weights, against the torch backend.
+"""``citeqa bench`` section 5: the shipped model on torch vs the product's ONNX Runtime backends, side by side.
 
-Why not sentence-transformers' ``backend="onnx"``: it needs ``optimum-onnx[onnxruntime]``, whose only
-release (0.1.0) pins ``transformers<4.58`` while sentence-transformers 6 needs ``transformers>=5``; pip
-would downgrade transformers (and huggingface-hub) under sentence-transformers. ``onnxruntime`` and
-``onnx`` alone install cleanly (no torch, no transformers), so this module exports the model with
-``torch.onnx.export`` (TorchScript exporter: no onnxscript needed) and runs it with ONNX Runtime directly:
-tokenizer → BERT → mean pooling → L2 normalisation, exactly the shipped model's three modules.
-
-The export is cached under ``<cache_dir>/<model fingerprint[:16]>/`` (``model.onnx`` and, with dynamic
-int8 quantization of the weights, ``model_qint8.onnx``); nothing is downloaded.
+The backends are the product's own (``embeddings.onnx_backend.OnnxEmbedder``, what ``embedding.backend =
+"onnx"`` / ``"onnx-int8"`` load): speed of bulk encoding (chunks/s) and of single queries, agreement of the
+vectors with torch's, and retrieval recall@5 on seed_dev with each backend's vectors.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from embeddings.onnx_backend import INSTALL_HINT, ONNX_BACKENDS, OnnxEmbedder, onnx_available
 
-OPSET = 17
-INSTALL_HINT = "pip install onnxruntime onnx  (no torch or transformers change)"
-
-
-def onnx_available() -> bool:
-    """True when onnxruntime and onnx can be imported."""
-    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
-
-
-def export_onnx(model_dir: Path, cache_dir: Path, *, fingerprint: str, quantize: bool = True) -> dict[str, Path]:
-    """Export the transformer of a sentence-transformers model folder to ONNX (and int8), cached.
-
-    Args:
-        model_dir: the local model folder (e.g. the shipped all-MiniLM-L6-v2).
-        cache_dir: where exports are kept; a sub-folder per model fingerprint.
-        fingerprint: identifies the weights (``embeddings.embedder.model_fingerprint``).
-        quantize: also write a dynamically int8-quantized copy (MatMul weights int8 per channel, activations
-            quantized on the fly).
-
-    Returns:
-        ``{"fp32": path}`` and, with ``quantize``, ``{"int8": path}``.
-    """
-    import torch
-    from transformers import AutoModel
-
-    out = Path(cache_dir) / fingerprint[:16]
-    out.mkdir(parents=True, exist_ok=True)
-    fp32 = out / "model.onnx"
-    if not fp32.is_file():
-        bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
-        bert.eval()
-        model = _LastHidden(bert)
-        dummy = {
-            "input_ids": torch.ones((2, 16), dtype=torch.long),
-            "attention_mask": torch.ones((2, 16), dtype=torch.long),
-            "token_type_ids": torch.zeros((2, 16), dtype=torch.long),
-        }
-        axes = {name: {0: "batch", 1: "seq"} for name in dummy}
-        axes["last_hidden_state"] = {0: "batch", 1: "seq"}
-        tmp = out / "model.onnx.tmp"
-        with torch.no_grad():
-            torch.onnx.export(
-                model, tuple(dummy.values()), str(tmp), input_names=list(dummy), output_names=["last_hidden_state"],
-                dynamic_axes=axes, opset_version=OPSET, dynamo=False,
-            )
-        tmp.replace(fp32)  # atomic: a killed export never leaves a half-written model.onnx
-        logger.info("exported %s to %s", model_dir, fp32)
-    paths = {"fp32": fp32}
-    if quantize:
-        q8 = out / "model_qint8.onnx"
-        if not q8.is_file():
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            tmp = out / "model_qint8.onnx.tmp"
-            # Per-channel weight scales on the MatMuls only: per-tensor scales (the default) cost a mean cosine
-            # of ~0.96 to the fp32 vectors on the seed sentences, per-channel ~0.99.
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"])
-            tmp.replace(q8)
-        paths["int8"] = q8
-    return paths
-
-
-def _last_hidden_module() -> Any:
-    import torch
-
-    class LastHidden(torch.nn.Module):
-        """Positional inputs in, last hidden state out: the TorchScript tracer wants plain tensors."""
-
-        def __init__(self, bert: Any) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
-
-    return LastHidden
-
-
-def _LastHidden(bert: Any) -> Any:  # noqa: N802 - reads as the class it builds
-    return _last_hidden_module()(bert)
-
-
-class OrtEmbedder:
-    """Mean-pooled, normalised sentence embeddings from an exported BERT run by ONNX Runtime.
-
-    Args:
-        onnx_path: the exported model.
-        tokenizer: the sentence-transformers model's (fast) tokenizer.
-        max_tokens: truncation length (the model's ``max_seq_length``, 256).
-        batch_size: texts per inference call; texts are sorted by length first, as sentence-transformers does.
-        threads: ONNX Runtime intra-op threads (0 = its default: one per core).
-    """
-
-    def __init__(self, onnx_path: Path, tokenizer: Any, *, max_tokens: int = 256, batch_size: int = 64,
-                 threads: int = 0) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        self._inputs = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
-        self.batch_size = batch_size
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 unit vectors, shape (len(texts), dim), in the order of ``texts``."""
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out: list[np.ndarray] = [np.empty(0)] * len(texts)
-        for i in range(0, len(texts), self.batch_size):
-            rows = order[i : i + self.batch_size]
-            enc = self.tokenizer([texts[r] for r in rows], padding=True, truncation=True,
-                                 max_length=self.max_tokens, return_tensors="np")
-            feed = {k: v.astype(np.int64) for k, v in enc.items() if k in self._inputs}
-            hidden = self.session.run(None, feed)[0]
-            mask = enc["attention_mask"].astype(np.float32)[..., None]
-            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-            for r, v in zip(rows, pooled, strict=True):
-                out[int(r)] = v
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+QUERY_REPEATS = 40
 
 
 def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -161,21 +30,18 @@ def bench_onnx(
     embedder: Any, *, speed_texts: Sequence[str], index_dir: Path, items: Sequence[Any], cache_dir: Path,
     repeats: int, progress: Any,
 ) -> dict[str, Any]:
-    """torch vs ONNX fp32 vs ONNX int8 for the shipped model: speed, agreement, retrieval recall@5.
+    """torch vs the ``onnx`` and ``onnx-int8`` backends for the shipped model: speed, agreement, recall@5.
 
     Args:
         embedder: the loaded ``SentenceTransformerEmbedder`` (torch backend).
         speed_texts: texts to encode for chunks/s (e.g. generated chunk texts).
         index_dir: a seed index; its chunks are re-embedded by every backend for agreement and recall.
         items: seed_dev eval items; answerable ones are used for recall@5.
-        cache_dir: export cache folder.
+        cache_dir: citeqa's cache folder (the product's ``embedding.cache_dir``); exports are reused from there.
         repeats: speed repeats; backends alternate within each repeat (side by side).
     """
-    import time
-
     from embeddings.bm25 import BM25Index
     from embeddings.config import ChunkSettings, RetrievalSettings
-    from embeddings.embedder import model_fingerprint
     from embeddings.faiss_index import DenseIndex
     from embeddings.search import Retriever
     from embeddings.store import Index
@@ -186,16 +52,14 @@ def bench_onnx(
     if not onnx_available():
         return {"skipped": f"onnxruntime/onnx not installed: {INSTALL_HINT}"}
     t0 = time.perf_counter()
-    paths = export_onnx(Path(embedder.path), cache_dir, fingerprint=model_fingerprint(embedder))
-    export_s = time.perf_counter() - t0
-    threads = 0
-    backends: dict[str, Any] = {"torch": embedder.embed}
-    for name, path in paths.items():
-        ort_emb = OrtEmbedder(path, embedder.model.tokenizer, max_tokens=embedder.max_tokens,
-                              batch_size=embedder.batch_size, threads=threads)
-        backends[f"onnx_{name}"] = ort_emb.embed
-    sizes_mb = {f"onnx_{k}": p.stat().st_size / 2**20 for k, p in paths.items()}
-    progress(f"onnx: exported in {export_s:.1f} s (cached in {paths['fp32'].parent})")
+    embedders: dict[str, Any] = {"torch": embedder}
+    for name in ONNX_BACKENDS:
+        embedders[name] = OnnxEmbedder(Path(embedder.path), model_id=embedder.model_id, backend=name,
+                                       cache_dir=cache_dir, batch_size=embedder.batch_size)
+    load_s = time.perf_counter() - t0  # the export on a first run, loading the cached files afterwards
+    backends: dict[str, Any] = {name: emb.embed for name, emb in embedders.items()}
+    sizes_mb = {name: emb.onnx_path.stat().st_size / 2**20 for name, emb in embedders.items() if name != "torch"}
+    progress(f"onnx: backends ready in {load_s:.1f} s (exports cached in {embedders['onnx'].onnx_path.parent})")
 
     speed: dict[str, list[float]] = {b: [] for b in backends}
     for r in range(repeats):
@@ -205,6 +69,17 @@ def bench_onnx(
             backends[name](list(speed_texts))
             speed[name].append(len(speed_texts) / (time.perf_counter() - t1))
         progress(f"onnx speed run {r + 1}/{repeats}: " + ", ".join(f"{b} {v[-1]:.0f}/s" for b, v in speed.items()))
+
+    # One query at a time, as a user asks: backends interleaved per query so load hits them alike.
+    query_ms: dict[str, list[float]] = {b: [] for b in backends}
+    questions = [it.question for it in items][:QUERY_REPEATS] or ["Where did Macron receive Putin?"]
+    for fn in backends.values():
+        fn([questions[0]])  # warm
+    for q in questions:
+        for name, fn in backends.items():
+            t1 = time.perf_counter()
+            fn([q])
+            query_ms[name].append((time.perf_counter() - t1) * 1000)
 
     index = Index.load(index_dir, embedder=embedder, chunking=ChunkSettings())
     chunk_texts = [c.text for c in index.chunks]
@@ -217,6 +92,8 @@ def bench_onnx(
     quality: dict[str, Any] = {}
     for b in backends:
         row: dict[str, Any] = {"chunks_per_s": summarize(speed[b]),
+                               "query_ms": {"p50": float(np.percentile(query_ms[b], 50)),
+                                            "p95": float(np.percentile(query_ms[b], 95))},
                                "speedup_vs_torch": summarize(s / t for s, t in zip(speed[b], speed["torch"],
                                                                                    strict=True))}
         if b != "torch":
@@ -242,8 +119,9 @@ def bench_onnx(
         if b in sizes_mb:
             row["file_mb"] = sizes_mb[b]
         quality[b] = row
-    return {"export_s": export_s, "cache_dir": str(paths["fp32"].parent), "speed_texts": len(speed_texts),
-            "questions": len(answerable), "threads": threads or os.cpu_count(), "backends": quality,
-            "note": "sentence-transformers backend='onnx' needs optimum-onnx, whose only release pins "
-                    "transformers<4.58 (sentence-transformers 6 needs >=5): exported with torch.onnx and run "
-                    "with onnxruntime directly instead."}
+    return {"export_s": load_s, "cache_dir": str(embedders["onnx"].onnx_path.parent), "speed_texts": len(speed_texts),
+            "questions": len(answerable), "query_repeats": len(questions), "backends": quality,
+            "note": "The product's embedding.backend = 'onnx' / 'onnx-int8' (embeddings/onnx_backend.py): "
+                    "sentence-transformers' own backend='onnx' needs optimum-onnx, whose only release pins "
+                    "transformers<4.58 (sentence-transformers 6 needs >=5), so citeqa exports with torch.onnx and "
+                    "runs ONNX Runtime itself."}

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
 from qa.errors import ConfigError
@@ -79,6 +79,13 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+
+    @model_validator(mode="after")
+    def _default_cache_dir(self) -> Settings:
+        # Filled here because only this module knows the data dir (CITEQA_HOME); embeddings/ reads no env.
+        if self.embedding.cache_dir is None:
+            self.embedding.cache_dir = data_dir() / "cache"
+        return self
 
     def index_dir(self) -> Path:
         return self.index.dir if self.index.dir is not None else data_dir() / "index"
