@@ -3,7 +3,9 @@
 For every claim (sentence of the answer) and every marker in it:
 1. a marker outside 1..len(hits) is dropped (paper-qa does the same with unknown keys);
 2. the quote is the sentence, or two adjacent sentences, of the cited chunk that best support the claim,
-   so ``article.text[c.start:c.end] == c.quote`` by construction;
+   so ``article.text[c.start:c.end] == c.quote`` by construction; a claim that only states a date
+   ('9 Sep, 2019 09:12') may also be quoted from the cited chunk's article's dateline, which dates
+   every chunk of the article even when the chunk itself does not hold it;
 3. the claim is checked against its quote: numbers and proper names in the claim must occur in the
    quote, and the claim must be semantically close to it (cosine of the embedding model's vectors).
 Markers are renumbered 1..m in order of first appearance; the same span cited twice keeps one number.
@@ -111,6 +113,14 @@ def _candidates(
     return out, np.vstack([vecs, *pair_vecs]) if pair_vecs else vecs
 
 
+def _dateline_outside(evidence: Evidence, hit: Hit, sentences: Sequence[Sentence]) -> Sentence | None:
+    """The dateline of the hit's article when it is not already one of the hit's sentences."""
+    dateline = evidence.dateline(hit.doc_id)
+    if dateline is None or any((s.start, s.end) == (dateline.start, dateline.end) for s in sentences):
+        return None
+    return dateline
+
+
 def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold: float) -> CiteResult:
     """Map [n] markers of ``raw`` to exact quotes in ``hits`` and check each claim's support.
 
@@ -130,17 +140,32 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
     # gather candidate quotes of every cited chunk and embed claims + candidates in one batch
     cited = sorted({n for claim in claims for n in claim.markers if 1 <= n <= len(hits)})
     sentences = {n: evidence.sentences(hits[n - 1]) for n in cited}
-    vecs = evidence.embed([c.text for c in claims] + [s.text for n in cited for s in sentences[n]])
+    datelines = {n: _dateline_outside(evidence, hits[n - 1], sentences[n]) for n in cited}
+    texts = [c.text for c in claims]
+    for n in cited:
+        texts += [s.text for s in sentences[n]]
+        dateline = datelines[n]
+        if dateline is not None:
+            texts.append(dateline.text)
+    vecs = evidence.embed(texts)
     claim_vecs = vecs[: len(claims)]
     per_hit: dict[int, list[Sentence]] = {}
     cand_vecs: dict[int, np.ndarray] = {}
+    dateline_at: dict[int, int] = {}  # n -> position of the article's dateline among hit n's candidates
     offset = len(claims)
     for n in cited:
         k = len(sentences[n])
         per_hit[n], cand_vecs[n] = _candidates(sentences[n], vecs[offset : offset + k],
                                                evidence.articles[hits[n - 1].doc_id].text)
         offset += k
+        dateline = datelines[n]
+        if dateline is not None:
+            dateline_at[n] = len(per_hit[n])
+            per_hit[n] = [*per_hit[n], dateline]
+            cand_vecs[n] = np.vstack([cand_vecs[n], vecs[offset : offset + 1]])
+            offset += 1
 
+    date_only = [lexical.is_date_only(c.text) for c in claims]
     citations: list[Citation] = []
     number_of: dict[tuple[str, int, int], int] = {}
     pieces: list[str] = []
@@ -156,6 +181,8 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
             lex_ok = np.array([lexically_supported(claim.text, c.text) for c in cands])
             # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
             penalty = np.array([0.0 if i < len(sentences[n]) else 0.03 for i in range(len(cands))])
+            if n in dateline_at and not date_only[ci]:
+                penalty[dateline_at[n]] = np.inf  # the dateline backs a claim that only states a date
             best = int(np.argmax(sims + lex_ok * 1.0 - penalty))
             quote = cands[best]
             supported = bool(lex_ok[best]) and float(sims[best]) >= support_threshold

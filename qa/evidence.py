@@ -7,6 +7,7 @@ splitting and the embedding of each sentence to once per process.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -94,11 +95,22 @@ class Evidence:
         self.articles = articles
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._datelines: dict[str, Sentence | None] = {}
 
     def spans(self, doc_id: str) -> list[tuple[int, int]]:
         if doc_id not in self._spans:
             self._spans[doc_id] = split_sentences(self.articles[doc_id].text)
         return self._spans[doc_id]
+
+    def dateline(self, doc_id: str) -> Sentence | None:
+        """The line at the top of the article that states its date ('9 Sep, 2019 09:12'), or None.
+
+        Only an article whose date the corpus stage read from such a line (``meta.date``) has one; the line is
+        found again here, among the article's first short lines, by that date's year, month and day.
+        """
+        if doc_id not in self._datelines:
+            self._datelines[doc_id] = _find_dateline(self.articles[doc_id])
+        return self._datelines[doc_id]
 
     def sentences(self, hit: Hit) -> list[Sentence]:
         """Sentences lying inside the chunk; the chunk itself when a sentence was split across chunks."""
@@ -111,3 +123,34 @@ class Evidence:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised vectors for texts (cached)."""
         return self.embedder.embed(texts)
+
+
+_HEAD_LINES = 8  # a dateline sits among the first lines: title, byline, date (corpus.meta reads 8 paragraphs)
+_DATELINE_MAX_WORDS = 12  # a date, a time, perhaps a byline ('By Jo Smith, November 23, 2015')
+_HEADLINE_MAX_WORDS = 25  # a longer line is prose, as corpus.meta reads it
+_MONTH_NAMES = "jan feb mar apr may jun jul aug sep oct nov dec".split()
+
+
+def _find_dateline(article: Article) -> Sentence | None:
+    if not article.meta.date:
+        return None
+    try:
+        year, month, day = (int(x) for x in article.meta.date.split("-"))
+    except ValueError:
+        return None
+    month_name = re.compile(rf"\b{_MONTH_NAMES[month - 1]}", re.IGNORECASE) if 1 <= month <= 12 else None
+    day_re = re.compile(rf"(?<!\d)0?{day}(?!\d)")
+    for i, m in enumerate(re.finditer(r"[^\n]+", article.text)):
+        if i >= _HEAD_LINES:
+            break
+        line = m.group(0)
+        n_words = len(line.split())
+        if n_words > _HEADLINE_MAX_WORDS:
+            break  # the first paragraph of prose: the head is over
+        iso = article.meta.date in line
+        named = month_name is not None and month_name.search(line) and day_re.search(line)
+        if n_words <= _DATELINE_MAX_WORDS and str(year) in line and (iso or named):
+            start = m.start() + len(line) - len(line.lstrip())
+            end = m.start() + len(line.rstrip())
+            return Sentence(article.doc_id, start, end, article.text[start:end])
+    return None

@@ -6,7 +6,9 @@ Each sentence of the retrieved chunks is scored against the question by
   - answer-type evidence (a "when" question wants a date, "how many" a number, "who" a name, "why" a reason),
   - a small prior for the chunk's retrieval rank.
 The best one to three non-redundant sentences are returned verbatim, each followed by its chunk's
-marker; ``qa.cite`` then turns the markers into exact citations. When the best score is below the
+marker; ``qa.cite`` then turns the markers into exact citations. A date question ("when", "what year")
+whose chosen sentences place nothing in time also gets the article's dateline (or a dated sentence of
+the same article) as a separately cited line. When the best score is below the
 refusal threshold, the generator says the articles don't say, and cites nothing.
 """
 
@@ -37,6 +39,9 @@ MARGIN = 0.10  # extra sentences must score within this of the best
 # ... or within this much more when they come from an article not yet quoted: questions that span articles
 # (multi-doc, comparisons where the articles disagree) need one sentence from each.
 OTHER_ARTICLE_MARGIN = 0.06
+# A date question whose chosen sentences place nothing in time may add a sentence of the best sentence's article
+# that does, within the margin a sentence from another article gets.
+DATED_MARGIN = MARGIN + OTHER_ARTICLE_MARGIN
 
 _REASON = re.compile(
     r"\b(because|since|so that|in order to|as a result|reason|aim(?:s|ed)? to|seek(?:s|ing)? to|wants? to|"
@@ -165,7 +170,34 @@ class ExtractiveGenerator:
                 continue
             chosen.append(cand)
             chosen_vecs.append(v)
+        if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
+            chosen = self._with_date(chosen, scored)
         return chosen, scored[0].similarity
+
+    def _with_date(self, chosen: list[Scored], scored: list[Scored]) -> list[Scored]:
+        """Add the date the best sentence's article gives to an answer to a date question that states none.
+
+        The article's dateline comes first: a report dates the events it tells ('have met ... on Monday') by
+        it. Without one, the best-ranked sentence of the same article that pins a date, if it scores within
+        ``DATED_MARGIN`` of the best. Either is quoted verbatim after the answer, never blended into it.
+        """
+        best = chosen[0]
+        if not _TERMINAL.search(chosen[-1].sentence.text):
+            return chosen  # a line after a heading-like sentence would run into it as one claim
+        dateline = self.evidence.dateline(best.sentence.doc_id)
+        if dateline is not None:
+            # cited through the best sentence's chunk: qa.cite quotes a date-only claim from the article's dateline
+            return [*chosen, Scored(best.hit_no, dateline, score=0.0, similarity=0.0)]  # added, not ranked
+        taken = {(c.sentence.doc_id, c.sentence.start) for c in chosen}
+        for cand in scored:
+            if cand.score < best.score - DATED_MARGIN:
+                break
+            s = cand.sentence
+            if (s.doc_id, s.start) in taken or s.doc_id != best.sentence.doc_id:
+                continue
+            if lexical.pins_date(s.text) and _TERMINAL.search(s.text):
+                return [*chosen[: self.settings.max_sentences - 1], cand]
+        return chosen
 
     def generate(
         self, question: str, hits: Sequence[Hit], history: Sequence[dict] | None = None, *, query: str | None = None

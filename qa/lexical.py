@@ -90,6 +90,42 @@ def has_date(text: str) -> bool:
     )
 
 
+# Words after which a date bounds a period instead of placing an event: "for the first time since 2012".
+_BOUNDING_WORDS = frozenset("since until till before after by".split())
+_DATE_FILLERS = frozenset("the of early mid late end beginning start".split())
+_MODAL_MONTHS = frozenset({"may", "march"})  # also verbs: a month only next to a number ("May 29", "29 March")
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_CLOCK_WORDS = frozenset("am pm gmt utc cet msk est edt bst".split())
+
+
+def pins_date(text: str) -> bool:
+    """True when the text places something at a month or a year, not only bounds a period by one.
+
+    'met on May 29, 2017' and 'in August 1891' pin a date; 'for the first time since 2012' and 'on Monday'
+    do not (the first bounds a period, the second needs a calendar to place it).
+    """
+    for m in [*_MONTH_RE.finditer(text), *_YEAR_RE.finditer(text)]:
+        word = fold(m.group(1))
+        if word in _MODAL_MONTHS and not (
+            re.match(r"\.?\s+\d", text[m.end() :]) or re.search(r"\d(?:st|nd|rd|th)?\s+$", text[: m.start()])
+        ):
+            continue
+        before = [w for w in words(text[max(0, m.start() - 40) : m.start()]) if not w.isdigit()]
+        while before and (before[-1] in _DATE_FILLERS or before[-1] in MONTHS):
+            before.pop()
+        if not before or before[-1] not in _BOUNDING_WORDS:
+            return True
+    return False
+
+
+def is_date_only(text: str) -> bool:
+    """True when the text states a date and nothing else: '9 Sep, 2019 09:12', 'November 23, 2015'."""
+    tokens = [t for t in words(text) if t]
+    return bool(tokens) and pins_date(text) and all(
+        t.isdigit() or t in MONTHS or t in _WEEKDAYS or t in _CLOCK_WORDS or t in ("on", "at") for t in tokens
+    )
+
+
 def has_number(text: str) -> bool:
     return bool(numbers(text))
 

@@ -38,7 +38,9 @@ def assert_citations_exact(qa: QA, a: Answer) -> None:
     for c in a.citations:
         assert qa.article(c.doc_id).text[c.start : c.end] == c.quote
         assert c.quote.strip() == c.quote and c.quote
-        assert any(h.doc_id == c.doc_id and h.start <= c.start and c.end <= h.end for h in a.chunks)
+        dateline = qa.evidence.dateline(c.doc_id)  # dates every chunk of its article
+        in_dateline = dateline is not None and (dateline.start, dateline.end) == (c.start, c.end)
+        assert in_dateline or any(h.doc_id == c.doc_id and h.start <= c.start and c.end <= h.end for h in a.chunks)
 
 
 @pytest.mark.parametrize(
@@ -274,6 +276,14 @@ def test_followup_uses_history(real_qa: QA) -> None:
     a = real_qa.answer("And who did they meet on the Russian side?", history=history)
     assert a.query != a.question and "Moscow" in a.query
     assert "Shoigu" in a.text or "Lavrov" in a.text
+    assert_citations_exact(real_qa, a)
+
+
+@pytest.mark.slow
+def test_when_question_answered_by_an_undated_sentence_quotes_the_dateline(real_qa: QA) -> None:
+    a = real_qa.answer("When did the French ministers visit Moscow?")
+    assert not a.refused and "9 Sep, 2019" in a.text
+    assert any(c.quote == "9 Sep, 2019 09:12" and c.start == 0 and c.supported for c in a.citations)
     assert_citations_exact(real_qa, a)
 
 

@@ -38,6 +38,31 @@ def test_question_type(question: str, expected: str) -> None:
     assert lexical.question_type(question) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "pins"),
+    [
+        ("Macron hosted Putin at the Palace of Versailles on May 29, 2017.", True),
+        ("In August 1891, France and Russia signed a consultative pact.", True),
+        ("Russia exploited ISIS's Nov. 13 attacks in Paris.", True),
+        ("former president Jacques Chirac (1995–2007)", True),
+        ("They are holding talks for the first time since 2012, signifying a thaw.", False),
+        ("Sanctions stay until the end of 2014.", False),
+        ("Parly and Le Drian have met in the capital with Shoigu and Lavrov on Monday.", False),
+        ("Russia may lift sanctions if the ceasefire holds.", False),
+        ("The march on Paris began at dawn.", False),
+    ],
+)
+def test_pins_date(text: str, pins: bool) -> None:
+    assert lexical.pins_date(text) is pins
+
+
+def test_is_date_only() -> None:
+    for text in ("9 Sep, 2019 09:12", "November 23, 2015", "2015-11-23", "Tuesday, 24 November 2015"):
+        assert lexical.is_date_only(text), text
+    for text in ("Macron met Putin on May 29, 2017.", "since 2012", "Monday", "By Jo Smith, November 23, 2015"):
+        assert not lexical.is_date_only(text), text
+
+
 def test_split_claims_attaches_markers_to_their_sentence() -> None:
     raw = "Macron hosted Putin at Versailles. [1] The talks were tense [2][3]. No source here."
     claims = split_claims(raw)
