@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,6 +74,107 @@ def _pq_subquantizers(dim: int) -> int:
     return 1
 
 
+@dataclass(frozen=True)
+class FaissParams:
+    """The structure ``DenseIndex.build`` makes for a collection of a given size, and its parameters.
+
+    Attributes:
+        setting: the requested ``IndexSettings.faiss`` value ("auto" or a kind).
+        kind: the structure built; an IVF setting on a collection too small to train becomes ``flat``.
+        n_vectors, dim: the collection the parameters were chosen for.
+        nlist, nprobe: inverted lists and lists searched per query (IVF kinds).
+        train_sample, train_iterations: vectors k-means trains on and its iterations (IVF kinds).
+        hnsw_m, ef_construction, ef_search: graph degree and beam widths (HNSW).
+        pq_m, pq_nbits: sub-quantizers and bits per code (IVF-PQ).
+        note: why ``kind`` differs from an explicit ``setting``, if it does.
+    """
+
+    setting: str
+    kind: FaissKind
+    n_vectors: int
+    dim: int
+    nlist: int | None = None
+    nprobe: int | None = None
+    train_sample: int | None = None
+    train_iterations: int | None = None
+    hnsw_m: int | None = None
+    ef_construction: int | None = None
+    ef_search: int | None = None
+    pq_m: int | None = None
+    pq_nbits: int | None = None
+    note: str | None = None
+
+    @property
+    def factory(self) -> str:
+        """The equivalent ``faiss.index_factory`` string, for reports (e.g. ``IVF1024,SQ8``)."""
+        if self.kind == "flat":
+            return "Flat"
+        if self.kind == "hnsw":
+            return f"HNSW{self.hnsw_m},Flat"
+        codes = {"ivf": "Flat", "ivfsq8": "SQ8", "ivfpq": f"PQ{self.pq_m}x{self.pq_nbits}"}[self.kind]
+        return f"IVF{self.nlist},{codes}"
+
+
+def choose_params(n_vectors: int, dim: int, setting: str = "auto") -> FaissParams:
+    """The kind and parameters ``DenseIndex.build`` uses for ``n_vectors`` vectors of ``dim`` dimensions.
+
+    Args:
+        n_vectors: collection size (chunks).
+        dim: vector dimension.
+        setting: ``IndexSettings.faiss``: "auto" or one of ``KINDS``.
+
+    Raises:
+        ValueError: an unknown setting.
+
+    Example:
+        >>> choose_params(1_000_000, 384).factory
+        'IVF1024,SQ8'
+    """
+    kind = choose_kind(n_vectors, setting)
+    if kind == "flat":
+        return FaissParams(setting, "flat", n_vectors, dim)
+    if kind == "hnsw":
+        return FaissParams(setting, "hnsw", n_vectors, dim, hnsw_m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION,
+                           ef_search=HNSW_EF_SEARCH)
+    nlist = _ivf_nlist(n_vectors)
+    needed = nlist * IVF_MIN_POINTS_PER_CENTROID
+    if kind == "ivfpq":
+        needed = max(needed, (1 << PQ_NBITS) * IVF_MIN_POINTS_PER_CENTROID)
+    if n_vectors < needed:
+        return FaissParams(setting, "flat", n_vectors, dim,
+                           note=f"{n_vectors} vectors are too few to train {kind} (need {needed})")
+    sample = max(IVF_TRAIN_POINTS_PER_LIST * nlist, needed)
+    return FaissParams(setting, kind, n_vectors, dim, nlist=nlist, nprobe=min(IVF_NPROBE, nlist),
+                       train_sample=min(sample, n_vectors), train_iterations=IVF_TRAIN_ITERATIONS,
+                       pq_m=_pq_subquantizers(dim) if kind == "ivfpq" else None,
+                       pq_nbits=PQ_NBITS if kind == "ivfpq" else None)
+
+
+def _create(params: FaissParams) -> Any:
+    """An empty (untrained) FAISS index for ``params``, inner-product metric."""
+    faiss = _faiss()
+    dim = params.dim
+    if params.kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if params.kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params.ef_construction
+        index.hnsw.efSearch = params.ef_search
+        return index
+    quantizer = faiss.IndexFlatIP(dim)
+    if params.kind == "ivf":
+        index = faiss.IndexIVFFlat(quantizer, dim, params.nlist, faiss.METRIC_INNER_PRODUCT)
+    elif params.kind == "ivfsq8":
+        index = faiss.IndexIVFScalarQuantizer(quantizer, dim, params.nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        index = faiss.IndexIVFPQ(quantizer, dim, params.nlist, params.pq_m, params.pq_nbits,
+                                 faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter = params.train_iterations
+    index.nprobe = params.nprobe
+    return index  # faiss's wrapper keeps the quantizer alive with the index
+
+
 class _KeepAlive:
     """Exposes a raw buffer to numpy while holding a reference to the object that owns the memory."""
 
@@ -105,47 +207,49 @@ class DenseIndex:
     def build(cls, vectors: np.ndarray, *, setting: str = "auto") -> DenseIndex:
         """Build an index over ``vectors`` (float32, shape (n, dim), unit rows), row i = chunk i.
 
-        IVF kinds fall back to flat when the collection is too small to train them.
+        The structure and its parameters are ``choose_params(n, dim, setting)``: IVF kinds fall back to flat
+        when the collection is too small to train them, and train k-means on a fixed-seed sample.
+        ``vectors`` may be a read-only memory map (``citeqa index`` passes vectors.npy).
         """
-        faiss = _faiss()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
-        kind = choose_kind(n, setting)
-        if kind in ("ivf", "ivfsq8", "ivfpq"):
-            nlist = _ivf_nlist(n)
-            needed = nlist * IVF_MIN_POINTS_PER_CENTROID
-            if kind == "ivfpq":
-                needed = max(needed, (1 << PQ_NBITS) * IVF_MIN_POINTS_PER_CENTROID)
-            if n < needed:
-                logger.info("%d vectors are too few to train %s (need %d); using exact flat search", n, kind, needed)
-                kind = "flat"
-        if kind == "flat":
-            index = faiss.IndexFlatIP(dim)
-        elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index.hnsw.efSearch = HNSW_EF_SEARCH
-        else:
-            quantizer = faiss.IndexFlatIP(dim)
-            if kind == "ivf":
-                index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            elif kind == "ivfsq8":
-                index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                      faiss.METRIC_INNER_PRODUCT)
+        params = choose_params(n, dim, setting)
+        if params.note:
+            logger.info("%s; using exact flat search", params.note)
+        index = _create(params)
+        if params.train_sample is not None:
+            if n > params.train_sample:  # a fixed seed keeps builds reproducible
+                training = vectors[np.random.default_rng(0).choice(n, params.train_sample, replace=False)]
             else:
-                index = faiss.IndexIVFPQ(quantizer, dim, nlist, _pq_subquantizers(dim), PQ_NBITS,
-                                         faiss.METRIC_INNER_PRODUCT)
-            index.cp.niter = IVF_TRAIN_ITERATIONS
-            sample = max(IVF_TRAIN_POINTS_PER_LIST * nlist, needed)
-            if n > sample:  # a fixed seed keeps builds reproducible
-                vectors_for_training = vectors[np.random.default_rng(0).choice(n, sample, replace=False)]
-            else:
-                vectors_for_training = vectors
-            index.train(vectors_for_training)
-            index.nprobe = min(IVF_NPROBE, nlist)
+                training = vectors
+            index.train(training)
         if n:
             index.add(vectors)
-        return cls(index, kind)
+        return cls(index, params.kind)
+
+    def describe(self) -> dict[str, Any]:
+        """The built structure as FAISS reports it: kind, FAISS class, size and the parameters it holds.
+
+        Example:
+            >>> DenseIndex.build(vectors, setting="auto").describe()
+            {'kind': 'ivfsq8', 'faiss_class': 'IndexIVFScalarQuantizer', 'ntotal': 100000, 'dim': 384,
+             'nlist': 256, 'nprobe': 32, 'code_size': 384, 'sq_bits': 8}
+        """
+        faiss = _faiss()
+        index = faiss.downcast_index(self.index)
+        out: dict[str, Any] = {"kind": self.kind, "faiss_class": type(index).__name__, "ntotal": self.ntotal,
+                               "dim": self.dim}
+        if self.kind == "hnsw":
+            out.update(hnsw_m=int(index.hnsw.nb_neighbors(1)), ef_construction=int(index.hnsw.efConstruction),
+                       ef_search=int(index.hnsw.efSearch))
+        elif self.kind in ("ivf", "ivfsq8", "ivfpq"):
+            ivf = faiss.extract_index_ivf(index)
+            out.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe), code_size=int(ivf.code_size))
+            if self.kind == "ivfsq8":
+                out["sq_bits"] = int(index.sq.bits)
+            elif self.kind == "ivfpq":
+                out.update(pq_m=int(index.pq.M), pq_nbits=int(index.pq.nbits))
+        return out
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows for one query vector: ``(scores, rows)`` best first, missing slots dropped."""

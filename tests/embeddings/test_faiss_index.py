@@ -7,7 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.faiss_index import AUTO_APPROX_THRESHOLD, DenseIndex, _ivf_nlist, choose_kind
+from embeddings.faiss_index import (
+    AUTO_APPROX_THRESHOLD,
+    IVF_NPROBE,
+    KINDS,
+    DenseIndex,
+    _ivf_nlist,
+    choose_kind,
+    choose_params,
+)
 
 
 def unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
@@ -68,3 +76,39 @@ def test_k_larger_than_collection_and_empty_index() -> None:
     assert len(DenseIndex.build(v).search(v[0], 10)[1]) == 3
     empty = DenseIndex.build(np.zeros((0, 32), np.float32))
     assert empty.ntotal == 0 and len(empty.search(v[0], 5)[1]) == 0
+
+
+def test_choose_params_auto_at_the_bench_sizes() -> None:
+    assert choose_params(10_000, 384).kind == "flat"
+    p = choose_params(1_000_000, 384)
+    assert (p.kind, p.nlist, p.nprobe, p.train_sample, p.factory) == ("ivfsq8", 1024, IVF_NPROBE, 64 * 1024,
+                                                                        "IVF1024,SQ8")
+    assert choose_params(100_000, 384).factory == "IVF256,SQ8"
+    pq = choose_params(1_000_000, 384, "ivfpq")
+    assert (pq.pq_m, pq.pq_nbits, pq.factory) == (96, 8, "IVF1024,PQ96x8")
+    assert choose_params(1_000_000, 384, "hnsw").factory == "HNSW32,Flat"
+    small = choose_params(300, 384, "ivfsq8")
+    assert small.kind == "flat" and small.setting == "ivfsq8" and "too few" in (small.note or "")
+    with pytest.raises(ValueError):
+        choose_params(10, 384, "lsh")
+
+
+@pytest.mark.parametrize("setting", ["auto", *KINDS])
+def test_built_index_holds_the_chosen_params(setting: str) -> None:
+    """What describe() reads back from FAISS is what choose_params promised (the bench reports both)."""
+    # auto and the IVF kinds at the threshold (they train), PQ at the fewest vectors its codebooks train on
+    n = {"flat": 2_000, "hnsw": 2_000, "ivfpq": 10_000}.get(setting, AUTO_APPROX_THRESHOLD)
+    v = unit_vectors(n, dim=8)
+    params = choose_params(n, 8, setting)
+    built = DenseIndex.build(v, setting=setting).describe()
+    assert built["kind"] == params.kind and built["ntotal"] == n and built["dim"] == 8
+    for key in ("nlist", "nprobe", "hnsw_m", "ef_construction", "ef_search", "pq_m", "pq_nbits"):
+        assert built.get(key) == getattr(params, key), key
+
+
+def test_build_is_reproducible() -> None:
+    import faiss
+
+    v = unit_vectors(AUTO_APPROX_THRESHOLD, dim=8)
+    a, b = (faiss.serialize_index(DenseIndex.build(v).index) for _ in range(2))
+    assert np.array_equal(a, b)
