@@ -2,7 +2,8 @@
 
 A folder is read recursively; each file becomes one :class:`~corpus.types.Article` whose ``doc_id`` is its
 path relative to the folder. Files that cannot be used are reported, one :class:`ArticleError` each, and
-never stop the rest from loading.
+never stop the rest from loading. ``iter_articles`` reads them one at a time (for collections larger than
+memory); ``load_articles`` collects them all.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +46,8 @@ def bundled_corpus_dir() -> Path:
     return Path(__file__).resolve().parent / "articles"
 
 
-def load_articles(paths: Sequence[str | Path] | None = None) -> LoadResult:
-    """Load every article under the given files and folders.
+def load_articles(paths: Sequence[str | Path] | str | Path | None = None) -> LoadResult:
+    """Load every article under the given files and folders (all held in memory; see :func:`iter_articles`).
 
     Args:
         paths: files and/or folders; None loads the bundled corpus. A folder contributes every file under it
@@ -62,41 +63,91 @@ def load_articles(paths: Sequence[str | Path] | None = None) -> LoadResult:
         >>> [a.doc_id for a in result.articles][:1]
         ['000_1fa62a2886708ef6.txt']
     """
+    stream = iter_articles(paths)
+    articles = list(stream)
+    return LoadResult(articles=articles, skipped=stream.skipped)
+
+
+def iter_articles(paths: Sequence[str | Path] | str | Path | None = None) -> ArticleStream:
+    """The articles of :func:`load_articles`, in the same order, read one file at a time as they are iterated.
+
+    The folders are listed when this is called (paths only, for the order and the count); each file is read,
+    cleaned and dropped by the stream as soon as it has been handed out, so a caller that does not keep the
+    articles holds one at a time, whatever the size of the collection.
+
+    Args:
+        paths: as for :func:`load_articles`.
+
+    Returns:
+        An :class:`ArticleStream`: iterate it once; its ``skipped`` fills up as the files are met.
+
+    Example:
+        >>> stream = iter_articles(["~/articles"])
+        >>> for article in stream:
+        ...     index(article)
+        >>> stream.skipped   # complete once the stream is exhausted
+    """
     if paths is None:
         roots = [bundled_corpus_dir()]
     elif isinstance(paths, str | os.PathLike):
         roots = [Path(paths)]  # a lone path, not a sequence of characters
     else:
         roots = [Path(p) for p in paths]
+    return ArticleStream(roots)
 
-    articles: list[Article] = []
-    skipped: list[ArticleError] = []
-    loaded_from: dict[str, Path] = {}
-    for root in roots:
-        if root.is_dir():
-            entries = _folder_entries(root)
-        elif root.exists():
-            entries = [(root, root.name)]
-        else:
-            skipped.append(ArticleError(str(root), "no such file or folder"))
-            continue
-        for path, doc_id in entries:
-            if doc_id in loaded_from:
-                skipped.append(
-                    ArticleError(str(path), f"duplicate doc_id {doc_id!r} (already loaded from {loaded_from[doc_id]})")
-                )
-                continue
+
+class ArticleStream(Iterator[Article]):
+    """Articles loaded lazily from files and folders, in ``doc_id`` order per folder (see :func:`iter_articles`).
+
+    Attributes:
+        skipped: one :class:`ArticleError` per file that could not be used so far, in the order met;
+            complete once the stream is exhausted.
+        n_files: files listed (and missing paths): an upper bound of the articles the stream yields.
+    """
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        # (file, doc_id) per file to read, or (root, None) for a path that does not exist: listing every
+        # folder now fixes the order and gives callers a count (for progress bars) without reading a file.
+        self._plan: list[tuple[Path, str | None]] = []
+        for root in roots:
+            if root.is_dir():
+                self._plan.extend(_folder_entries(root))
+            elif root.exists():
+                self._plan.append((root, root.name))
+            else:
+                self._plan.append((root, None))
+        self.n_files = len(self._plan)
+        self.skipped: list[ArticleError] = []
+        self._next = 0
+        self._loaded_from: dict[str, Path] = {}
+
+    def __next__(self) -> Article:
+        while self._next < len(self._plan):
+            path, doc_id = self._plan[self._next]
+            self._next += 1
             try:
+                if doc_id is None:
+                    raise ArticleError(str(path), "no such file or folder")
+                if doc_id in self._loaded_from:
+                    raise ArticleError(
+                        str(path), f"duplicate doc_id {doc_id!r} (already loaded from {self._loaded_from[doc_id]})"
+                    )
                 article = load_article(path, doc_id=doc_id)
             except ArticleError as failure:
-                skipped.append(failure)
+                logger.warning("skipped %s", failure)
+                self.skipped.append(failure)
                 continue
-            loaded_from[doc_id] = path
-            articles.append(article)
-    for skip in skipped:
-        logger.warning("skipped %s", skip)
-    logger.info("loaded %d articles, skipped %d files", len(articles), len(skipped))
-    return LoadResult(articles=articles, skipped=skipped)
+            self._loaded_from[doc_id] = path
+            return article
+        if self._plan:  # log once, then forget the listing
+            logger.info("loaded %d articles, skipped %d files", len(self._loaded_from), len(self.skipped))
+            self._plan = []
+            self._next = 0
+        raise StopIteration
+
+    def __length_hint__(self) -> int:
+        """Files not read yet (``operator.length_hint`` uses it): at least the articles still to come."""
+        return len(self._plan) - self._next
 
 
 def _folder_entries(root: Path) -> list[tuple[Path, str]]:
