@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,74 @@ def _bm25s() -> Any:
     return bm25s
 
 
+class BM25Builder:
+    """Collects documents one at a time as token ids, then builds a ``BM25Index`` over them.
+
+    Holds 4 bytes per token (an int32 array of the ids of every document, end to end), 8 bytes per document
+    and the vocabulary, instead of the strings: a list of token strings per chunk costs ~60 bytes per token
+    (a str object plus a pointer; the stemmer returns a new str for every word). bm25s builds its index from
+    the ids directly (``bm25s.tokenization.Tokenized``).
+
+    Example:
+        >>> builder = BM25Builder()
+        >>> builder.add("Cats purr."); builder.add("Ships sail.")
+        >>> builder.build().n_docs
+        2
+    """
+
+    def __init__(self) -> None:
+        self._vocab: dict[str, int] = {}
+        self._ids = array("i")
+        self._ends = array("q")
+
+    @property
+    def n_docs(self) -> int:
+        return len(self._ends)
+
+    def add(self, text: str) -> None:
+        """Append ``text`` as the next document (row ``n_docs``)."""
+        vocab = self._vocab
+        # A chunk without any indexable word still needs a row; "" is bm25s's own empty token.
+        for term in tokenize(text) or [""]:
+            term_id = vocab.get(term)
+            if term_id is None:
+                term_id = vocab[term] = len(vocab)
+            self._ids.append(term_id)
+        self._ends.append(len(self._ids))
+
+    def build(self) -> BM25Index:
+        """The index over every document added (the builder may be dropped afterwards)."""
+        bm25s = _bm25s()
+        # scipy (when installed; it comes with sentence-transformers) builds the score matrix in about half the
+        # memory of bm25s's numpy code, which sorts 64-bit keys: measured +65 MB vs +118 MB for 65k chunks.
+        retriever = bm25s.BM25(csc_backend="auto")
+        if self.n_docs:
+            corpus = bm25s.tokenization.Tokenized(ids=_TokenIds(self._ids, self._ends), vocab=self._vocab)
+            retriever.index(corpus, show_progress=False)
+        return BM25Index(retriever, self.n_docs)
+
+
+class _TokenIds:
+    """Documents' token ids as bm25s reads them (a sequence of lists), sliced from one array on demand."""
+
+    def __init__(self, ids: array, ends: array) -> None:
+        self._ids = ids
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, row: int) -> list[int]:
+        start = self._ends[row - 1] if row > 0 else 0
+        return self._ids[start : self._ends[row]].tolist()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        start = 0
+        for end in self._ends:
+            yield self._ids[start:end].tolist()
+            start = end
+
+
 class BM25Index:
     """A bm25s index over chunk texts; ``search`` returns chunk rows."""
 
@@ -68,15 +137,12 @@ class BM25Index:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> BM25Index:
-        """Index ``texts`` (row i = texts[i])."""
-        bm25s = _bm25s()
-        retriever = bm25s.BM25()
-        if texts:
-            # A chunk without any indexable word still needs a row; "" is bm25s's own empty token.
-            corpus = [tokenize(t) or [""] for t in texts]
-            retriever.index(corpus, show_progress=False)
-        return cls(retriever, len(texts))
+    def build(cls, texts: Iterable[str]) -> BM25Index:
+        """Index ``texts`` (row i = the i-th text)."""
+        builder = BM25Builder()
+        for text in texts:
+            builder.add(text)
+        return builder.build()
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows with a positive score: ``(scores, rows)`` best first; empty when no term is known."""

@@ -12,6 +12,10 @@ batches behind (an ``.npy`` without its JSON is ignored). One JSON per batch rat
 so that committing a batch costs the same at batch 400 as at batch 1.
 
 A checkpoint written with other settings is deleted when opened; the build that finishes deletes its own.
+
+``BatchEmbedder`` fills a checkpoint from a stream of articles: it queues new and changed articles, chunks and
+embeds them a batch at a time, and commits each batch before it takes more, so a build holds one batch of
+article texts whatever the size of the collection.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from corpus.types import Article, Chunk
+from embeddings.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +129,117 @@ class Checkpoint:
         """Delete the checkpoint (after the index it fed has been swapped into place)."""
         self._open.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class BatchEmbedder:
+    """Chunks and embeds new and changed articles as they stream in, committing each batch to a checkpoint.
+
+    Articles the checkpoint already holds with the same content hash (left by an interrupted build) keep
+    their chunks and vectors there. At most ``batch_articles`` articles are queued; each embedding call gets
+    at most ``batch_chunks`` chunks (more only when one article has more), committed as one batch. The
+    checkpoint is opened with the first article added, so a build that embeds nothing never creates one.
+
+    Args:
+        folder, key: where the checkpoint lives and the settings it must match (see ``Checkpoint.open``).
+        embedder: embeds chunk texts.
+        chunk: the chunks of a group of articles, by doc_id.
+        progress: show a tqdm bar over articles once the first one needs embedding.
+        total: articles expected in the stream (the bar's total; 0 when unknown).
+
+    Attributes:
+        checkpoint: None until the first article is added.
+        n_embedded, n_resumed: chunks embedded now, chunks found in the checkpoint.
+        added, resumed_articles: articles taken with ``add``, of which found in the checkpoint.
+    """
+
+    def __init__(
+        self, folder: Path, *, key: dict[str, Any], embedder: Embedder,
+        chunk: Callable[[Sequence[Article]], dict[str, list[Chunk]]], batch_articles: int, batch_chunks: int,
+        progress: bool, total: int,
+    ) -> None:
+        self.folder = folder
+        self.key = key
+        self.embedder = embedder
+        self.chunk = chunk
+        self.batch_articles = batch_articles
+        self.batch_chunks = batch_chunks
+        self.progress = progress
+        self.total = total
+        self.checkpoint: Checkpoint | None = None
+        self.n_embedded = self.n_resumed = 0
+        self.added = self.resumed_articles = 0
+        self._seen = 0
+        self._queue: list[tuple[Article, str]] = []  # with its content hash
+        self._bar: Any = None
+
+    def skip(self) -> None:
+        """Count an article of the stream that needs no embedding (it moves the progress bar)."""
+        self._seen += 1
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def add(self, article: Article, content_hash: str) -> None:
+        """Take a new or changed article: found in the checkpoint, or queued and embedded with its batch."""
+        self._seen += 1
+        self.added += 1
+        if self.checkpoint is None:
+            self.checkpoint = Checkpoint.open(self.folder, key=self.key, dim=self.embedder.dim)
+        entry = self.checkpoint.lookup(article.doc_id, content_hash)
+        if entry is not None and all(0 <= s < e <= len(article.text) for s, e in entry.spans):
+            self.n_resumed += len(entry.spans)
+            self.resumed_articles += 1
+            if self._bar is not None:
+                self._bar.update(1)
+            return
+        if self._bar is None and self.progress:
+            self._bar = _progress_bar(max(self.total, self._seen), initial=self._seen - 1)
+        self._queue.append((article, content_hash))
+        if len(self._queue) >= self.batch_articles:
+            self._embed_queue()
+
+    def finish(self) -> None:
+        """Embed what is still queued; call once the stream is exhausted."""
+        self._embed_queue()
+        if self._bar is not None:
+            self._bar.close()
+
+    def discard(self) -> None:
+        """Delete the checkpoint, or one an earlier build left (after the index it fed is in place)."""
+        if self.checkpoint is not None:
+            self.checkpoint.discard()
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _embed_queue(self) -> None:
+        group, self._queue = self._queue, []
+        if not group:
+            return
+        assert self.checkpoint is not None  # opened by add()
+        chunks = self.chunk([article for article, _ in group])
+        batch: list[tuple[Article, str]] = []
+        n_chunks = 0
+        for i, (article, content_hash) in enumerate(group):
+            batch.append((article, content_hash))
+            n_chunks += len(chunks[article.doc_id])
+            if n_chunks < self.batch_chunks and i < len(group) - 1:
+                continue
+            texts = [c.text for a, _ in batch for c in chunks[a.doc_id]]
+            vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+            self.checkpoint.add([(a.doc_id, h, [(c.start, c.end) for c in chunks[a.doc_id]]) for a, h in batch],
+                                vectors)
+            self.n_embedded += len(texts)
+            if self._bar is not None:
+                self._bar.update(len(batch))
+            batch, n_chunks = [], 0
+
+
+def _progress_bar(total: int, *, initial: int) -> Any:
+    """A tqdm bar over articles on stderr, or None when tqdm is missing (it comes with sentence-transformers)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, initial=initial, unit="article", desc="embedding")
 
 
 def _read_batches(folder: Path, dim: int) -> tuple[dict[str, CheckpointEntry], int]:

@@ -1,51 +1,73 @@
 """The index on disk: build (incrementally, atomically), remove articles, and load for in-memory search.
 
-Folder layout (all written together, then swapped into place)::
+Folder layout (all written together, then swapped into place; see ``embeddings/atomic.py``)::
 
     <index_dir>/manifest.json   model id + fingerprint, dim, chunking, FAISS type, counts, corpus fingerprint
-                articles.jsonl  one Article per line (cleaned text + meta + content_hash)
+                articles.jsonl  one Article per line (cleaned text + meta + content_hash), sorted by doc_id
                 chunks.jsonl    {"doc_id", "start", "end"} per line; row i <-> FAISS row i <-> vectors[i]
                 vectors.npy     float32 (n_chunks, dim): updates and MMR never re-embed
                 faiss.index     the dense index
                 bm25/           the lexical index (bm25s files + vocabulary)
 
-Atomicity: a build writes a sibling temp folder, fsyncs it, renames the old folder to a backup, renames the
-new one into place and deletes the backup. A crash at any point leaves either the old or the new index; a
-load that finds only the backup restores it. Builds of one folder are serialised with a lock file.
+Atomicity: a build writes a sibling staging folder, fsyncs it and swaps it into place; a crash at any point
+leaves either the old or the new index. Builds of one folder are serialised with a lock file.
 
-Resumability and memory: new and changed articles are chunked and embedded in batches (``_EMBED_BATCH_*``),
-and each batch's vectors are committed to a checkpoint folder ``.<index>.resume/`` (see
-``embeddings/checkpoint.py``) as soon as they exist. A killed build leaves that checkpoint behind, and the
-next build with the same model and chunking reuses it instead of re-embedding; a successful swap deletes it.
-Only one batch's texts and new vectors are held while embedding; the new ``vectors.npy`` is assembled in
-place with ``open_memmap`` from the previous index's (memory-mapped) vectors and the checkpoint's batch files.
-What does stay in memory: the articles passed in, every chunk's text (BM25 is built from all of them at once)
-and the FAISS index (it holds its own copy of all vectors).
+Resumability: new and changed articles are chunked and embedded in batches (``_EMBED_BATCH_*``), and each
+batch's vectors are committed to a checkpoint folder ``.<index>.resume/`` (see ``embeddings/checkpoint.py``)
+as soon as they exist. A killed build leaves that checkpoint behind, and the next build with the same model
+and chunking reuses it instead of re-embedding; a successful swap deletes it.
+
+Memory: a build reads the articles as a stream, in two passes, and holds one batch of article texts at most.
+  1. Each incoming article is compared with the previous index by content hash. A new or changed one is
+     appended to a spill file in the staging folder and queued for embedding (``BatchEmbedder``); an
+     unchanged one is dropped at once (its record, chunks and vectors are in the previous index).
+  2. In doc_id order, each article's record is read back from the spill file or the previous
+     ``articles.jsonl`` and written out with its chunk records; its vectors (checkpoint or previous
+     ``vectors.npy``) are appended to the new ``vectors.npy`` and its chunks' BM25 token ids to a
+     ``BM25Builder``. Then FAISS is built and saved, freed, and BM25 is built and saved.
+What stays O(collection) in memory, as measured by ``scripts/bench_index_memory.py``: per article its doc_id,
+content hash and file offsets (~300 bytes); per chunk its span (in the checkpoint's entries or the previous
+index's span array) and its BM25 token ids (4 bytes per token); while FAISS is built, its copy of all vectors
+(flat/HNSW; IVF-SQ8 keeps 1 byte per dimension) plus the pages of vectors.npy it reads through a map; while
+BM25 is built, bm25s's score matrix (~20 bytes per distinct term of each chunk, with scipy). A no-op run loads
+the FAISS and BM25 files to check them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-import os
+import operator
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
 from corpus.types import Article, ArticleMeta, Chunk
-from embeddings.bm25 import BM25Index
-from embeddings.checkpoint import Checkpoint
+from embeddings.atomic import (
+    build_lock,
+    jsonl_line,
+    parse_record,
+    read_jsonl,
+    recover,
+    remove_stale_temps,
+    sibling,
+    staging_dir,
+    swap_into_place,
+)
+from embeddings.bm25 import BM25Builder, BM25Index
+from embeddings.checkpoint import BatchEmbedder, Checkpoint
 from embeddings.config import ChunkSettings, IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder, model_fingerprint
-from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalError
+from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
 from embeddings.search import STAGES, Retriever
 from embeddings.types import Hit
@@ -63,6 +85,7 @@ _EMBED_BATCH_CHUNKS = 512
 MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "manifest.json", "articles.jsonl", "chunks.jsonl", "vectors.npy", "faiss.index", "bm25",
 )
+_SPILL = "incoming.jsonl"  # records of new/changed articles, in the staging folder until the swap
 
 
 @dataclass(frozen=True)
@@ -91,7 +114,15 @@ def content_hash(article: Article) -> str:
 
 def corpus_fingerprint(articles: Iterable[Article]) -> str:
     """sha256 over the sorted ``doc_id:content_hash`` pairs: equal iff the indexed texts are equal."""
-    return _sha256_text("\n".join(sorted(f"{a.doc_id}:{content_hash(a)}" for a in articles)))
+    return _fingerprint((a.doc_id, content_hash(a)) for a in articles)
+
+
+def _fingerprint(hashes: Iterable[tuple[str, str]]) -> str:
+    return _sha256_text("\n".join(sorted(f"{doc_id}:{h}" for doc_id, h in hashes)))
+
+
+def _sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _citeqa_version() -> str:
@@ -147,11 +178,11 @@ def _read_manifest(index_dir: Path) -> dict[str, Any]:
 def _read_records(index_dir: Path, manifest: dict[str, Any]) -> tuple[dict[str, Article], list[Chunk]]:
     """Articles and chunks, with every offset and count checked against the manifest."""
     articles: dict[str, Article] = {}
-    for rec in _read_jsonl(index_dir / ARTICLES):
+    for rec in read_jsonl(index_dir / ARTICLES):
         meta = ArticleMeta(**rec.get("meta", {}))
         articles[rec["doc_id"]] = Article(rec["doc_id"], rec["title"], rec["text"], meta, rec["content_hash"])
     chunks = []
-    for rec in _read_jsonl(index_dir / CHUNKS):
+    for rec in read_jsonl(index_dir / CHUNKS):
         doc_id, start, end = rec["doc_id"], int(rec["start"]), int(rec["end"])
         text = articles[doc_id].text
         if not 0 <= start < end <= len(text):
@@ -228,7 +259,7 @@ class Index:
             IndexCorruptError: files missing, truncated or inconsistent.
         """
         index_dir = Path(index_dir)
-        _recover(index_dir)
+        recover(index_dir)
         manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking, mmap=True)
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
@@ -264,22 +295,55 @@ class Index:
         return hits, timings
 
 
+class _Stored(NamedTuple):
+    """One article of the previous index, without its text."""
+
+    content_hash: str
+    record_key: bytes  # _record_key of its title, meta and hash: equal iff its record would be written unchanged
+    offset: int  # of its line in the previous articles.jsonl
+    n_chars: int
+
+
 @dataclass
 class _Previous:
-    """What a build can reuse from the index already on disk."""
+    """What a build can reuse from the index already on disk: metadata, spans and memory-mapped vectors."""
 
     manifest: dict[str, Any]
-    articles: dict[str, Article]
-    rows: dict[str, list[int]]  # doc_id -> its rows in chunks/vectors
-    chunks: list[Chunk]
-    vectors: np.ndarray
+    articles_file: Path
+    docs: dict[str, _Stored]
+    rows: dict[str, range]  # doc_id -> its rows in chunks.jsonl / vectors.npy (an article's rows are consecutive)
+    spans: np.ndarray  # int64 (n_chunks, 2): start, end of each row's chunk
+    vectors_file: Path
+    vectors_offset: int  # where row 0 starts in vectors.npy (after the .npy header)
+
+    def read_vectors(self, fh: IO[bytes], rows: range) -> np.ndarray:
+        """Rows of the previous vectors.npy, read (not memory-mapped: mapped pages would stay resident)."""
+        dim = int(self.manifest["dim"])
+        fh.seek(self.vectors_offset + rows.start * dim * 4)
+        data = fh.read(len(rows) * dim * 4)
+        if len(data) != len(rows) * dim * 4:
+            raise ValueError(f"{self.vectors_file} is shorter than its header says")
+        return np.frombuffer(data, dtype=np.float32).reshape(len(rows), dim)
+
+
+def _record_key(title: str, meta: ArticleMeta, content_hash: str) -> bytes:
+    return hashlib.blake2b(json.dumps([title, asdict(meta), content_hash], sort_keys=True).encode("utf-8"),
+                           digest_size=16).digest()
 
 
 def _read_previous(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, strict: bool) -> _Previous | None:
-    """The reusable part of the current index; None (log why) when absent or unusable unless ``strict``."""
+    """The reusable part of the current index; None (log why) when absent or unusable unless ``strict``.
+
+    Reads ``articles.jsonl`` and ``chunks.jsonl`` line by line, keeping no article text, with the same checks
+    as ``Index.load``.
+    """
     try:
-        # Memory-mapped: unchanged articles' vectors are copied row by row into the new vectors.npy.
-        manifest, articles, chunks, vectors = _read_stored(index_dir, embedder=embedder, chunking=chunking, mmap=True)
+        manifest = _read_manifest(index_dir)
+        _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
+        try:
+            return _scan_previous(index_dir, manifest, dim=embedder.dim)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise _corrupt(index_dir, exc) from exc
     except IndexNotFoundError:
         if strict:
             raise
@@ -289,36 +353,71 @@ def _read_previous(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettin
             raise
         logger.warning("rebuilding the index from scratch: %s", exc)
         return None
-    rows: dict[str, list[int]] = {}
-    for row, chunk in enumerate(chunks):
-        rows.setdefault(chunk.doc_id, []).append(row)
-    return _Previous(manifest, articles, rows, chunks, vectors)
+
+
+def _scan_previous(index_dir: Path, manifest: dict[str, Any], *, dim: int) -> _Previous:
+    docs: dict[str, _Stored] = {}
+    path = index_dir / ARTICLES
+    with open(path, "rb") as fh:
+        offset = 0
+        for line in fh:
+            if line.strip():
+                rec = parse_record(line, path)
+                key = _record_key(rec["title"], ArticleMeta(**rec.get("meta", {})), rec["content_hash"])
+                docs[rec["doc_id"]] = _Stored(rec["content_hash"], key, offset, len(rec["text"]))
+            offset += len(line)
+    n_chunks = int(manifest["n_chunks"])
+    spans = np.zeros((n_chunks, 2), dtype=np.int64)
+    rows: dict[str, range] = {}
+    n_rows = 0
+    for rec in read_jsonl(index_dir / CHUNKS):
+        doc_id, start, end = rec["doc_id"], int(rec["start"]), int(rec["end"])
+        if not 0 <= start < end <= docs[doc_id].n_chars:
+            raise ValueError(f"chunk {doc_id}:{start}-{end} lies outside its article")
+        if n_rows == n_chunks:
+            raise ValueError(f"more chunks on disk than the manifest's {n_chunks}")
+        doc_rows = rows.get(doc_id)
+        if doc_rows is not None and doc_rows.stop != n_rows:
+            raise ValueError(f"the chunks of {doc_id} are not consecutive")
+        rows[doc_id] = range(doc_rows.start if doc_rows else n_rows, n_rows + 1)
+        spans[n_rows] = start, end
+        n_rows += 1
+    if n_rows != n_chunks or len(docs) != manifest["n_articles"]:
+        raise ValueError(f"{len(docs)} articles / {n_rows} chunks on disk, manifest says "
+                         f"{manifest['n_articles']} / {n_chunks}")
+    if _fingerprint((d, s.content_hash) for d, s in docs.items()) != manifest["corpus_fingerprint"]:
+        raise ValueError("articles do not match the manifest's corpus fingerprint")
+    vectors = np.load(index_dir / VECTORS, mmap_mode="r")  # reads the header only
+    if vectors.shape != (n_chunks, dim) or vectors.dtype != np.float32 or not vectors.flags.c_contiguous:
+        raise ValueError(f"{VECTORS} holds {vectors.shape} {vectors.dtype}, expected ({n_chunks}, {dim}) float32")
+    return _Previous(manifest, path, docs, rows, spans, index_dir / VECTORS, int(vectors.offset))
 
 
 def build_index(
-    articles: Sequence[Article], *, index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
-    index_settings: IndexSettings, progress: bool = True, replace: bool = True,
+    articles: Iterable[Article], *, index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
+    index_settings: IndexSettings, progress: bool = True, replace: bool = True, total: int | None = None,
 ) -> BuildReport:
     """Build or update the index at ``index_dir`` from ``articles``, atomically.
 
     On an existing compatible index only added or changed articles (by content hash) are chunked and
     embedded; the others keep their stored chunks and vectors. An incompatible or damaged index is rebuilt.
+    ``articles`` is read once, as a stream (e.g. ``corpus.load.iter_articles``): at most one batch of article
+    texts is held at a time, so the collection need not fit in memory.
 
     Args:
+        articles: the articles, any iterable; doc_ids must be unique (ValueError when the stream repeats one;
+            vectors embedded before that are kept in the checkpoint for the next build).
         replace: True: the index ends up holding exactly ``articles``; False: add/update only.
         progress: show a progress bar while embedding (stderr).
+        total: how many articles to expect, for the progress bar; default ``operator.length_hint(articles)``.
 
     Example:
-        >>> build_index(load_articles(None).articles, index_dir=Path("index"), embedder=load_embedder(),
+        >>> build_index(iter_articles(["~/articles"]), index_dir=Path("index"), embedder=load_embedder(),
         ...             chunking=ChunkSettings(), index_settings=IndexSettings())
     """
-    incoming: dict[str, Article] = {}
-    for article in articles:
-        if article.doc_id in incoming:
-            raise ValueError(f"duplicate doc_id {article.doc_id!r} in the articles to index")
-        incoming[article.doc_id] = article
-    return _update(Path(index_dir), incoming, set(), embedder=embedder, chunking=chunking,
-                   index_settings=index_settings, progress=progress, replace=replace, strict=False)
+    total = operator.length_hint(articles) if total is None else total
+    return _update(Path(index_dir), articles, set(), embedder=embedder, chunking=chunking,
+                   index_settings=index_settings, progress=progress, replace=replace, strict=False, total=total)
 
 
 def remove_articles(
@@ -330,69 +429,58 @@ def remove_articles(
     Raises:
         IndexNotFoundError / IndexMismatchError / IndexCorruptError: as ``Index.load``.
     """
-    return _update(Path(index_dir), {}, set(doc_ids), embedder=embedder, chunking=chunking,
-                   index_settings=index_settings, progress=False, replace=False, strict=True)
+    return _update(Path(index_dir), [], set(doc_ids), embedder=embedder, chunking=chunking,
+                   index_settings=index_settings, progress=False, replace=False, strict=True, total=0)
+
+
+class _Doc(NamedTuple):
+    """An article of the index being built: where its record is, and whether its vectors are new."""
+
+    content_hash: str
+    offset: int  # of its record in the spill file (``spilled``) or in the previous articles.jsonl
+    spilled: bool
+    fresh: bool  # chunks and vectors from the checkpoint, else from the previous index
 
 
 def _update(
-    index_dir: Path, incoming: dict[str, Article], removals: set[str], *, embedder: Embedder,
+    index_dir: Path, incoming: Iterable[Article], removals: set[str], *, embedder: Embedder,
     chunking: ChunkSettings, index_settings: IndexSettings, progress: bool, replace: bool, strict: bool,
+    total: int,
 ) -> BuildReport:
     t0 = time.perf_counter()
-    with _build_lock(index_dir):
-        _recover(index_dir, locked=True)
-        _remove_stale_temps(index_dir)
+    with build_lock(index_dir):
+        recover(index_dir, locked=True)
+        remove_stale_temps(index_dir)
         prev = _read_previous(index_dir, embedder=embedder, chunking=chunking, strict=strict)
-        old = prev.articles if prev else {}
-        target = dict(incoming) if replace else {**old, **incoming}
-        for doc_id in removals:
-            target.pop(doc_id, None)
-        # Sorted, like the rows of the new index: batches are then read back in order when it is assembled.
-        fresh = sorted(d for d in target if d not in old or content_hash(old[d]) != content_hash(target[d]))
-        added = sum(d not in old for d in fresh)
-        removed = sum(d not in target for d in old)
-        n_unchanged = len(target) - len(fresh)
-        if prev and not fresh and not removed and prev.manifest.get("faiss_setting") == index_settings.faiss \
-                and all(_with_hash(old[d]) == _with_hash(target[d]) for d in target) \
-                and _derived_files_ok(index_dir, prev):
-            logger.info("index %s is up to date (%d articles)", index_dir, len(target))
-            return BuildReport(len(target), len(prev.chunks), 0, 0, 0, n_unchanged, 0, time.perf_counter() - t0)
-
-        resume_dir = _sibling(index_dir, "resume")
-        checkpoint = Checkpoint.open(resume_dir, key=_checkpoint_key(embedder, chunking), dim=embedder.dim)
-        logger.info("indexing %d articles: %d new/changed, %d unchanged, %d removed",
-                    len(target), len(fresh), n_unchanged, removed)
-        new_chunks, n_embedded, n_resumed = _embed_fresh([target[d] for d in fresh], checkpoint, embedder=embedder,
-                                                         chunking=chunking, progress=progress)
-        chunks: list[Chunk] = []
-        order = sorted(target)
-        for doc_id in order:
-            if doc_id in new_chunks:
-                chunks.extend(new_chunks[doc_id])
-            elif prev is not None:  # unchanged: reuse the stored chunks and vectors
-                chunks.extend(prev.chunks[r] for r in prev.rows.get(doc_id, []))
-        final_articles = [_with_hash(target[d]) for d in order]
-
-        tmp = _staging_dir(index_dir)
+        old = prev.docs if prev else {}
+        fresh = BatchEmbedder(
+            sibling(index_dir, "resume"), key=_checkpoint_key(embedder, chunking), embedder=embedder,
+            chunk=functools.partial(_chunk_articles, embedder=embedder, chunking=chunking),
+            batch_articles=_EMBED_BATCH_ARTICLES, batch_chunks=_EMBED_BATCH_CHUNKS, progress=progress, total=total,
+        )
+        tmp = staging_dir(index_dir)
         try:
-            vectors = np.lib.format.open_memmap(tmp / VECTORS, mode="w+", dtype=np.float32,
-                                                shape=(len(chunks), embedder.dim))
-            row = 0
-            for doc_id in order:
-                if doc_id in new_chunks:
-                    entry = checkpoint.lookup(doc_id, content_hash(target[doc_id]))
-                    assert entry is not None  # _embed_fresh put every fresh article into the checkpoint
-                    part = checkpoint.vectors(entry)
-                elif prev is not None:
-                    part = prev.vectors[prev.rows.get(doc_id, [])]
-                else:
-                    continue
-                vectors[row : row + len(part)] = part
-                row += len(part)
-            vectors.flush()
-            dense = DenseIndex.build(vectors, setting=index_settings.faiss)
-            del vectors  # FAISS holds its own copy; drop the map before the folder is fsynced and renamed
-            bm25 = BM25Index.build([c.text for c in chunks])
+            docs, retitled = _take_articles(incoming, old, fresh, spill=tmp / _SPILL)
+            if fresh.resumed_articles:
+                logger.info("resuming: %d of %d articles already embedded (%d chunks, from %s)",
+                            fresh.resumed_articles, fresh.added, fresh.n_resumed, fresh.folder)
+            if not replace:
+                docs.update((d, _Doc(s.content_hash, s.offset, spilled=False, fresh=False))
+                            for d, s in old.items() if d not in docs)
+            for doc_id in removals:
+                docs.pop(doc_id, None)
+            added = sum(d.fresh and doc_id not in old for doc_id, d in docs.items())
+            updated = sum(d.fresh for d in docs.values()) - added
+            removed = sum(d not in docs for d in old)
+            n_unchanged = len(docs) - added - updated
+            same_faiss = prev is not None and prev.manifest.get("faiss_setting") == index_settings.faiss
+            if prev and same_faiss and not added + updated + removed + retitled and _derived_files_ok(index_dir, prev):
+                logger.info("index %s is up to date (%d articles)", index_dir, len(docs))
+                return BuildReport(len(docs), len(prev.spans), 0, 0, 0, n_unchanged, 0, time.perf_counter() - t0)
+            logger.info("indexing %d articles: %d new/changed, %d unchanged, %d removed",
+                        len(docs), added + updated, n_unchanged, removed)
+            n_chunks, bm25 = _write_records(tmp, docs, prev, fresh.checkpoint, dim=embedder.dim)
+            faiss_kind = _write_search_indexes(tmp, bm25, faiss_setting=index_settings.faiss)
             manifest = {
                 "format_version": FORMAT_VERSION,
                 "citeqa_version": _citeqa_version(),
@@ -401,27 +489,121 @@ def _update(
                 "dim": embedder.dim,
                 "max_tokens": embedder.max_tokens,
                 "chunking": {"size": chunking.size, "overlap": chunking.overlap},
-                "faiss_type": dense.kind,
+                "faiss_type": faiss_kind,
                 "faiss_setting": index_settings.faiss,
-                "n_chunks": len(chunks),
-                "n_articles": len(final_articles),
-                "corpus_fingerprint": corpus_fingerprint(final_articles),
+                "n_chunks": n_chunks,
+                "n_articles": len(docs),
+                "corpus_fingerprint": _fingerprint((d, doc.content_hash) for d, doc in docs.items()),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            _write_jsonl(tmp / ARTICLES, (_article_record(a) for a in final_articles))
-            _write_jsonl(tmp / CHUNKS, ({"doc_id": c.doc_id, "start": c.start, "end": c.end} for c in chunks))
-            dense.save(tmp / FAISS_FILE)
-            bm25.save(tmp / BM25_DIR)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            _swap_into_place(tmp, index_dir)
+            (tmp / _SPILL).unlink()
+            swap_into_place(tmp, index_dir, marker=MANIFEST)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        checkpoint.discard()
+        fresh.discard()
     seconds = time.perf_counter() - t0
-    logger.info("index %s written: %d articles, %d chunks in %.1f s", index_dir, len(final_articles), len(chunks),
-                seconds)
-    return BuildReport(len(final_articles), len(chunks), added, len(fresh) - added, removed, n_unchanged,
-                       n_embedded, seconds, resumed_chunks=n_resumed)
+    logger.info("index %s written: %d articles, %d chunks in %.1f s", index_dir, len(docs), n_chunks, seconds)
+    return BuildReport(len(docs), n_chunks, added, updated, removed, n_unchanged, fresh.n_embedded, seconds,
+                       resumed_chunks=fresh.n_resumed)
+
+
+def _take_articles(
+    incoming: Iterable[Article], old: dict[str, _Stored], fresh: BatchEmbedder, *, spill: Path
+) -> tuple[dict[str, _Doc], int]:
+    """Pass 1: sort the stream into unchanged articles (dropped at once) and new/changed ones (spilled, embedded).
+
+    Returns:
+        The incoming articles by doc_id, and how many of them kept their text but changed title or meta.
+    """
+    docs: dict[str, _Doc] = {}
+    retitled = 0
+    with open(spill, "wb") as fh:
+        for article in incoming:
+            if article.doc_id in docs:
+                raise ValueError(f"duplicate doc_id {article.doc_id!r} in the articles to index")
+            h = content_hash(article)
+            stored = old.get(article.doc_id)
+            if stored is not None and stored.content_hash == h:
+                if stored.record_key == _record_key(article.title, article.meta, h):
+                    docs[article.doc_id] = _Doc(h, stored.offset, spilled=False, fresh=False)
+                else:  # same text, new title or meta: a new record over the stored chunks and vectors
+                    docs[article.doc_id] = _Doc(h, _spill(fh, article), spilled=True, fresh=False)
+                    retitled += 1
+                fresh.skip()
+            else:
+                docs[article.doc_id] = _Doc(h, _spill(fh, article), spilled=True, fresh=True)
+                fresh.add(article, h)
+    fresh.finish()
+    return docs, retitled
+
+
+def _spill(fh: IO[bytes], article: Article) -> int:
+    """Append the article's record to the spill file; returns its offset there."""
+    offset = fh.tell()
+    fh.write(jsonl_line(_article_record(article)).encode("utf-8"))
+    return offset
+
+
+def _write_search_indexes(tmp: Path, bm25: BM25Builder, *, faiss_setting: str) -> str:
+    """Build and save FAISS (from vectors.npy, memory-mapped) then BM25, one after the other; the FAISS kind."""
+    vectors = np.load(tmp / VECTORS, mmap_mode="r")
+    dense = DenseIndex.build(vectors, setting=faiss_setting)
+    dense.save(tmp / FAISS_FILE)
+    kind = dense.kind
+    del vectors, dense  # FAISS's copy of the vectors is freed before BM25 builds its matrix
+    bm25.build().save(tmp / BM25_DIR)
+    return kind
+
+
+def _write_records(
+    tmp: Path, docs: dict[str, _Doc], prev: _Previous | None, checkpoint: Checkpoint | None, *, dim: int
+) -> tuple[int, BM25Builder]:
+    """Pass 2: write articles.jsonl, chunks.jsonl and vectors.npy into ``tmp``, one article at a time by doc_id.
+
+    Each article's record is read back from the spill file or the previous articles.jsonl, its chunk spans
+    and vectors from the checkpoint or the previous index (memory-mapped views: nothing is read twice).
+
+    Returns:
+        The number of chunks, and a BM25 builder holding the token ids of every chunk (row order).
+    """
+    order = sorted(docs)
+    with ExitStack() as files:
+        spilled = files.enter_context(open(tmp / _SPILL, "rb"))
+        stored = files.enter_context(open(prev.articles_file, "rb")) if prev else spilled
+        stored_vectors = files.enter_context(open(prev.vectors_file, "rb")) if prev else spilled
+
+        def chunks_of(doc_id: str, *, read: bool = True) -> tuple[Sequence[tuple[int, int]] | np.ndarray, np.ndarray]:
+            doc = docs[doc_id]
+            if doc.fresh:
+                entry = checkpoint.lookup(doc_id, doc.content_hash) if checkpoint else None
+                assert checkpoint is not None and entry is not None  # every fresh article went through it
+                return entry.spans, checkpoint.vectors(entry) if read else np.zeros(0)
+            assert prev is not None  # not fresh: it comes from the previous index
+            rows = prev.rows.get(doc_id, range(0))
+            return prev.spans[rows.start : rows.stop], prev.read_vectors(stored_vectors, rows) if read else np.zeros(0)
+
+        n_chunks = sum(len(chunks_of(doc_id, read=False)[0]) for doc_id in order)
+        # Written sequentially, not through open_memmap: the pages of a map stay in the process's RSS.
+        vectors_out = files.enter_context(open(tmp / VECTORS, "wb"))
+        np.lib.format.write_array_header_1_0(
+            vectors_out, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                          "shape": (n_chunks, dim)})
+        articles_out = files.enter_context(open(tmp / ARTICLES, "wb"))
+        chunks_out = files.enter_context(open(tmp / CHUNKS, "w", encoding="utf-8"))
+        bm25 = BM25Builder()
+        for doc_id in order:
+            source = spilled if docs[doc_id].spilled else stored
+            source.seek(docs[doc_id].offset)
+            line = source.readline().rstrip(b"\n") + b"\n"
+            text = parse_record(line, Path(source.name))["text"]
+            articles_out.write(line)
+            spans, part = chunks_of(doc_id)
+            for start, end in np.asarray(spans).tolist():
+                chunks_out.write(jsonl_line({"doc_id": doc_id, "start": start, "end": end}))
+                bm25.add(text[start:end])
+            vectors_out.write(np.ascontiguousarray(part, dtype=np.float32).tobytes())
+    return n_chunks, bm25
 
 
 def _checkpoint_key(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any]:
@@ -435,66 +617,6 @@ def _checkpoint_key(embedder: Embedder, chunking: ChunkSettings) -> dict[str, An
     }
 
 
-def _embed_fresh(
-    articles: Sequence[Article], checkpoint: Checkpoint, *, embedder: Embedder, chunking: ChunkSettings,
-    progress: bool,
-) -> tuple[dict[str, list[Chunk]], int, int]:
-    """Chunk and embed ``articles`` batch by batch, committing each batch to ``checkpoint`` before the next.
-
-    Articles the checkpoint already holds with the same content hash (left by an interrupted build) keep
-    their stored chunks and vectors. Only one batch's texts and vectors are in memory at a time.
-
-    Returns:
-        ``(chunks by doc_id, chunks embedded now, chunks taken from the checkpoint)``.
-    """
-    chunks: dict[str, list[Chunk]] = {}
-    todo: list[Article] = []
-    n_resumed = 0
-    for article in articles:
-        entry = checkpoint.lookup(article.doc_id, content_hash(article))
-        if entry is not None and all(0 <= s < e <= len(article.text) for s, e in entry.spans):
-            chunks[article.doc_id] = [Chunk(article.doc_id, s, e, article.text[s:e]) for s, e in entry.spans]
-            n_resumed += len(entry.spans)
-        else:
-            todo.append(article)
-    if len(todo) < len(articles):
-        logger.info("resuming: %d of %d articles already embedded (%d chunks, from %s)",
-                    len(articles) - len(todo), len(articles), n_resumed, checkpoint.folder)
-    bar = _progress_bar(len(articles), initial=len(articles) - len(todo)) if progress and todo else None
-    n_embedded = 0
-    for first in range(0, len(todo), _EMBED_BATCH_ARTICLES):
-        group = todo[first : first + _EMBED_BATCH_ARTICLES]
-        group_chunks = _chunk_articles(group, embedder=embedder, chunking=chunking)
-        pending: list[Article] = []
-        n_pending = 0
-        for i, article in enumerate(group):
-            pending.append(article)
-            n_pending += len(group_chunks[article.doc_id])
-            if n_pending < _EMBED_BATCH_CHUNKS and i < len(group) - 1:
-                continue
-            texts = [c.text for a in pending for c in group_chunks[a.doc_id]]
-            vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), np.float32)
-            checkpoint.add([(a.doc_id, content_hash(a), [(c.start, c.end) for c in group_chunks[a.doc_id]])
-                            for a in pending], vectors)
-            n_embedded += len(texts)
-            if bar is not None:
-                bar.update(len(pending))
-            pending, n_pending = [], 0
-        chunks.update(group_chunks)
-    if bar is not None:
-        bar.close()
-    return chunks, n_embedded, n_resumed
-
-
-def _progress_bar(total: int, *, initial: int) -> Any:
-    """A tqdm bar over articles on stderr, or None when tqdm is missing (it comes with sentence-transformers)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, initial=initial, unit="article", desc="embedding")
-
-
 def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
     """Whether faiss.index and bm25/ load and match the stored chunks (else they are rebuilt from vectors)."""
     try:
@@ -503,7 +625,7 @@ def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         logger.warning("rewriting the FAISS and BM25 files of %s: %s", index_dir, exc)
         return False
-    return dense.ntotal == bm25.n_docs == len(prev.chunks)
+    return dense.ntotal == bm25.n_docs == len(prev.spans)
 
 
 def _with_hash(article: Article) -> Article:
@@ -514,7 +636,7 @@ def _with_hash(article: Article) -> Article:
 
 def _article_record(article: Article) -> dict[str, Any]:
     return {"doc_id": article.doc_id, "title": article.title, "text": article.text, "meta": asdict(article.meta),
-            "content_hash": article.content_hash}
+            "content_hash": content_hash(article)}
 
 
 def _chunk_articles(
@@ -550,99 +672,3 @@ def _cached_counter(known: dict[str, int], count_tokens: Callable[[str], int]) -
         return n if n is not None else count_tokens(text)
 
     return count
-
-
-# --- files: JSON lines, fsync, lock, staging folder and swap ------------------------------------------------
-
-
-def _sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                rec = json.loads(line)
-                if not isinstance(rec, dict):
-                    raise ValueError(f"{path.name}: a line is not a JSON object")
-                yield rec
-
-
-def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
-
-
-def _fsync(*paths: Path) -> None:
-    """Flush files and folders (their entries) to stable storage."""
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _sibling(index_dir: Path, suffix: str) -> Path:
-    return index_dir.parent / f".{index_dir.name}.{suffix}"
-
-
-@contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    """Serialise builds of one folder across processes (the OS drops the lock if the holder dies)."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(_sibling(index_dir, "lock"), "a+") as fh:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: builds are not serialised
-            yield
-            return
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _recover(index_dir: Path, *, locked: bool = False) -> None:
-    """Finish an interrupted swap: restore the backup if the index folder is missing, else drop the backup."""
-    backup = _sibling(index_dir, "old")
-    if not backup.exists() or (not locked and index_dir.exists()):
-        return  # a stale backup beside a complete index is dropped by the next build
-    if not locked:
-        with _build_lock(index_dir):
-            return _recover(index_dir, locked=True)
-    if index_dir.exists():
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        logger.warning("restoring index %s from the backup left by an interrupted build", index_dir)
-        os.rename(backup, index_dir)
-        _fsync(index_dir.parent)
-
-
-def _remove_stale_temps(index_dir: Path) -> None:
-    """Delete staging folders left by killed builds (safe: the caller holds the build lock)."""
-    for stale in index_dir.parent.glob(f".{index_dir.name}.building-*"):
-        logger.info("removing %s left by an interrupted build", stale)
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-def _staging_dir(index_dir: Path) -> Path:
-    tmp = _sibling(index_dir, f"building-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def _swap_into_place(tmp: Path, index_dir: Path) -> None:
-    """Make ``tmp`` the index folder: fsync it, move the old folder aside, rename, then drop the old one."""
-    if index_dir.exists() and any(index_dir.iterdir()) and not (index_dir / MANIFEST).exists():
-        raise RetrievalError(f"{index_dir} exists and is not a citeqa index; refusing to replace it")
-    _fsync(*tmp.rglob("*"), tmp)
-    backup = _sibling(index_dir, "old")
-    if index_dir.exists():
-        os.rename(index_dir, backup)
-    os.rename(tmp, index_dir)
-    _fsync(index_dir.parent)
-    shutil.rmtree(backup, ignore_errors=True)

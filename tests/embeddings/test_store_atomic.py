@@ -23,6 +23,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     sys.path.insert(0, {repo!r})
+    import embeddings.atomic as atomic
     import embeddings.store as store
     from corpus.types import Article
     from embeddings import ChunkSettings, EmbeddingSettings, HashEmbedder, IndexSettings, build_index, load_embedder
@@ -43,17 +44,18 @@ CHILD = textwrap.dedent(
             return original_embed(texts, progress=progress)
         embedder.embed = embed
     elif phase == "writing":
-        original_write = store._write_jsonl
-        def write_jsonl(path, records):
-            original_write(path, records)
+        original_write = store._write_records
+        def write_records(*args, **kwargs):
+            written = original_write(*args, **kwargs)  # records and vectors written, FAISS and BM25 not yet
             stall()
-        store._write_jsonl = write_jsonl
+            return written
+        store._write_records = write_records
     elif phase == "swapping":
-        def rename(src, dst, _rename=store.os.rename):
+        def rename(src, dst, _rename=atomic.os.rename):
             _rename(src, dst)
             if Path(dst).name.endswith(".old"):
                 stall()  # old index moved aside, new one not yet in place
-        store.os.rename = rename
+        atomic.os.rename = rename
 
     text = "Article {{i}} reports on topic {{i}}. It has several sentences about topic {{i}}. " * 20
     articles = [Article(f"doc{{i:03d}}.txt", f"Doc {{i}}", text.format(i=i)) for i in range({n_articles})]
