@@ -1,6 +1,8 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings fused by weighted reciprocal rank, then MMR.
 
-All inputs are in memory; nothing here touches the disk. ``Retriever`` is what ``store.Index`` delegates to.
+All inputs are in memory, except that ``vectors`` (read only by MMR, a few dozen rows per query) may be a
+read-only memory map of vectors.npy (IVF indexes keep no raw vectors; see ``store.Index``). ``Retriever`` is
+what ``store.Index`` delegates to.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ def mmr_select(
     Args:
         rows: candidate rows, best first.
         relevance: their relevance, scaled to [0, 1] (same order as ``rows``).
-        vectors: unit vectors of all chunks; similarity between candidates is their inner product.
+        vectors: unit vectors of all chunks (may be memory-mapped: only the candidates' rows are read);
+            similarity between candidates is their inner product.
         lambda_: 1 = pure relevance order, 0 = pure diversity.
     """
     if len(rows) <= 1 or lambda_ >= 1.0:

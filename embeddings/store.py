@@ -220,12 +220,13 @@ def _corrupt(index_dir: Path, exc: BaseException) -> IndexCorruptError:
 
 
 class Index:
-    """A loaded index: everything in memory, so a query does no disk I/O.
+    """A loaded index: everything in memory, so a query does no disk I/O (but see ``vectors``).
 
     Attributes:
         articles: doc_id -> Article (cleaned text and meta, as indexed).
         chunks: row i of the FAISS index and of ``vectors`` is ``chunks[i]``.
-        vectors: float32 (n_chunks, dim) unit vectors of the chunks.
+        vectors: float32 (n_chunks, dim) unit vectors of the chunks: a view of the FAISS index's own copy for
+            flat/HNSW, else vectors.npy memory-mapped read-only (only MMR reads it, a few dozen rows a query).
         manifest: the index's manifest.json.
 
     Example:
@@ -267,10 +268,13 @@ class Index:
             if dense.ntotal != len(chunks) or dense.dim != embedder.dim or bm25.n_docs != len(chunks):
                 raise ValueError(f"FAISS has {dense.ntotal} rows of dim {dense.dim}, BM25 {bm25.n_docs} documents, "
                                  f"for {len(chunks)} chunks")
-            vectors = dense.stored_vectors()  # flat/HNSW: a view of FAISS's own copy, no second copy in memory
-            if vectors is None:
-                vectors = np.array(stored)  # IVF kinds keep no raw vectors
-            del stored
+            # flat/HNSW: a view of FAISS's own copy, no second copy in memory. IVF kinds keep no raw vectors:
+            # MMR reads its candidates' rows from the memory-mapped vectors.npy (page cache), never all of it.
+            # The map stays valid when a later build swaps the folder away and deletes it (POSIX keeps a file's
+            # data until its last map is closed), so an Index loaded before a rebuild keeps answering.
+            view = dense.stored_vectors()
+            vectors = stored if view is None else view
+            del stored, view
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise _corrupt(index_dir, exc) from exc
         logger.info("loaded index %s: %d articles, %d chunks (%s)", index_dir, len(articles), len(chunks),
