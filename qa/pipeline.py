@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from corpus.errors import ArticleError
-from corpus.load import SUPPORTED_SUFFIXES, bundled_corpus_dir, load_article, load_articles
+from corpus.load import SUPPORTED_SUFFIXES, bundled_corpus_dir, iter_articles, load_article
 from corpus.types import Article
 from embeddings.config import ChunkSettings
 from embeddings.embedder import Embedder, load_embedder
@@ -112,17 +113,13 @@ def uploads_dir(settings: Settings) -> Path:
     return index_dir.with_name(index_dir.name + "-uploads")
 
 
-def _load_uploads(folder: Path, skipped: list[ArticleError]) -> list[Article]:
-    """Uploaded files keep their ``uploads/<name>`` doc_ids when the index is rebuilt."""
-    if not folder.is_dir():
-        return []
-    out = []
-    for p in sorted(folder.iterdir()):
+def _load_uploads(files: Sequence[Path], skipped: list[ArticleError]) -> Iterator[Article]:
+    """Uploaded files, read one at a time, keep their ``uploads/<name>`` doc_ids when the index is rebuilt."""
+    for p in files:
         try:
-            out.append(load_article(p, doc_id=f"uploads/{p.name}"))
+            yield load_article(p, doc_id=f"uploads/{p.name}")
         except ArticleError as exc:
             skipped.append(exc)
-    return out
 
 
 @dataclass(frozen=True)
@@ -243,28 +240,35 @@ class QA:
         rebuild: bool = False,
         embedder: Embedder | None = None,
     ) -> tuple[BuildReport, list[ArticleError]]:
-        """Build or incrementally update the index from files (default: bundled corpus + uploads)."""
+        """Build or incrementally update the index from files (default: bundled corpus + uploads).
+
+        Files are read one at a time as the build consumes them (``iter_articles``), so the collection need
+        not fit in memory; the skipped files are complete once the build is done.
+        """
         s = get_settings(settings)
-        loaded = load_articles(list(paths) if paths else [bundled_corpus_dir()])
-        articles, skipped = list(loaded.articles), list(loaded.skipped)
-        if not paths:
-            articles += _load_uploads(uploads_dir(s), skipped)
-        for err in skipped:
-            logger.warning("skipped %s", err)
-        if not articles:
+        stream = iter_articles(list(paths) if paths else [bundled_corpus_dir()])
+        uploads = sorted(uploads_dir(s).iterdir()) if not paths and uploads_dir(s).is_dir() else []
+        upload_skips: list[ArticleError] = []
+        articles = itertools.chain(stream, _load_uploads(uploads, upload_skips))
+        first = next(articles, None)  # reads up to the first readable file
+        if first is None:
             raise ArticleError(", ".join(str(p) for p in (paths or [])) or "corpus", "no readable articles to index")
         emb = embedder or load_embedder(s.embedding)
         if rebuild and s.index_dir().exists():
             shutil.rmtree(s.index_dir())
         report = build_index(
-            articles,
+            itertools.chain([first], articles),
             index_dir=s.index_dir(),
             embedder=emb,
             chunking=s.chunking,
             index_settings=s.index,
             progress=progress,
             replace=True,
+            total=stream.n_files + len(uploads),
         )
+        skipped = [*stream.skipped, *upload_skips]
+        for err in upload_skips:  # the stream logged its own as it met them
+            logger.warning("skipped %s", err)
         return report, skipped
 
     @classmethod
@@ -397,38 +401,48 @@ class QA:
         return self.index.articles[doc_id]
 
     def add_files(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> AddReport:
-        """Copy files into the uploads folder and index them incrementally; unreadable ones are skipped."""
+        """Copy files into the uploads folder and index them incrementally; unreadable ones are skipped.
+
+        Each file is read (and copied) when the build takes it, so only one batch of texts is held at a time.
+        """
         up = uploads_dir(self.settings)
         up.mkdir(parents=True, exist_ok=True)
-        articles: list[Article] = []
         skipped: list[ArticleError] = []
-        for p in paths:
-            p = Path(p)
-            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
-                skipped.append(ArticleError(p.name, f"unsupported file type {p.suffix or '(none)'}"))
-                continue
-            try:
-                art = load_article(p, doc_id=f"uploads/{p.name}")
-            except ArticleError as exc:
-                skipped.append(ArticleError(p.name, exc.reason))
-                continue
-            articles.append(art)
-            shutil.copyfile(p, up / p.name)
-        if not articles:
+        added: list[str] = []
+        n_files = sum(Path(p).suffix.lower() in SUPPORTED_SUFFIXES for p in paths)
+
+        def read() -> Iterator[Article]:
+            for p in map(Path, paths):
+                if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    skipped.append(ArticleError(p.name, f"unsupported file type {p.suffix or '(none)'}"))
+                    continue
+                try:
+                    art = load_article(p, doc_id=f"uploads/{p.name}")
+                except ArticleError as exc:
+                    skipped.append(ArticleError(p.name, exc.reason))
+                    continue
+                shutil.copyfile(p, up / p.name)
+                added.append(art.doc_id)
+                yield art
+
+        articles = read()
+        first = next(articles, None)
+        if first is None:
             return AddReport(None, skipped, [])
         if progress:
-            progress(f"indexing {len(articles)} article(s)")
+            progress(f"indexing {n_files} article(s)")
         with self.shared.updating():  # one update at a time; every copy of this QA sees the new index
             report = build_index(
-                articles,
+                itertools.chain([first], articles),
                 index_dir=self.settings.index_dir(),
                 embedder=self.embedder.inner,  # chunk vectors need no cache
                 chunking=self.settings.chunking,
                 index_settings=self.settings.index,
                 progress=False,
                 replace=False,
+                total=n_files,
             )
-        return AddReport(report, skipped, [a.doc_id for a in articles])
+        return AddReport(report, skipped, added)
 
     def remove_article(self, doc_id: str) -> BuildReport:
         """Drop an article from the index (and its uploaded file, if it was uploaded)."""
