@@ -40,6 +40,12 @@ IVF_TRAIN_ITERATIONS = 10
 # (faiss warns) or cannot train at all, so such collections fall back to exact search.
 IVF_MIN_POINTS_PER_CENTROID = 39
 PQ_NBITS = 8
+# One query is searched on one OpenMP thread. From 10k vectors on, exact search splits the scan over
+# FAISS's default of one thread per core, and on 2 busy cores every such split waits for a time slice:
+# `citeqa bench` measured 17-32 ms per query at 10k-50k vectors on 2 threads against 0.6-4 ms on one
+# (IVF and HNSW single queries run on one thread anyway). The OpenMP thread count is a per-thread setting
+# (the nthreads-var ICV), so setting it around the call leaves builds and other threads alone.
+SEARCH_THREADS = 1
 
 
 def _faiss() -> Any:
@@ -259,7 +265,13 @@ class DenseIndex:
         if self.kind == "hnsw" and self.index.hnsw.efSearch < k:
             self.index.hnsw.efSearch = k
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        scores, rows = self.index.search(q, k)
+        faiss = _faiss()
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(SEARCH_THREADS)  # see SEARCH_THREADS; affects this thread only
+        try:
+            scores, rows = self.index.search(q, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep].astype(np.int64)
 

@@ -112,3 +112,29 @@ def test_build_is_reproducible() -> None:
     v = unit_vectors(AUTO_APPROX_THRESHOLD, dim=8)
     a, b = (faiss.serialize_index(DenseIndex.build(v).index) for _ in range(2))
     assert np.array_equal(a, b)
+
+
+def test_one_query_runs_on_search_threads_and_restores_the_count() -> None:
+    import faiss
+
+    from embeddings.faiss_index import SEARCH_THREADS
+
+    class Recorder:
+        ntotal, d = 5, 4
+
+        def __init__(self) -> None:
+            self.threads: list[int] = []
+
+        def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            self.threads.append(faiss.omp_get_max_threads())
+            return np.ones((1, k), np.float32), np.arange(k, dtype=np.int64)[None]
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        recorder = Recorder()
+        DenseIndex(recorder, "flat").search(np.ones(4, np.float32), 3)
+        assert recorder.threads == [SEARCH_THREADS]
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
