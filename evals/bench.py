@@ -7,15 +7,18 @@ number, for machines), ``report.md`` (tables and plots, for people) and PNG plot
    the same chunk texts in the same process (ratio = the pipeline's overhead), with a time breakdown;
 2. query latency per stage, warm (p50/p95/max), on the seed index, a generated index and a 100k-chunk
    index; cold start of ``citeqa ask`` in a new process;
-3. vector search at 10k / 100k / 1M vectors: exact vs HNSW vs IVF vs IVF-SQ8 vs IVF-PQ (build time,
-   memory, bytes on disk, p50/p95, recall@10 against exact), the OpenMP thread count, the "auto" choice;
+3. vector search at 10k / 100k / 1M vectors with the product's own indexes (``DenseIndex.build`` for
+   ``auto`` and each explicit kind, with the parameters ``citeqa index`` uses): build time, memory, bytes on
+   disk, p50/p95, recall@10 against exact; the OpenMP thread count; what "auto" chose at each size;
 4. memory: peak RSS of a process that loads ``QA`` and answers questions, seed and 100k-chunk indexes,
    and of ``citeqa ui``;
 5. ONNX Runtime vs torch for the shipped model: chunks/s, vector agreement, recall@5 on seed_dev.
 
 Every figure is the median of repeated runs with [min–max]; ratios pair runs made back to back. The quick
-mode (``quick=True``) skips 1M vectors, the 100k-chunk index and the UI, and uses small inputs: a couple
-of minutes on 2 cores. A section that fails is recorded under ``errors`` and the others still run.
+mode (``quick=True``, plan ``QUICK``) skips 1M vectors, the 100k-chunk index, the UI, HNSW/IVF-Flat/IVF-PQ
+and the nprobe sweeps, and uses small inputs: 2–3 minutes on 2 busy cores. ``sections`` runs a subset
+(setup always runs: the model and the real embeddings every section uses). A section that fails is recorded
+under ``errors`` and the others still run.
 
 Example:
     >>> from evals.bench import run_bench
@@ -34,7 +37,8 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,16 +51,23 @@ logger = logging.getLogger(__name__)
 BENCH_VERSION = 1
 
 
+SECTIONS = ("indexing", "latency", "cold_start", "vectors", "memory", "onnx")
+
+
 @dataclass(frozen=True)
 class BenchPlan:
     """Sizes and repeat counts of one bench run."""
 
+    anchor_texts: int = 0  # real texts embedded as anchors of the synthetic vectors (0: all ~2,200)
     index_batches: int = 3  # indexing repeats, each on its own generated articles
     articles_per_batch: int = 300
+    latency_items: int = 0  # seed_dev items asked per pass (0: all 86)
     latency_variants: int = 3  # question forms per seed_dev item
     latency_passes: int = 3
     cold_runs: int = 3
     vector_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
+    vector_settings: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf", "ivfsq8", "ivfpq")
+    vector_sweep: bool = True  # also other nprobe / efSearch values than the product's
     vector_queries: int = 200
     vector_passes: int = 3
     thread_size: int = 100_000
@@ -68,9 +79,15 @@ class BenchPlan:
 
 
 FULL = BenchPlan()
-QUICK = BenchPlan(index_batches=3, articles_per_batch=40, latency_variants=1, latency_passes=3, cold_runs=3,
-                  vector_sizes=(10_000, 100_000), vector_queries=100, vector_passes=3, thread_size=10_000,
-                  large_chunks=0, memory_runs=1, ui_memory=False, onnx_texts=200, onnx_repeats=1)
+# The quick run measures every section on small inputs. Where its time went before it was cut (~8 min on 2
+# cores at load 4-6): IVF-PQ training (~70 s at 10k) and HNSW (~30 s at 100k); 2,200 anchor texts embedded
+# (13-22 s); 3 x 330 chunks indexed and encoded (76 s at 20-50 chunks/s); 86 questions x 3 passes on each of
+# two indexes; 3 cold starts of ~10 s; 200 texts through torch and two ONNX backends (45 s).
+QUICK = BenchPlan(anchor_texts=256, index_batches=3, articles_per_batch=6, latency_items=20, latency_variants=1,
+                  latency_passes=3, cold_runs=2, vector_sizes=(10_000, 100_000),
+                  vector_settings=("auto", "flat", "ivfsq8"), vector_sweep=False, vector_queries=50,
+                  vector_passes=3, thread_size=10_000, large_chunks=0, memory_runs=1, ui_memory=False,
+                  onnx_texts=48, onnx_repeats=1)
 
 
 class _Progress:
@@ -94,6 +111,20 @@ class _Progress:
         if self.bar is not None:
             self.bar.set_description(f"bench: {name}")
 
+    @contextmanager
+    def steps(self, total: int, desc: str) -> Iterator[Callable[[], None]]:
+        """A second bar for the steps of a long section; yields the function that advances it."""
+        if self.bar is None:
+            yield lambda: None
+            return
+        from tqdm import tqdm
+
+        inner = tqdm(total=total, desc=desc, unit="step", file=sys.stderr, leave=False, position=1)
+        try:
+            yield lambda: inner.update(1)
+        finally:
+            inner.close()
+
     def advance(self) -> None:
         if self.bar is not None:
             self.bar.update(1)
@@ -103,35 +134,45 @@ class _Progress:
             self.bar.close()
 
 
-def run_bench(*, quick: bool, out_dir: Path, progress: bool) -> dict[str, Any]:
+def run_bench(*, quick: bool, out_dir: Path, progress: bool,
+              sections: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the bench and write ``bench.json``, ``report.md`` and PNG plots into ``out_dir``.
 
     Args:
-        quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI (a couple of minutes on 2 cores);
-            False for the full run (about half an hour on 2 cores).
+        quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI, the default FAISS kinds only
+            (2–3 minutes on 2 busy cores); False for the full run (about an hour on 2 cores).
         out_dir: created if needed; existing bench files in it are overwritten.
-        progress: show a progress bar and one line per measurement on stderr.
+        progress: show progress bars and one line per measurement on stderr.
+        sections: run only these of ``SECTIONS`` (None: all).
 
     Returns:
         The result written to ``bench.json`` (sections ``indexing``, ``latency``, ``cold_start``,
         ``vectors``, ``memory``, ``onnx``; ``errors`` maps a failed section to its error).
 
+    Raises:
+        ValueError: an unknown section name.
+
     Example:
         >>> run_bench(quick=True, out_dir=Path("runs/bench-quick"), progress=False)["meta"]["quick"]
         True
     """
-    return run_plan(QUICK if quick else FULL, quick=quick, out_dir=out_dir, progress=progress)
+    return run_plan(QUICK if quick else FULL, quick=quick, out_dir=out_dir, progress=progress, sections=sections)
 
 
-def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
-             embedder: Any = None) -> dict[str, Any]:
+def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, embedder: Any = None,
+             sections: Sequence[str] | None = None) -> dict[str, Any]:
     """``run_bench`` with an explicit plan (and optionally an already loaded embedder)."""
+    selected = list(SECTIONS) if sections is None else list(dict.fromkeys(sections))
+    unknown = [name for name in selected if name not in SECTIONS]
+    if unknown or not selected:
+        raise ValueError(f"unknown bench section(s) {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join(SECTIONS)}")
     import faiss
 
     from corpus.load import load_articles
     from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
     from embeddings.embedder import load_embedder
-    from embeddings.faiss_index import AUTO_APPROX_THRESHOLD
+    from embeddings.faiss_index import AUTO_APPROX_THRESHOLD, SEARCH_THREADS
     from evals import bench_data, bench_pipeline, bench_vectors
     from evals.bench_onnx import bench_onnx
     from evals.bench_report import write_report
@@ -141,22 +182,24 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    sections = ["setup", "indexing", "latency", "cold_start", "vectors", "memory", "onnx"]
-    bar = _Progress(progress, len(sections))
-    build_threads = os.cpu_count() or 1
+    bar = _Progress(progress, 1 + len(selected))
+    # FAISS's own default (one thread per core unless OMP_NUM_THREADS says otherwise): what citeqa builds
+    # with; single-query searches run on faiss_index.SEARCH_THREADS (section 3 compares the two).
+    faiss_threads = int(faiss.omp_get_max_threads())
     result: dict[str, Any] = {
-        "meta": {"version": BENCH_VERSION, "quick": quick, "plan": plan.__dict__,
+        "meta": {"version": BENCH_VERSION, "quick": quick, "plan": plan.__dict__, "sections": selected,
                  "started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
-                 "faiss_build_threads": build_threads, "faiss_search_threads": bench_vectors.SEARCH_THREADS,
-                 "torch_threads": _torch_threads(), "auto_approx_threshold_now": AUTO_APPROX_THRESHOLD},
+                 "faiss_build_threads": faiss_threads, "faiss_search_threads": SEARCH_THREADS,
+                 "torch_threads": None, "auto_approx_threshold_now": AUTO_APPROX_THRESHOLD},
         "errors": {},
     }
     work = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))
     home = work / "home"
     home.mkdir()
-    faiss.omp_set_num_threads(build_threads)
 
     def section(name: str, fn: Callable[[], Any]) -> Any:
+        if name != "setup" and name not in selected:
+            return None
         bar.section(name)
         t0 = time.perf_counter()
         try:
@@ -169,7 +212,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
                 traceback.print_exc()
             value = None
         result["meta"].setdefault("section_s", {})[name] = time.perf_counter() - t0
-        result[name] = value if name != "setup" else None
+        if name != "setup":
+            result[name] = value
         # Partial results survive a run killed later on (the report is written at the end).
         (out_dir / "bench.json").write_text(json.dumps(_jsonable(result), indent=2), encoding="utf-8")
         bar.advance()
@@ -181,7 +225,9 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
         state: dict[str, Any] = {}
 
         def setup() -> None:
+            t0 = time.perf_counter()
             state["emb"] = embedder or load_embedder(EmbeddingSettings())
+            load_s = time.perf_counter() - t0
             seeds = load_articles(None).articles
             state["seeds"] = seeds
             state["sentences"] = bench_data.seed_sentences(seeds)
@@ -195,30 +241,36 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
             state["seed_build_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             texts = bench_data.base_texts(seeds)
+            if plan.anchor_texts and len(texts) > plan.anchor_texts:  # an even spread over all the articles
+                texts = [texts[i] for i in np.linspace(0, len(texts) - 1, plan.anchor_texts).astype(int)]
             state["anchors"] = state["emb"].embed(texts)
             state["questions"] = state["emb"].embed([it.question for it in state["items"]])
-            bar(f"setup: seed index in {state['seed_build_s']:.1f} s; {len(texts)} anchor texts embedded in "
-                f"{time.perf_counter() - t0:.1f} s")
+            bar(f"setup: model loaded in {load_s:.1f} s, seed index in {state['seed_build_s']:.1f} s; "
+                f"{len(texts)} anchor texts embedded in {time.perf_counter() - t0:.1f} s")
             result["meta"]["anchor_texts"] = len(texts)
+            result["meta"]["torch_threads"] = _torch_threads()  # once the embedder has loaded torch
 
         section("setup", setup)
-        result.pop("setup", None)
         if "emb" not in state:
             return _finish(result, out_dir, started, bar, write_report)
         emb = state["emb"]
 
         # -- 1. indexing --------------------------------------------------------------------------------------
-        batches = [bench_data.generate_articles(state["sentences"], plan.articles_per_batch, seed=100 + r,
-                                                prefix=f"gen{r}") for r in range(plan.index_batches)]
-        result["indexing"] = section("indexing", lambda: bench_pipeline.bench_indexing(
-            batches, emb, workdir=work, progress=bar))
+        def indexing() -> dict[str, Any]:
+            batches = [bench_data.generate_articles(state["sentences"], plan.articles_per_batch, seed=100 + r,
+                                                    prefix=f"gen{r}") for r in range(plan.index_batches)]
+            with bar.steps(len(batches), "indexing runs") as tick:
+                return bench_pipeline.bench_indexing(batches, emb, workdir=work, progress=_ticking(bar, tick))
+
+        section("indexing", indexing)
 
         # -- 2. latency, warm, on every index we have; cold start --------------------------------------------
         from embeddings.store import Index
         from qa.config import get_settings
         from qa.pipeline import QA
 
-        queries = bench_pipeline.query_variants(state["items"], plan.latency_variants)
+        items = state["items"][: plan.latency_items or None]
+        queries = bench_pipeline.query_variants(items, plan.latency_variants)
 
         def qa_factory(index_dir: Path) -> Callable[[], Any]:
             settings = get_settings({"index": {"dir": str(index_dir)}, "generator": {"backend": "extractive"},
@@ -227,37 +279,47 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
             return lambda: QA(settings, index, emb)
 
         def latency() -> dict[str, Any]:
-            out = {"seed": bench_pipeline.bench_latency(qa_factory(state["seed_dir"]), queries,
-                                                        passes=plan.latency_passes, progress=bar, label="seed")}
-            out["seed"]["chunks"] = _chunk_count(state["seed_dir"])
             gen_dir = work / "index-gen-0"
-            if gen_dir.is_dir():
-                base_q = bench_pipeline.query_variants(state["items"], 1)
-                out["generated"] = bench_pipeline.bench_latency(qa_factory(gen_dir), base_q,
-                                                                passes=plan.latency_passes, progress=bar,
-                                                                label="generated")
-                out["generated"]["chunks"] = _chunk_count(gen_dir)
+            with bar.steps(plan.latency_passes * (1 + gen_dir.is_dir()), "latency passes") as tick:
+                progress_fn = _ticking(bar, tick)
+                out = {"seed": bench_pipeline.bench_latency(qa_factory(state["seed_dir"]), queries,
+                                                            passes=plan.latency_passes, progress=progress_fn,
+                                                            label="seed")}
+                out["seed"]["chunks"] = _chunk_count(state["seed_dir"])
+                if gen_dir.is_dir():
+                    base_q = bench_pipeline.query_variants(items, 1)
+                    out["generated"] = bench_pipeline.bench_latency(qa_factory(gen_dir), base_q,
+                                                                    passes=plan.latency_passes, progress=progress_fn,
+                                                                    label="generated")
+                    out["generated"]["chunks"] = _chunk_count(gen_dir)
             return out
 
-        result["latency"] = section("latency", latency)
-        result["cold_start"] = section("cold_start", lambda: bench_pipeline.bench_cold_start(
-            state["seed_dir"], state["items"][0].question, runs=plan.cold_runs, home=home, progress=bar))
+        section("latency", latency)
 
-        # -- 3. vector search at scale -------------------------------------------------------------------------
+        def cold_start() -> dict[str, Any]:
+            with bar.steps(2, "cold start commands") as tick:
+                return bench_pipeline.bench_cold_start(state["seed_dir"], state["items"][0].question,
+                                                       runs=plan.cold_runs, home=home, progress=_ticking(bar, tick))
+
+        section("cold_start", cold_start)
+
+        # -- 3. vector search at scale, with the product's indexes ---------------------------------------------
         def vectors() -> dict[str, Any]:
             sizes = []
-            for n in plan.vector_sizes:
-                sizes.append(bench_vectors.bench_size(
-                    n, state["anchors"], state["questions"], quick=quick, n_queries=plan.vector_queries,
-                    passes=plan.vector_passes, build_threads=build_threads, progress=bar, workdir=work))
-                gc.collect()
-            cfgs = {c.name: c for c in bench_vectors.configs_for(plan.thread_size, quick=quick)}
-            pairs: list[tuple[bench_vectors.IndexConfig, dict[str, float]]] = [
-                (cfgs["flat"], {}), (cfgs["hnsw32"], {"efSearch": 64.0}), (cfgs["ivf_flat"], {"nprobe": 16.0})]
-            threads = bench_vectors.thread_comparison(
-                plan.thread_size, state["anchors"], state["questions"], pairs, n_queries=min(100, plan.vector_queries),
-                threads=sorted({1, build_threads}), build_threads=build_threads)
+            threads: list[dict[str, Any]] = []
+            steps = len(plan.vector_sizes) * len(plan.vector_settings)
+            with bar.steps(steps, "FAISS indexes") as tick:
+                for n in plan.vector_sizes:
+                    size = bench_vectors.bench_size(
+                        n, state["anchors"], state["questions"], settings=plan.vector_settings,
+                        n_queries=plan.vector_queries, passes=plan.vector_passes, sweep=plan.vector_sweep,
+                        progress=bar, workdir=work, tick=tick,
+                        thread_counts=sorted({1, faiss_threads}) if n == plan.thread_size else ())
+                    threads.extend(size.pop("threads"))
+                    sizes.append(size)
+                    gc.collect()
             return {"sizes": sizes, "threads": threads, "auto": bench_vectors.auto_choice(sizes),
+                    "settings": list(plan.vector_settings), "product_path": True,
                     "targets": {"recall_at_10": bench_vectors.RECALL_TARGET,
                                 "p50_ms": bench_vectors.LATENCY_TARGET_MS,
                                 "memory_mb": bench_vectors.MEMORY_TARGET_MB},
@@ -265,7 +327,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
                                   "noise": [bench_data.NOISE_LOW, bench_data.NOISE_HIGH],
                                   "anchors": int(len(state["anchors"]))}}
 
-        result["vectors"] = section("vectors", vectors)
+        section("vectors", vectors)
 
         # -- 4. memory (and latency on the 100k-chunk index) --------------------------------------------------
         def memory() -> dict[str, Any]:
@@ -280,7 +342,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
                 bar(f"memory: {out['large']['chunks']:,}-chunk index, peak RSS "
                     f"{out['large']['peak_rss_mb']['median']:.0f} MB")
                 lat = bench_pipeline.bench_latency(qa_factory(large_dir), bench_pipeline.query_variants(
-                    state["items"], 1), passes=plan.latency_passes, progress=bar, label="large")
+                    items, 1), passes=plan.latency_passes, progress=bar, label="large")
                 lat["chunks"] = out["large"]["chunks"]
                 if not result.get("latency"):
                     result["latency"] = {}
@@ -291,7 +353,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
                 bar(f"memory: citeqa ui {out['ui']}")
             return out
 
-        result["memory"] = section("memory", memory)
+        section("memory", memory)
 
         # -- 5. ONNX ----------------------------------------------------------------------------------------------
         def onnx() -> dict[str, Any]:
@@ -301,18 +363,28 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool,
             return bench_onnx(emb, speed_texts=texts, index_dir=state["seed_dir"], items=state["items"],
                               cache_dir=data_dir() / "onnx", repeats=plan.onnx_repeats, progress=bar)
 
-        result["onnx"] = section("onnx", onnx)
+        section("onnx", onnx)
         return _finish(result, out_dir, started, bar, write_report)
     finally:
         bar.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _torch_threads() -> int | None:
-    try:
-        import torch
+def _ticking(bar: Callable[[str], None], tick: Callable[[], None]) -> Callable[[str], None]:
+    """A progress callback that also advances a step bar (the sections report once per step)."""
 
-        return int(torch.get_num_threads())
+    def progress(message: str) -> None:
+        bar(message)
+        tick()
+
+    return progress
+
+
+def _torch_threads() -> int | None:
+    """torch's intra-op threads, if the embedder loaded torch (None otherwise: nothing here uses it)."""
+    torch = sys.modules.get("torch")
+    try:
+        return None if torch is None else int(torch.get_num_threads())
     except Exception:  # noqa: BLE001
         return None
 

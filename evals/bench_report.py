@@ -20,10 +20,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return out + [""]
 
 
-def _params(p: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={fmt_num(v, 0) if float(v).is_integer() else v}" for k, v in p.items()) or "–"
-
-
 def _med(s: dict[str, Any] | None) -> float | None:
     return None if not s else s.get("median")
 
@@ -106,6 +102,22 @@ def _latency_md(lat: dict[str, Any] | None, cold: dict[str, Any] | None, plots: 
     return lines
 
 
+def _search(p: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in p.items()) or "–"
+
+
+def _built(params: dict[str, Any]) -> str:
+    """The build parameters a reader needs to reproduce the index (training sample, HNSW construction)."""
+    parts = []
+    if params.get("train_sample"):
+        parts.append(f"trained on {fmt_num(params['train_sample'])}, {params['train_iterations']} iterations")
+    if params.get("ef_construction"):
+        parts.append(f"efConstruction {params['ef_construction']}")
+    if params.get("note"):
+        parts.append(params["note"])
+    return "; ".join(parts)
+
+
 def _vectors_md(vec: dict[str, Any] | None, plots: dict[str, str]) -> list[str]:
     lines = ["## 3. Vector search at scale (dim 384, k = 10)", ""]
     if not vec:
@@ -113,51 +125,62 @@ def _vectors_md(vec: dict[str, Any] | None, plots: dict[str, str]) -> list[str]:
     syn = vec.get("synthetic", {})
     tg = vec["targets"]
     lines += [
+        "The product's indexes: `embeddings.faiss_index.DenseIndex.build` (what `citeqa index` calls) for each "
+        "`index.faiss` setting, with the parameters it picks for the size, saved, loaded back with "
+        "`DenseIndex.load` and searched one query at a time with `DenseIndex.search`. A setting that builds the "
+        "same index as `auto` at a size is measured once (\"= auto\"). "
         f"Synthetic unit vectors: each a Dirichlet mix of {syn.get('mix_anchors')} of {syn.get('anchors')} real "
         f"embeddings of seed-article sentences and word windows, plus noise of norm {syn.get('noise')}. Queries: "
         "half perturbed real seed_dev question embeddings, half held-out synthetic vectors. Recall@10 against "
-        "exact search; latency of single queries (slow settings on fewer queries, see column); memory = RSS growth "
-        "of a fresh process reading the written index; targets: "
-        f"p50 < {tg['p50_ms']} ms, recall@10 ≥ {tg['recall_at_10']}, memory < {fmt_num(tg['memory_mb'], 0)} MB.",
+        "exact search; latency of single queries (slow settings on fewer queries, see column); RSS = growth "
+        "of a fresh process loading the written index; targets: "
+        f"p50 < {tg['p50_ms']} ms, recall@10 ≥ {tg['recall_at_10']}, memory < {fmt_num(tg['memory_mb'], 0)} MB. "
+        "Rows in bold are the product's own search parameter; the others sweep it on the same index.",
         "",
     ]
+    if vec.get("auto"):
+        lines += ["**What `auto` builds at each size, and its figures:**", ""]
+        rows = []
+        for a in vec["auto"]:
+            au = a.get("auto")
+            if not au:
+                continue
+            rows.append([fmt_num(a["n"]), f"`{au['factory']}`", _search(au["search"]), f"{au['recall']:.3f}",
+                         fmt_num(au["p50_ms"], 2), fmt_num(au["p95_ms"], 2), fmt_num(au["build_s"], 1),
+                         fmt_num(au["memory_mb"], 0), fmt_num(au["disk_mb"], 0), "✓" if au["meets_targets"] else "✗",
+                         fmt_num(a["flat_p50_ms"], 2),
+                         f"{a['best']['config']} {_search(a['best']['params'])}: {fmt_num(a['best']['p50_ms'], 2)} ms, "
+                         f"{a['best']['recall']:.3f}" if a.get("best") else "none"])
+        lines += _table(["n", "auto builds", "search", "recall@10", "p50 ms", "p95 ms", "build s", "RSS MB",
+                         "disk MB", "targets", "exact p50 ms", "fastest measured meeting recall + memory"], rows)
     for size in vec["sizes"]:
         nn = size.get("nn_cosine", {})
         lines += [f"**{fmt_num(size['n'])} vectors** ({size['queries']} queries; raw vectors "
                   f"{fmt_num(size['raw_vectors_mb'], 0)} MB; median cosine to the exact 1st / 10th neighbour "
-                  f"{nn.get('top1_median', 0):.3f} / {nn.get('top10_median', 0):.3f})", ""]
+                  f"{nn.get('top1_median', 0):.3f} / {nn.get('top10_median', 0):.3f}; searches on "
+                  f"{size.get('search_threads', '?')} OpenMP threads)", ""]
         rows = []
         for c in size["configs"]:
+            label = f"{c['setting']} `{c['factory']}`" + (f" (= {c['same_as']})" if c.get("same_as") else "")
             for r in c["results"]:
                 ok = (r["recall"] >= tg["recall_at_10"] and (_med(r["latency_ms"]["p50"]) or 1e9) < tg["p50_ms"]
                       and c["memory_mb"] < tg["memory_mb"])
-                rows.append([f"{c['name']} `{c['factory']}`", _params(r["params"]), fmt_num(r.get("queries")),
-                             f"{r['recall']:.3f}",
+                search = _search(r["search"])
+                rows.append([label, f"**{search}**" if r["default"] and r["search"] else search,
+                             fmt_num(r.get("queries")), f"{r['recall']:.3f}",
                              fmt_summary(r["latency_ms"]["p50"], digits=2),
                              fmt_summary(r["latency_ms"]["p95"], digits=2),
                              fmt_num(c["build_s"], 1), fmt_num(c["memory_mb"], 0), fmt_num(c["disk_mb"], 0),
-                             "✓" if ok else ""])
-        lines += _table(["index", "search", "queries", "recall@10", "p50 ms", "p95 ms", "build s", "RSS MB",
-                         "disk MB", "targets"], rows)
-        pq = next((c for c in size["configs"] if c.get("base_disk_mb")), None)
-        if pq:
-            lines += [f"`{pq['name']}` with k_factor=1 is IVF-PQ alone (its top-10 re-ranked, same set); the PQ part "
-                      f"alone is {fmt_num(pq['base_disk_mb'], 0)} MB on disk, the SQ8 refine codes the rest.", ""]
+                             "✓" if ok else "", _built(c["params"]) if not c.get("same_as") else ""])
+        lines += _table(["setting `index`", "search", "queries", "recall@10", "p50 ms", "p95 ms", "build s",
+                         "RSS MB", "disk MB", "targets", "build parameters"], rows)
     if vec.get("threads"):
-        lines += ["**OpenMP threads for single-query search** (passes alternate thread counts):", ""]
+        lines += ["**OpenMP threads for single-query search**: raw `faiss.Index.search` of one query at each "
+                  "thread count, passes alternating (`DenseIndex.search` pins one thread; this is why):", ""]
         ths = sorted({t for row in vec["threads"] for t in row["p50_ms"]}, key=int)
         lines += _table(["index", "n", *[f"p50 ms, {t} thread(s)" for t in ths]], [
-            [f"{r['config']} {_params(r['params'])}", fmt_num(r["n"]),
+            [f"{r['config']} {_search(r['params'])}", fmt_num(r["n"]),
              *[fmt_summary(r["p50_ms"].get(t), digits=2) for t in ths]] for r in vec["threads"]])
-    if vec.get("auto"):
-        lines += ["**Fastest setting meeting recall and memory targets, per size:**", ""]
-        lines += _table(["n", "exact p50 ms", "best", "p50 ms", "recall@10", "RSS MB", "build s"], [
-            [fmt_num(a["n"]), fmt_num(a["flat_p50_ms"], 2),
-             f"{a['best']['config']} {_params(a['best']['params'])}" if a["best"] else "none",
-             fmt_num(a["best"]["p50_ms"], 2) if a["best"] else "–",
-             f"{a['best']['recall']:.3f}" if a["best"] else "–",
-             fmt_num(a["best"]["memory_mb"], 0) if a["best"] else "–",
-             fmt_num(a["best"]["build_s"], 1) if a["best"] else "–"] for a in vec["auto"]])
     for name in ("vectors", "vectors_scaling"):
         if name in plots:
             lines += [f"![{name}]({plots[name]})", ""]
@@ -274,30 +297,36 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
         fig, axes = plt.subplots(1, len(sizes), figsize=(5 * len(sizes), 4), squeeze=False)
         for ax, size in zip(axes[0], sizes, strict=True):
             for c in size["configs"]:
+                if c.get("same_as"):
+                    continue
                 xs = [r["latency_ms"]["p50"]["median"] for r in c["results"]]
                 ys = [r["recall"] for r in c["results"]]
-                ax.plot(xs, ys, marker="o", label=c["name"])
+                line = ax.plot(xs, ys, marker="o", label=f"{c['setting']} {c['factory']}")[0]
+                d = next(r for r in c["results"] if r["default"])
+                ax.scatter([d["latency_ms"]["p50"]["median"]], [d["recall"]], s=120, facecolors="none",
+                           edgecolors=line.get_color(), zorder=3)
             ax.axhline(vec["targets"]["recall_at_10"], color="grey", ls="--", lw=1)
             ax.axvline(vec["targets"]["p50_ms"], color="grey", ls=":", lw=1)
             ax.set_xscale("log")
-            ax.set_xlabel("p50 ms per query (log)")
+            ax.set_xlabel("p50 ms per query (log; circled: product default)")
             ax.set_ylabel("recall@10")
             ax.set_title(f"{fmt_num(size['n'])} vectors")
             ax.legend(fontsize=7)
         save(fig, "vectors")
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-        names = [c["name"] for c in sizes[0]["configs"]]
+        settings = list(dict.fromkeys(c["setting"] for s in sizes for c in s["configs"]))
         ns = [s["n"] for s in sizes]
-        for name in names:
-            best, mem = [], []
+        for name in settings:
+            p50, mem = [], []
             for s in sizes:
-                c = next((c for c in s["configs"] if c["name"] == name), None)
-                ok = [r for r in (c["results"] if c else []) if r["recall"] >= vec["targets"]["recall_at_10"]]
-                best.append(min((r["latency_ms"]["p50"]["median"] for r in ok), default=float("nan")))
+                c = next((c for c in s["configs"] if c["setting"] == name), None)
+                d = next((r for r in c["results"] if r["default"]), None) if c else None
+                p50.append(d["latency_ms"]["p50"]["median"] if d else float("nan"))
                 mem.append(c["memory_mb"] if c else float("nan"))
-            a1.plot(ns, best, marker="o", label=name)
-            a2.plot(ns, mem, marker="o", label=name)
-        for ax, label in ((a1, "p50 ms at recall@10 ≥ target"), (a2, "index RSS MB")):
+            style = {"lw": 3, "color": "black", "alpha": 0.35} if name == "auto" else {}
+            a1.plot(ns, p50, marker="o", label=name, **style)
+            a2.plot(ns, mem, marker="o", label=name, **style)
+        for ax, label in ((a1, "p50 ms, product search parameter"), (a2, "index RSS MB")):
             ax.set_xscale("log")
             ys = [y for line in ax.get_lines() for y in line.get_ydata() if y == y]
             if ys and min(ys) > 0:

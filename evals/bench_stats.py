@@ -137,11 +137,16 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
-    for mod in ("numpy", "torch", "faiss", "sentence_transformers", "transformers", "bm25s", "onnxruntime"):
+    from importlib.metadata import PackageNotFoundError, version
+
+    # Installed versions from package metadata: importing torch & co. just to read them costs seconds.
+    for key, dist in (("numpy", "numpy"), ("torch", "torch"), ("faiss", "faiss-cpu"),
+                      ("sentence_transformers", "sentence-transformers"), ("transformers", "transformers"),
+                      ("bm25s", "bm25s"), ("onnxruntime", "onnxruntime")):
         try:
-            info[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - any import problem just means "not available"
-            info[mod] = None
+            info[key] = version(dist)
+        except PackageNotFoundError:
+            info[key] = None
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             info["mem_total_gb"] = round(int(fh.readline().split()[1]) / 1024**2, 1)

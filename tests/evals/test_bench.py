@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from click.testing import CliRunner
 from corpus.load import load_articles
 from corpus.sentences import split_sentences
 from embeddings.embedder import HashEmbedder
-from evals import bench_data, bench_pipeline, bench_stats, bench_vectors
+from embeddings.faiss_index import AUTO_APPROX_THRESHOLD, KINDS, DenseIndex, choose_params
+from evals import bench, bench_cli, bench_data, bench_pipeline, bench_stats, bench_vectors
+from evals.bench import FULL, QUICK, BenchPlan, run_plan
 from evals.bench_cli import bench as bench_command
 from evals.bench_cli import summary_lines
 from evals.bench_onnx import row_cosines
@@ -157,11 +160,6 @@ def test_text_seed_is_stable():
 # ------------------------------------------------------------------------------------------------ FAISS
 
 
-def test_ivf_nlist_grows_with_sqrt_n():
-    assert [bench_vectors.ivf_nlist(n) for n in (10_000, 100_000, 1_000_000)] == [128, 256, 1024]
-    assert bench_vectors.ivf_nlist(100) == 16
-
-
 def test_recall_at_k():
     exact = np.array([[1, 2, 3], [4, 5, 6]])
     assert bench_vectors.recall_at_k(exact, exact, k=3) == 1.0
@@ -170,29 +168,62 @@ def test_recall_at_k():
         bench_vectors.recall_at_k(exact[:1], exact, k=3)
 
 
-def test_configs_cover_exact_and_each_approximate_kind():
-    names = [c.name for c in bench_vectors.configs_for(1_000_000)]
-    assert names == ["flat", "hnsw32", "ivf_flat", "ivf_sq8", "ivf_pq"]
-    assert "ivf_pq" not in [c.name for c in bench_vectors.configs_for(5_000)]  # too few to train PQ
-    ivf = next(c for c in bench_vectors.configs_for(1_000_000) if c.name == "ivf_flat")
-    assert ivf.factory == "IVF1024,Flat" and {"nprobe": 16} in ivf.sweep
+def test_plan_builds_are_the_products_and_measure_each_index_once():
+    builds = bench_vectors.plan_builds(10_000, 384, ("auto", "flat", "ivfsq8"))
+    assert [(s, p.factory, same) for s, p, same in builds] == [
+        ("auto", "Flat", None), ("flat", "Flat", "auto"), ("ivfsq8", "IVF128,SQ8", None)]
+    for n in FULL.vector_sizes:
+        setting, params, _ = bench_vectors.plan_builds(n, 384, FULL.vector_settings)[0]
+        assert setting == "auto" and params == choose_params(n, 384, "auto")
+    big = {s: (p.factory, same) for s, p, same in bench_vectors.plan_builds(1_000_000, 384, FULL.vector_settings)}
+    assert big == {"auto": ("IVF1024,SQ8", None), "flat": ("Flat", None), "hnsw": ("HNSW32,Flat", None),
+                   "ivf": ("IVF1024,Flat", None), "ivfsq8": ("IVF1024,SQ8", "auto"),
+                   "ivfpq": ("IVF1024,PQ96x8", None)}
 
 
-def test_bench_size_on_a_tiny_collection(anchors, tmp_path):
-    questions = anchors[:10]
+def test_plans():
+    assert 1_000_000 in FULL.vector_sizes and set(FULL.vector_settings) == {"auto", *KINDS}
+    assert max(QUICK.vector_sizes) < 1_000_000  # the quick run never builds a 1M-vector index
+    assert QUICK.large_chunks == 0 and not QUICK.ui_memory and not QUICK.vector_sweep
+    assert "auto" in QUICK.vector_settings and "flat" in QUICK.vector_settings
+    assert max(QUICK.vector_sizes) >= AUTO_APPROX_THRESHOLD  # quick still measures auto's approximate index
+    assert bench.SECTIONS == bench_cli.SECTIONS
+
+
+def test_bench_size_reports_the_index_the_product_builds(anchors, tmp_path, monkeypatch):
+    # Lower the threshold so a tiny collection takes the approximate branch of "auto" (same code, small n).
+    monkeypatch.setattr("embeddings.faiss_index.AUTO_APPROX_THRESHOLD", 2_000)
+    n = 3_000
     lines: list[str] = []
-    size = bench_vectors.bench_size(3000, anchors, questions, quick=True, n_queries=20, passes=2, build_threads=1,
-                                    progress=lines.append, workdir=tmp_path)
-    flat = size["configs"][0]
-    assert flat["name"] == "flat" and flat["results"][0]["recall"] == 1.0
-    assert flat["disk_mb"] == pytest.approx(3000 * 384 * 4 / 2**20, rel=0.01)
+    ticks: list[int] = []
+    size = bench_vectors.bench_size(n, anchors, anchors[:10], settings=("auto", "flat", "ivfsq8"), n_queries=20,
+                                    passes=2, sweep=True, progress=lines.append, workdir=tmp_path,
+                                    thread_counts=(1, 2), tick=lambda: ticks.append(1))
+    rows = {r["setting"]: r for r in size["configs"]}
+    product = DenseIndex.build(bench_data.synthetic_vectors(anchors, n, seed=n), setting="auto")
+    auto = rows["auto"]
+    assert auto["kind"] == product.kind == "ivfsq8"
+    assert auto["faiss"] == product.describe()
+    assert auto["params"] == asdict(choose_params(n, 384, "auto"))
+    assert auto["factory"] == "IVF64,SQ8" and auto["params"]["nprobe"] == 32
+    # ivfsq8 builds the same index as auto here: measured once, reported for both
+    assert rows["ivfsq8"]["same_as"] == "auto" and rows["ivfsq8"]["results"] == auto["results"]
+    flat = rows["flat"]
+    assert flat["same_as"] is None and flat["results"][0]["recall"] == 1.0
+    assert flat["disk_mb"] == pytest.approx(n * 384 * 4 / 2**20, rel=0.01)
+    # the sweep measures other nprobe values on the same index; exactly one row is the product's own
+    searches = [r["search"]["nprobe"] for r in auto["results"]]
+    assert searches == sorted({*bench_vectors.SWEEP["ivfsq8"][1], 32}) and [
+        r["search"]["nprobe"] for r in auto["results"] if r["default"]] == [32]
     for c in size["configs"]:
         for r in c["results"]:
             assert 0.0 <= r["recall"] <= 1.0
             assert r["latency_ms"]["p50"]["n"] == 2
-    assert len(lines) == 1 + len(size["configs"])
-    auto = bench_vectors.auto_choice([size])
-    assert auto[0]["n"] == 3000 and auto[0]["best"] is not None
+    assert {t["config"] for t in size["threads"]} == {"flat", "ivfsq8"}
+    assert len(lines) == 1 + 3 and len(ticks) == 3
+    choice = bench_vectors.auto_choice([size])[0]
+    assert choice["auto"]["factory"] == "IVF64,SQ8" and choice["auto"]["search"] == {"nprobe": 32}
+    assert choice["auto"]["params"]["train_sample"] == n and choice["best"] is not None
     assert not list(tmp_path.iterdir())  # written indexes are removed
 
 
@@ -252,8 +283,10 @@ def test_indexing_and_latency_on_a_tiny_run(sentences, tmp_path):
 
 
 def _tiny_result(anchors: np.ndarray, workdir: Path) -> dict:
-    size = bench_vectors.bench_size(2000, anchors, anchors[:5], quick=True, n_queries=10, passes=1,
-                                    build_threads=1, progress=lambda m: None, workdir=workdir)
+    size = bench_vectors.bench_size(2000, anchors, anchors[:5], settings=("auto", "flat", "ivfsq8"), n_queries=10,
+                                    passes=1, sweep=False, progress=lambda m: None, workdir=workdir,
+                                    thread_counts=(1, 2))
+    threads = size.pop("threads")
     s = bench_stats.summarize
     stages = {k: {"p50": s([1.0, 2.0]), "p95": s([3.0]), "max": s([4.0])} for k in
               ("embed", "dense", "bm25", "fuse", "retrieve", "generate", "cite", "total", "end_to_end", "mmr")}
@@ -268,7 +301,7 @@ def _tiny_result(anchors: np.ndarray, workdir: Path) -> dict:
                                      "other": s([0.2])}},
         "latency": {"seed": {"queries": 4, "passes": 2, "chunks": 114, "stages_ms": stages}},
         "cold_start": {"ask_s": s([5, 6, 7]), "help_s": s([1, 1, 1])},
-        "vectors": {"sizes": [size], "threads": [], "auto": bench_vectors.auto_choice([size]),
+        "vectors": {"sizes": [size], "threads": threads, "auto": bench_vectors.auto_choice([size]),
                     "targets": {"recall_at_10": 0.95, "p50_ms": 5.0, "memory_mb": 2048.0},
                     "synthetic": {"mix_anchors": 3, "noise": [0.35, 0.8], "anchors": len(anchors)}},
         "memory": {"seed": {"chunks": 114, "faiss": "flat", "start_rss_mb": s([50]), "loaded_rss_mb": s([400]),
@@ -300,19 +333,47 @@ def test_summary_lines_and_cli(anchors, tmp_path, monkeypatch):
     text = summary_lines(result, tmp_path)
     assert "report:" in text and "2,000 vectors" in text and "peak RSS, 114 chunks: 420 MB" in text
 
-    def fake_run_bench(*, quick: bool, out_dir: Path, progress: bool) -> dict:
+    def fake_run_bench(*, quick: bool, out_dir: Path, progress: bool, sections: list[str] | None) -> dict:
         out_dir.mkdir(parents=True, exist_ok=True)
         clean = {**result, "errors": {}}
-        (out_dir / "bench.json").write_text(json.dumps({"quick": quick}), encoding="utf-8")
+        (out_dir / "bench.json").write_text(json.dumps({"quick": quick, "sections": sections}), encoding="utf-8")
         return clean
 
     monkeypatch.setattr("evals.bench.run_bench", fake_run_bench)
     out = tmp_path / "cli"
     res = CliRunner().invoke(bench_command, ["--quick", "--out", str(out), "--json", "-q"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output) == {"quick": True}
+    assert json.loads(res.output) == {"quick": True, "sections": None}
     res = CliRunner().invoke(bench_command, ["--quick", "--out", str(out), "-q"])
     assert res.exit_code == 0 and "indexing: 95 chunks/s" in res.output
+    res = CliRunner().invoke(bench_command, ["--sections", "vectors, memory", "--out", str(out), "--json", "-q"])
+    assert res.exit_code == 0 and json.loads(res.output)["sections"] == ["vectors", "memory"]
+    res = CliRunner().invoke(bench_command, ["--sections", "vectors,speed", "--out", str(out), "-q"])
+    assert res.exit_code == 2 and "speed" in res.output
+
+
+def test_run_plan_rejects_unknown_sections(tmp_path):
+    with pytest.raises(ValueError, match="bogus"):
+        run_plan(QUICK, quick=True, out_dir=tmp_path, progress=False, sections=["vectors", "bogus"])
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_plan_runs_only_the_selected_sections(tmp_path):
+    """bench.py end to end on the vectors section, with the hash embedder and a tiny plan."""
+    plan = BenchPlan(anchor_texts=100, vector_sizes=(2_000,), vector_settings=("auto", "flat"), vector_sweep=False,
+                     vector_queries=10, vector_passes=2, thread_size=0)
+    result = run_plan(plan, quick=True, out_dir=tmp_path, progress=False, embedder=HashEmbedder(dim=384),
+                      sections=["vectors"])
+    assert result["errors"] == {} and result["meta"]["sections"] == ["vectors"]
+    assert result["meta"]["anchor_texts"] == 100
+    assert "indexing" not in result and "onnx" not in result
+    (auto,) = result["vectors"]["auto"]
+    assert auto["auto"]["kind"] == "flat" and auto["auto"]["recall"] == 1.0
+    assert [c["setting"] for c in result["vectors"]["sizes"][0]["configs"]] == ["auto", "flat"]
+    saved = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    assert saved["vectors"]["auto"][0]["auto"]["factory"] == "Flat"
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "What `auto` builds" in text and text.count("Not measured.") == 4
 
 
 def test_row_cosines():
