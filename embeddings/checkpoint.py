@@ -200,8 +200,16 @@ class BatchEmbedder:
     def finish(self) -> None:
         """Embed what is still queued; call once the stream is exhausted."""
         self._embed_queue()
+        if self._bar is not None and self._bar.total != self._seen:
+            self._bar.total = self._seen  # ``total`` counted files; some were skipped or repeated
+            self._bar.refresh()
+        self.close()
+
+    def close(self) -> None:
+        """Close the progress bar (also when the build fails part-way)."""
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
 
     def discard(self) -> None:
         """Delete the checkpoint, or one an earlier build left (after the index it fed is in place)."""

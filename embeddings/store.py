@@ -43,7 +43,7 @@ import operator
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,14 +199,14 @@ def _read_records(index_dir: Path, manifest: dict[str, Any]) -> tuple[dict[str, 
 
 
 def _read_stored(
-    index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, mmap: bool
+    index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings
 ) -> tuple[dict[str, Any], dict[str, Article], list[Chunk], np.ndarray]:
-    """Manifest, articles, chunks and vectors of a compatible index (typed errors otherwise)."""
+    """Manifest, articles, chunks and (memory-mapped) vectors of a compatible index (typed errors otherwise)."""
     manifest = _read_manifest(index_dir)
     _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
     try:
         articles, chunks = _read_records(index_dir, manifest)
-        vectors = np.load(index_dir / VECTORS, mmap_mode="r" if mmap else None)
+        vectors = np.load(index_dir / VECTORS, mmap_mode="r")
         if vectors.shape != (len(chunks), embedder.dim) or vectors.dtype != np.float32:
             raise ValueError(f"{VECTORS} holds {vectors.shape} {vectors.dtype}, expected ({len(chunks)}, "
                              f"{embedder.dim}) float32")
@@ -261,7 +261,7 @@ class Index:
         """
         index_dir = Path(index_dir)
         recover(index_dir)
-        manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking, mmap=True)
+        manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking)
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
             bm25 = BM25Index.load(index_dir / BM25_DIR)
@@ -310,7 +310,7 @@ class _Stored(NamedTuple):
 
 @dataclass
 class _Previous:
-    """What a build can reuse from the index already on disk: metadata, spans and memory-mapped vectors."""
+    """What a build can reuse from the index already on disk: per-article metadata, chunk spans, vectors.npy."""
 
     manifest: dict[str, Any]
     articles_file: Path
@@ -522,7 +522,7 @@ def _take_articles(
     """
     docs: dict[str, _Doc] = {}
     retitled = 0
-    with open(spill, "wb") as fh:
+    with open(spill, "wb") as fh, closing(fresh):
         for article in incoming:
             if article.doc_id in docs:
                 raise ValueError(f"duplicate doc_id {article.doc_id!r} in the articles to index")
@@ -538,7 +538,7 @@ def _take_articles(
             else:
                 docs[article.doc_id] = _Doc(h, _spill(fh, article), spilled=True, fresh=True)
                 fresh.add(article, h)
-    fresh.finish()
+        fresh.finish()
     return docs, retitled
 
 

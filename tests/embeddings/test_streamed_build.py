@@ -125,7 +125,10 @@ def test_progress_bar_counts_the_whole_stream(tmp_path: Path, monkeypatch: pytes
     class Bar:
         def __init__(self, total: int, initial: int) -> None:
             bars.append((total, initial))
-            self.n = initial
+            self.n, self.total = initial, total
+
+        def refresh(self) -> None:
+            bars.append((self.total, -2))
 
         def update(self, n: int) -> None:
             self.n += n
@@ -138,6 +141,10 @@ def test_progress_bar_counts_the_whole_stream(tmp_path: Path, monkeypatch: pytes
     build_index(iter(articles), index_dir=tmp_path / "index", embedder=HashEmbedder(), chunking=CHUNKING,
                 index_settings=IndexSettings(), progress=True)
     assert bars == [(25, 10), (25, -1)]  # total from the iterator's length hint; none when nothing is embedded
+    bars.clear()
+    build_index(iter([*articles, make(30)]), index_dir=tmp_path / "index", embedder=HashEmbedder(),
+                chunking=CHUNKING, index_settings=IndexSettings(), progress=True, total=40)
+    assert bars == [(40, 25), (26, -2), (26, -1)]  # a total hint that was too high is corrected at the end
     bars.clear()
     build_index((a for a in articles), index_dir=tmp_path / "index", embedder=HashEmbedder(), chunking=CHUNKING,
                 index_settings=IndexSettings(), progress=True)
