@@ -146,7 +146,7 @@ class ArticleStream(Iterator[Article]):
         raise StopIteration
 
     def __length_hint__(self) -> int:
-        """Files not read yet (``operator.length_hint`` uses it): at least the articles still to come."""
+        """Files not read yet (``operator.length_hint`` uses it): at most the articles still to come."""
         return len(self._plan) - self._next
 
 
