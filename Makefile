@@ -21,7 +21,7 @@ setup: $(BIN)/python
 	$(BIN)/pip install --progress-bar on -e .
 
 setup-dev: setup
-	$(BIN)/pip install --quiet -e '.[dev,onnx]'
+	$(BIN)/pip install --quiet -e '.[dev]'
 
 # llama.cpp's server compiles from source once (~9 min); pip caches the wheel afterwards.
 # Portable CPU flags: a -march=native build can pick AMX kernels that some VMs advertise but do not enable (SIGILL).

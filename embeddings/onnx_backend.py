@@ -3,16 +3,16 @@
 Why not sentence-transformers' ``backend="onnx"``: it loads through ``optimum-onnx``, whose only release
 (0.1.0) pins ``transformers<4.58`` while sentence-transformers 6 needs ``transformers>=5``; pip would
 downgrade transformers under sentence-transformers. ``onnxruntime`` and ``onnx`` install cleanly on their own
-(``pip install 'citeqa[onnx]'``), so citeqa exports the model's transformer itself with ``torch.onnx.export``
+(core dependencies of citeqa), so citeqa exports the model's transformer itself with ``torch.onnx.export``
 (the TorchScript exporter: no onnxscript needed) and runs the same three modules the sentence-transformers
 model declares: tokenizer → transformer → mean pooling → L2 normalisation.
 
 Backends (``EmbeddingSettings.backend``):
 
-- ``onnx``: fp32 graph. The torch model's vectors up to float rounding (cosine > 0.9999, checked at export),
-  so it shares torch's index fingerprint: an index built with one loads with the other, and retrieval and
-  answers are unchanged (seed_dev: identical metrics). A process using it never imports torch once the export
-  is cached: faster start, faster single queries, well under half the memory.
+- ``onnx`` (the default): fp32 graph. The torch model's vectors up to float rounding (cosine > 0.9999,
+  checked at export), so it shares torch's index fingerprint: an index built with one loads with the other,
+  and retrieval and answers are unchanged (seed_dev: identical metrics). A process using it never imports
+  torch once the export is cached: faster start, faster single queries, well under half the memory.
 - ``onnx-int8``: weights of every MatMul dynamically quantised to int8 with per-channel scales. ~1.4x
   torch's chunks/s on 2 cores, cosine ~0.99 to the torch vectors, retrieval recall slightly lower on
   seed_dev (``citeqa bench`` measures all three side by side); not the default for that reason.
@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 ONNX_BACKENDS = ("onnx", "onnx-int8")
 OPSET = 17
-INSTALL_HINT = "pip install 'citeqa[onnx]' (onnxruntime and onnx; no torch or transformers change)"
+INSTALL_HINT = "pip install onnxruntime onnx (dependencies of citeqa), or set embedding.backend to 'torch'"
 # Exports are checked against torch before they are kept: fp32 on every probe, int8 on their mean.
 MIN_EXPORT_COSINE = {"onnx": 0.9999, "onnx-int8": 0.97}
 _PROBES = (
@@ -85,6 +85,9 @@ class ModelLayout:
 
     def __init__(self, model_dir: Path) -> None:
         self.model_dir = Path(model_dir)
+        if not (self.model_dir / "modules.json").is_file():
+            raise EmbedderError(f"cannot load an embedding model from {self.model_dir}: no modules.json there (not a "
+                                "sentence-transformers model folder)")
         modules = _read_json(self.model_dir / "modules.json")
         types = [m.get("type", "") for m in modules]  # type: ignore[attr-defined]
         unsupported = [t for t in types if t not in _SUPPORTED_MODULES]
@@ -136,7 +139,9 @@ def export_onnx(model_dir: Path, cache_dir: Path, *, fingerprint: str, backend: 
     except OSError as exc:
         raise EmbedderError(f"cannot create the onnx cache folder {out}: {exc}") from exc
     layout = ModelLayout(model_dir)
-    logger.info("exporting %s to ONNX (%s) in %s; done once", model_dir, backend, out)
+    # A notice the CLI shows without -v: the first use pauses for a while.
+    logger.info("preparing the embedding model for ONNX Runtime (%s; first use only, ~15 s): %s", backend, out,
+                extra={"notice": True})
     fp32 = out / "model.onnx"
     tmp = out / f".{target.name}.{os.getpid()}.tmp"
     try:

@@ -141,7 +141,7 @@ def main() -> None:
     import torch
 
     t0 = time.perf_counter()
-    emb = load_embedder(EmbeddingSettings())
+    emb = load_embedder(EmbeddingSettings(backend="torch"))
     assert isinstance(emb, SentenceTransformerEmbedder)
     load_s = time.perf_counter() - t0
     seeds = load_articles([bundled_corpus_dir()]).articles

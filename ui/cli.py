@@ -37,8 +37,12 @@ def _offline_env() -> None:
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(level)  # libraries that force their own logger to DEBUG (bm25s does on import) stay quiet
+    handler.setLevel(min(level, logging.INFO))
+    # Libraries that force their own logger to DEBUG (bm25s does on import) stay quiet; records marked as a
+    # notice (a long first-use step such as the ONNX export) are shown without -v.
+    handler.addFilter(lambda r: r.levelno >= level or bool(getattr(r, "notice", False)))
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler])
+    logging.getLogger("embeddings.onnx_backend").setLevel(min(level, logging.INFO))
     for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

@@ -61,7 +61,7 @@ def test_layout_refuses_what_it_cannot_reproduce(tmp_path: Path, pooling: dict[s
 
 def test_missing_onnxruntime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(onnx_backend, "onnx_available", lambda: False)
-    with pytest.raises(EmbedderError, match=r"citeqa\[onnx\]"):
+    with pytest.raises(EmbedderError, match=r"pip install onnxruntime onnx.*backend to .torch."):
         load_embedder(EmbeddingSettings(backend="onnx-int8", cache_dir=tmp_path))
 
 
@@ -69,6 +69,8 @@ def test_settings_give_the_onnx_cache_a_home(monkeypatch: pytest.MonkeyPatch, tm
     from qa.config import get_settings
 
     monkeypatch.setenv("CITEQA_HOME", str(tmp_path))
+    monkeypatch.delenv("CITEQA_EMBEDDING__CACHE_DIR")
+    assert get_settings().embedding.backend == "onnx"  # the default
     monkeypatch.setenv("CITEQA_EMBEDDING__BACKEND", "onnx-int8")
     s = get_settings()
     assert s.embedding.backend == "onnx-int8" and s.embedding.cache_dir == tmp_path / "cache"
@@ -84,7 +86,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def torch_embedder() -> SentenceTransformerEmbedder:
-    embedder = load_embedder(EmbeddingSettings())
+    embedder = load_embedder(EmbeddingSettings(backend="torch"))
     assert isinstance(embedder, SentenceTransformerEmbedder)
     return embedder
 
@@ -195,3 +197,19 @@ def test_onnx_queries_never_import_torch(onnx_cache: Path) -> None:
 def test_shipped_model_folder_is_a_supported_layout() -> None:
     layout = ModelLayout(resolve_model_path("all-MiniLM-L6-v2"))
     assert (layout.dim, layout.max_tokens) == (384, 256)
+
+
+@pytest.mark.slow
+def test_cli_says_when_it_exports_and_then_starts_without_it(tmp_path: Path) -> None:
+    """First `citeqa ask` on a fresh cache prints a notice for the one-time export; the next run is silent."""
+    env = {**os.environ, "CITEQA_EMBEDDING__CACHE_DIR": str(tmp_path / "cache"), "CITEQA_HOME": str(tmp_path)}
+    citeqa = [sys.executable, "-m", "ui.cli"]
+    subprocess.run([*citeqa, "index"], env=env, cwd=REPO, capture_output=True, text=True, timeout=600, check=True)
+    assert (tmp_path / "cache" / "onnx").is_dir()
+    again = subprocess.run([*citeqa, "ask", "Where did Macron receive Putin in 2017?"], env=env, cwd=REPO,
+                           capture_output=True, text=True, timeout=600, check=True)
+    assert "first use only" not in again.stderr and "Versailles" in again.stdout
+    fresh = {**env, "CITEQA_EMBEDDING__CACHE_DIR": str(tmp_path / "other-cache")}
+    first = subprocess.run([*citeqa, "ask", "Where did Macron receive Putin in 2017?"], env=fresh, cwd=REPO,
+                           capture_output=True, text=True, timeout=600, check=True)
+    assert "first use only" in first.stderr and "Versailles" in first.stdout

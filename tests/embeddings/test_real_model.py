@@ -24,7 +24,7 @@ MACRON_DOC = "001_4531c746a2d8eea5.txt"
 
 @pytest.fixture(scope="module")
 def minilm() -> SentenceTransformerEmbedder:
-    embedder = load_embedder(EmbeddingSettings())
+    embedder = load_embedder(EmbeddingSettings(backend="torch"))
     assert isinstance(embedder, SentenceTransformerEmbedder)
     return embedder
 
