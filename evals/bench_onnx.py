@@ -33,7 +33,7 @@ def bench_onnx(
     """torch vs the ``onnx`` and ``onnx-int8`` backends for the shipped model: speed, agreement, recall@5.
 
     Args:
-        embedder: the loaded ``SentenceTransformerEmbedder`` (torch backend).
+        embedder: the loaded product embedder (any backend; the torch one is loaded from its folder if needed).
         speed_texts: texts to encode for chunks/s (e.g. generated chunk texts).
         index_dir: a seed index; its chunks are re-embedded by every backend for agreement and recall.
         items: seed_dev eval items; answerable ones are used for recall@5.
@@ -52,9 +52,14 @@ def bench_onnx(
     if not onnx_available():
         return {"skipped": f"onnxruntime/onnx not installed: {INSTALL_HINT}"}
     t0 = time.perf_counter()
-    embedders: dict[str, Any] = {"torch": embedder}
+    from embeddings.config import EmbeddingSettings
+    from embeddings.embedder import SentenceTransformerEmbedder, load_embedder
+
+    torch_emb = embedder if isinstance(embedder, SentenceTransformerEmbedder) else load_embedder(
+        EmbeddingSettings(model=str(embedder.path), backend="torch", batch_size=embedder.batch_size))
+    embedders: dict[str, Any] = {"torch": torch_emb}
     for name in ONNX_BACKENDS:
-        embedders[name] = OnnxEmbedder(Path(embedder.path), model_id=embedder.model_id, backend=name,
+        embedders[name] = OnnxEmbedder(Path(embedder.path), model_id=torch_emb.model_id, backend=name,
                                        cache_dir=cache_dir, batch_size=embedder.batch_size)
     load_s = time.perf_counter() - t0  # the export on a first run, loading the cached files afterwards
     backends: dict[str, Any] = {name: emb.embed for name, emb in embedders.items()}
@@ -81,7 +86,7 @@ def bench_onnx(
             fn([q])
             query_ms[name].append((time.perf_counter() - t1) * 1000)
 
-    index = Index.load(index_dir, embedder=embedder, chunking=ChunkSettings())
+    index = Index.load(index_dir, embedder=torch_emb, chunking=ChunkSettings())
     chunk_texts = [c.text for c in index.chunks]
     bm25 = BM25Index.build(chunk_texts)
     answerable = [it for it in items if it.answerable and it.docs]
