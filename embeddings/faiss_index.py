@@ -3,6 +3,10 @@
 Vectors are L2-normalised, so inner product equals cosine similarity. Row ``i`` of the FAISS index is
 ``chunks[i]``: incremental updates rebuild the FAISS structure from the stored vectors (no re-embedding),
 which keeps deletions trivially correct and costs little next to embedding.
+
+``choose_params`` decides the structure and its parameters for a collection size and the ``IndexSettings.faiss``
+setting; ``DenseIndex.build`` builds exactly that, and ``citeqa bench`` section 3 measures these very indexes
+(the figures behind "auto" are beside ``AUTO_APPROX_THRESHOLD``).
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ FaissKind = Literal["flat", "hnsw", "ivf", "ivfsq8", "ivfpq"]
 KINDS: tuple[FaissKind, ...] = ("flat", "hnsw", "ivf", "ivfsq8", "ivfpq")
 
 # "auto" = exact search below this many chunks, IVF with 8-bit scalar-quantised vectors from here on.
-# Measured by `citeqa bench` (2 cores, 384 dims, one query at a time): exact search costs ~0.13 µs per
-# vector (0.8 ms at 10k, 12 ms at 100k, 149 ms at 1M), so up to 50k it stays under ~6 ms with perfect
-# recall and no training. IVF{nlist},SQ8 with nprobe 32 gave recall@10 0.970 at 100k (p50 1.4 ms) and
-# 0.976 at 1M (p50 3.1 ms) in 375 MB; HNSW32 missed recall 0.95 at 1M (0.886 at efSearch 128), took 267 s
-# to build and 1.7 GB; IVF-Flat bought +0.01 recall for 4x the memory; IVF-PQ48 stayed under 0.85.
+# Measured by `citeqa bench --sections vectors` on the indexes this module builds (2 busy cores, 384 dims,
+# one query at a time on SEARCH_THREADS): exact search costs ~0.13-0.15 µs per vector (0.7 ms at 10k,
+# 12 ms at 100k, 155 ms at 1M), so up to 50k it stays around 6 ms with perfect recall and no training.
+# IVF{nlist},SQ8 at nprobe 32 gave recall@10 0.974 at 100k (p50 0.9 ms) and 0.978 at 1M (p50 2.9 ms, p95
+# 3.5 ms, 375 MB, built in 66 s); nprobe 16 would halve the time at 0.959, too thin a margin over 0.95.
+# HNSW32 missed recall 0.95 at 1M (0.864 at efSearch 64, 0.927 at 128), took 261 s to build and 1.7 GB;
+# IVF-Flat bought +0.014 recall for 4x the memory and 4.9 ms; IVF-PQ96 stayed under 0.85 (0.69 at 1M) and
+# took 94-142 s to train.
 AUTO_APPROX_THRESHOLD = 50_000
 
 HNSW_M = 32  # graph degree: 32 is the usual recall/memory balance for 384-dim text embeddings
