@@ -140,7 +140,7 @@ def run_bench(*, quick: bool, out_dir: Path, progress: bool,
 
     Args:
         quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI, the default FAISS kinds only
-            (2–3 minutes on 2 busy cores); False for the full run (about an hour on 2 cores).
+            (2–3 minutes on 2 busy cores); False for the full run (an hour or more on 2 busy cores).
         out_dir: created if needed; existing bench files in it are overwritten.
         progress: show progress bars and one line per measurement on stderr.
         sections: run only these of ``SECTIONS`` (None: all).

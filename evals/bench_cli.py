@@ -12,7 +12,7 @@ SECTIONS = ("indexing", "latency", "cold_start", "vectors", "memory", "onnx")
 
 
 @click.command()
-@click.option("--quick", is_flag=True, help="Small inputs, no 1M vectors, no 100k-chunk corpus, default FAISS kinds "
+@click.option("--quick", is_flag=True, help="Small inputs, no 1M vectors, no 100k-chunk corpus, FAISS auto/flat/ivfsq8 "
               "only (2-3 minutes on 2 cores).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/bench"),
               show_default=True, help="Folder for bench.json, report.md and the PNG plots.")
@@ -24,7 +24,7 @@ def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet
     """Measure indexing speed, query latency per stage, the product's FAISS indexes up to 1M vectors, memory
     and the ONNX embedding backend; write bench.json, report.md and plots.
 
-    The full run takes about an hour on 2 cores (progress bars show where it is); --quick 2-3 minutes.
+    The full run takes an hour or more on 2 busy cores (progress bars show where it is); --quick 2-3 minutes.
 
     Examples: citeqa bench --quick --out runs/bench-quick;
     citeqa bench --sections vectors --out runs/bench-vectors (the FAISS indexes at 10k, 100k and 1M only)

@@ -11,6 +11,7 @@ from typing import Any
 
 from evals.bench_stats import fmt_num, fmt_summary
 
+KIND_COLORS = {"flat": "#4c72b0", "hnsw": "#dd8452", "ivf": "#55a868", "ivfsq8": "#c44e52", "ivfpq": "#8172b2"}
 STAGES = ("embed", "dense", "bm25", "fuse", "retrieve", "generate", "cite", "total", "end_to_end")
 
 
@@ -301,10 +302,11 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
                     continue
                 xs = [r["latency_ms"]["p50"]["median"] for r in c["results"]]
                 ys = [r["recall"] for r in c["results"]]
-                line = ax.plot(xs, ys, marker="o", label=f"{c['setting']} {c['factory']}")[0]
+                color = KIND_COLORS.get(c.get("kind", ""), "grey")  # one colour per kind in every panel
+                ax.plot(xs, ys, marker="o", color=color, label=f"{c['setting']} {c['factory']}")
                 d = next(r for r in c["results"] if r["default"])
                 ax.scatter([d["latency_ms"]["p50"]["median"]], [d["recall"]], s=120, facecolors="none",
-                           edgecolors=line.get_color(), zorder=3)
+                           edgecolors=color, zorder=3)
             ax.axhline(vec["targets"]["recall_at_10"], color="grey", ls="--", lw=1)
             ax.axvline(vec["targets"]["p50_ms"], color="grey", ls=":", lw=1)
             ax.set_xscale("log")
@@ -323,7 +325,8 @@ def write_plots(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
                 d = next((r for r in c["results"] if r["default"]), None) if c else None
                 p50.append(d["latency_ms"]["p50"]["median"] if d else float("nan"))
                 mem.append(c["memory_mb"] if c else float("nan"))
-            style = {"lw": 3, "color": "black", "alpha": 0.35} if name == "auto" else {}
+            style = {"lw": 3, "color": "black", "alpha": 0.35} if name == "auto" else {
+                "color": KIND_COLORS.get(name, "grey")}
             a1.plot(ns, p50, marker="o", label=name, **style)
             a2.plot(ns, mem, marker="o", label=name, **style)
         for ax, label in ((a1, "p50 ms, product search parameter"), (a2, "index RSS MB")):
