@@ -3,8 +3,9 @@
 ``run_bench(quick=..., out_dir=..., progress=...)`` runs the sections below and writes ``bench.json`` (every
 number, for machines), ``report.md`` (tables and plots, for people) and PNG plots into ``out_dir``:
 
-1. indexing: ``build_index`` chunks/s on generated articles vs a bare ``SentenceTransformer.encode`` of
-   the same chunk texts in the same process (ratio = the pipeline's overhead), with a time breakdown;
+1. indexing: ``build_index`` chunks/s on generated articles vs a bare encode of the same chunk texts with
+   the same embedder in the same process (``SentenceTransformer.encode`` for torch, the ONNX session's
+   ``embed`` for the default onnx backend; ratio = the pipeline's overhead), with a time breakdown;
 2. query latency per stage, warm (p50/p95/max), on the seed index, a generated index and a 100k-chunk
    index; cold start of ``citeqa ask`` in a new process;
 3. vector search at 10k / 100k / 1M vectors with the product's own indexes (``DenseIndex.build`` for

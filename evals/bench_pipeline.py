@@ -51,8 +51,17 @@ _STOP = frozenset("a an the of in on at to for by with what which who whom when 
 # ------------------------------------------------------------------------------------------- indexing
 
 
+def bare_encoder_name(embedder: Embedder) -> str:
+    """What ``encode_bare`` calls for this embedder, for the report."""
+    model = getattr(embedder, "model", None)
+    if model is not None and hasattr(model, "encode"):
+        return "SentenceTransformer.encode"
+    return f"{type(embedder).__name__}.embed"
+
+
 def encode_bare(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """``SentenceTransformer.encode`` as a user would call it, on the embedder's own model and batch size."""
+    """``SentenceTransformer.encode`` as a user would call it, on the embedder's own model and batch size;
+    the embedder's own ``embed`` for backends without a sentence-transformers model (ONNX Runtime)."""
     model = getattr(embedder, "model", None)
     if model is None or not hasattr(model, "encode"):
         return embedder.embed(texts)
@@ -122,6 +131,7 @@ def bench_indexing(
     out["articles_per_run"] = summarize(r["articles"] for r in runs)
     out["runs"] = runs
     out["index_dir"] = str(workdir / "index-gen-0")
+    out["bare_encoder"] = bare_encoder_name(embedder)
     return out
 
 

@@ -61,13 +61,15 @@ def _indexing_md(ix: dict[str, Any] | None, plots: dict[str, str]) -> list[str]:
     lines += [
         f"{len(ix['runs'])} runs, each on its own generated articles ({fmt_summary(ix['articles_per_run'], digits=0)} "
         f"articles, {fmt_summary(ix['chunks_per_run'], digits=0)} chunks), `build_index` and a bare "
-        "`SentenceTransformer.encode` of the same chunk texts alternating which runs first.",
+        f"`{ix.get('bare_encoder', 'SentenceTransformer.encode')}` of the same chunk texts (same model, backend "
+        "and batch size) alternating which runs first.",
         "",
     ]
     lines += _table(["", "chunks/s", "seconds"], [
         ["`build_index` (chunk, embed, BM25, FAISS, write)", fmt_summary(ix["build_chunks_per_s"]),
          fmt_summary(ix["build_s"])],
-        ["bare `encode`", fmt_summary(ix["encode_chunks_per_s"]), fmt_summary(ix["encode_s"])],
+        [f"bare `{ix.get('bare_encoder', 'encode')}`", fmt_summary(ix["encode_chunks_per_s"]),
+         fmt_summary(ix["encode_s"])],
         ["ratio build / encode (per run)", fmt_summary(ix["ratio"], digits=2), ""],
     ])
     lines += ["Where `build_index` time goes (each part timed separately on the same data):", ""]

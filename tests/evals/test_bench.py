@@ -261,6 +261,7 @@ def test_indexing_and_latency_on_a_tiny_run(sentences, tmp_path):
     assert ix["chunks_per_run"]["n"] == 2 and ix["ratio"]["median"] > 0
     assert set(ix["breakdown_s"]) == {"chunk", "encode", "bm25", "faiss", "other"}
     assert [r["first"] for r in ix["runs"]] == ["build", "encode"]
+    assert ix["bare_encoder"] == "HashEmbedder.embed"  # no sentence-transformers model behind it
     texts = bench_pipeline.chunk_all(batches[0], emb, __import__("embeddings").ChunkSettings())
     assert ix["runs"][0]["chunks"] == len(texts)
 
