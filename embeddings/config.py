@@ -49,7 +49,8 @@ class IndexSettings(BaseModel):
     faiss: Literal["auto", "flat", "hnsw", "ivf", "ivfsq8", "ivfpq"] = Field(
         "auto",
         description="FAISS index type; 'auto' = exact ('flat') below 50,000 chunks, 'ivfsq8' (IVF, 8-bit "
-        "scalar-quantised vectors, nprobe 32) from there on, as measured by `citeqa bench`.",
+        "scalar-quantised vectors, nprobe 32) from there on: at 1M chunks p50 2.9 ms, recall@10 0.978 against "
+        "exact, 375 MB (`citeqa bench --sections vectors`).",
     )
 
 

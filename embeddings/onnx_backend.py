@@ -34,7 +34,8 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,9 @@ def export_onnx(model_dir: Path, cache_dir: Path, *, fingerprint: str, backend: 
 
             # Per-channel weight scales on the MatMuls only: per-tensor scales (the default) cost a mean cosine
             # of ~0.96 to the fp32 vectors on the seed sentences, per-channel ~0.99.
-            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"])
+            with _quiet_root_logger():  # the quantiser logs advice and per-tensor notes on the root logger
+                quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                                 op_types_to_quantize=["MatMul"])
             _check_against_torch(layout, tmp, backend)
             tmp.replace(target)
     except EmbedderError:
@@ -163,6 +165,21 @@ def export_onnx(model_dir: Path, cache_dir: Path, *, fingerprint: str, backend: 
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """Drop records logged straight on the root logger (onnxruntime.quantization does) for the block."""
+
+    def only_named(record: logging.LogRecord) -> bool:
+        return record.name != "root"
+
+    root = logging.getLogger()
+    root.addFilter(only_named)
+    try:
+        yield
+    finally:
+        root.removeFilter(only_named)
 
 
 def _export_fp32(layout: ModelLayout, out: Path) -> None:
