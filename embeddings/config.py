@@ -24,7 +24,8 @@ class EmbeddingSettings(BaseModel):
         "the torch model's vectors (same index, same answers) without importing torch, so `citeqa ask` starts ~6x "
         "faster in under half the memory. 'torch' runs sentence-transformers on PyTorch. 'onnx-int8' quantises the "
         "weights to int8: faster indexing and queries, slightly lower recall on seed_dev, needs its own index "
-        "(`citeqa index --rebuild`). The ONNX export is made offline on first use (~15 s) and cached.",
+        "(`citeqa index --rebuild`). The ONNX export is made offline on first use (~15 s) and cached. Models the ONNX "
+        "path cannot reproduce (not mean-pooled) run on torch when the backend is left at its default.",
     )
     cache_dir: Path | None = Field(
         None, description="Where ONNX exports are cached. Default: <data dir>/cache (CITEQA_HOME or the user data "

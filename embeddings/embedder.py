@@ -23,7 +23,7 @@ import numpy as np
 
 from embeddings.config import DEFAULT_MODEL, EmbeddingSettings
 from embeddings.errors import EmbedderError
-from embeddings.onnx_backend import ONNX_BACKENDS, OnnxEmbedder
+from embeddings.onnx_backend import ONNX_BACKENDS, ModelLayout, OnnxEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +311,12 @@ def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:
     path = resolve_model_path(settings.model)
     model_id = settings.model
     logger.info("loading embedding model %s from %s (backend %s)", model_id, path, settings.backend)
+    if settings.backend in ONNX_BACKENDS and "backend" not in settings.model_fields_set:
+        try:
+            ModelLayout(path)
+        except EmbedderError as exc:  # the default backend cannot run this model; torch can, so use it
+            logger.warning("using the torch backend for %s: %s", model_id, exc)
+            return SentenceTransformerEmbedder(path, model_id=model_id, batch_size=settings.batch_size)
     if settings.backend in ONNX_BACKENDS:
         cache_dir = settings.cache_dir
         if cache_dir is None:  # qa.Settings fills it from the data dir; a bare EmbeddingSettings gets the user cache

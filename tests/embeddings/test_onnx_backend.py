@@ -59,6 +59,16 @@ def test_layout_refuses_what_it_cannot_reproduce(tmp_path: Path, pooling: dict[s
         ModelLayout(_model_folder(tmp_path, pooling=pooling, modules=modules))
 
 
+def test_default_backend_falls_back_to_torch_for_models_onnx_cannot_run(tmp_path: Path) -> None:
+    folder = _model_folder(tmp_path, pooling={"pooling_mode_cls_token": True})
+    # default backend: the torch loader gets the folder (and fails on this fake model with its own message)
+    with pytest.raises(EmbedderError, match="cannot load embedding model"):
+        load_embedder(EmbeddingSettings(model=str(folder)))
+    # asked for explicitly: the onnx backend says why not
+    with pytest.raises(EmbedderError, match="mean pooling only.*use backend 'torch'"):
+        load_embedder(EmbeddingSettings(model=str(folder), backend="onnx", cache_dir=tmp_path))
+
+
 def test_missing_onnxruntime_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(onnx_backend, "onnx_available", lambda: False)
     with pytest.raises(EmbedderError, match=r"pip install onnxruntime onnx.*backend to .torch."):
