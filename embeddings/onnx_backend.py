@@ -237,7 +237,7 @@ def _check_against_torch(layout: ModelLayout, onnx_path: Path, backend: str) -> 
 class _OnnxSession:
     """Tokenizer + ONNX Runtime session + mean pooling + normalisation, the sentence-transformers way."""
 
-    def __init__(self, onnx_path: Path, layout: ModelLayout, *, threads: int = 0, batch_size: int = 64) -> None:
+    def __init__(self, onnx_path: Path, layout: ModelLayout, *, threads: int = 0, batch_size: int = 32) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -308,7 +308,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, model_dir: str | Path, *, model_id: str, backend: str, cache_dir: Path,
-                 batch_size: int = 64, threads: int = 0) -> None:
+                 batch_size: int = 32, threads: int = 0) -> None:
         from embeddings.embedder import _folder_fingerprint  # noqa: PLC0415 - embedder imports this module
 
         if backend not in ONNX_BACKENDS:
