@@ -8,19 +8,11 @@ import weakref
 from pathlib import Path
 
 import pytest
+from files import write
 
 import corpus.load as load_module
 from corpus.load import iter_articles, load_articles
 from corpus.types import Article
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    return path
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from files import write
 
 from corpus.clean import clean_text
 from corpus.errors import ArticleError, CiteqaError
@@ -57,15 +58,6 @@ def make_pdf(pages: list[list[str]]) -> bytes:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, catalog, xref)
     return bytes(out)
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8", newline="")
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def reasons(result: LoadResult) -> dict[str, str]:

@@ -5,20 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from files import write
 
 import corpus.load as load_module
 from corpus.errors import ArticleError
 from qa import QA, Settings, get_settings
 from qa.pipeline import uploads_dir
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        path.write_text(data, encoding="utf-8")
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def hash_settings(tmp_path: Path) -> Settings:
