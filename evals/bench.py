@@ -141,7 +141,7 @@ def run_bench(*, quick: bool, out_dir: Path, progress: bool,
 
     Args:
         quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI, the default FAISS kinds only
-            (2–3 minutes on 2 busy cores); False for the full run (an hour or more on 2 busy cores).
+            (2–3 minutes on 2 busy cores); False for the full run (~18 minutes on 2 quiet cores, more when busy).
         out_dir: created if needed; existing bench files in it are overwritten.
         progress: show progress bars and one line per measurement on stderr.
         sections: run only these of ``SECTIONS`` (None: all).
