@@ -24,7 +24,8 @@ def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet
     """Measure indexing speed, query latency per stage, the product's FAISS indexes up to 1M vectors, memory
     and the ONNX embedding backend; write bench.json, report.md and plots.
 
-    The full run takes ~18 minutes on 2 quiet cores, more when they are busy (progress bars show where it is); --quick 1-3 minutes.
+    The full run takes ~18 minutes on 2 quiet cores, more when they are busy (progress bars show where it
+    is); --quick 1-3 minutes.
 
     Examples: citeqa bench --quick --out runs/bench-quick;
     citeqa bench --sections vectors --out runs/bench-vectors (the FAISS indexes at 10k, 100k and 1M only)
