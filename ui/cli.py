@@ -294,7 +294,7 @@ def ui(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
 
 
 def _register_subcommands() -> None:
-    from evals.bench_cli import bench
+    from evals.bench.cli import bench
     from evals.cli import eval_group
 
     cli.add_command(eval_group)

@@ -2,7 +2,7 @@
 
 Each measurement is a fresh ``citeqa index`` process; its peak resident set size is its ``ru_maxrss`` (the
 figure ``/usr/bin/time -v`` prints as "Maximum resident set size"). Corpora are article files made from the
-seed articles' sentences (``evals.bench_data.generate_articles``), written once per size into the work
+seed articles' sentences (``evals.bench.data.generate_articles``), written once per size into the work
 folder; "update" appends a paragraph to 5 % of them before re-indexing.
 
 ``floor`` is a process that only imports the CLI's modules and loads the embedder: what any build costs
@@ -54,7 +54,7 @@ def write_corpus(folder: Path, n: int) -> int:
     """Write ``n`` generated articles as .txt files under ``folder``; returns the bytes written."""
     sys.path.insert(0, str(REPO))
     from corpus.load import load_articles
-    from evals.bench_data import generate_articles, seed_sentences
+    from evals.bench.data import generate_articles, seed_sentences
 
     shutil.rmtree(folder, ignore_errors=True)
     sentences = seed_sentences(load_articles(None).articles)

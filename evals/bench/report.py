@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evals.bench_stats import fmt_num, fmt_summary
+from evals.bench.stats import fmt_num, fmt_summary
 
 KIND_COLORS = {"flat": "#4c72b0", "hnsw": "#dd8452", "ivf": "#55a868", "ivfsq8": "#c44e52", "ivfpq": "#8172b2"}
 STAGES = ("embed", "dense", "bm25", "fuse", "retrieve", "generate", "cite", "total", "end_to_end")

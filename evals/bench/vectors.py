@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from embeddings.faiss_index import KINDS, SEARCH_THREADS, DenseIndex, FaissParams, choose_params
-from evals.bench_data import perturb, synthetic_vectors
-from evals.bench_stats import summarize
+from evals.bench.data import perturb, synthetic_vectors
+from evals.bench.stats import summarize
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def index_rss_mb(path: Path, kind: str) -> float:
     before the first reading, so its own libraries are not counted.
     """
     code = ("import sys, faiss; from pathlib import Path; from embeddings.faiss_index import DenseIndex; "
-            "from evals.bench_stats import rss_mb; b = rss_mb(); d = DenseIndex.load(Path(sys.argv[1]), sys.argv[2]); "
+            "from evals.bench.stats import rss_mb; b = rss_mb(); d = DenseIndex.load(Path(sys.argv[1]), sys.argv[2]); "
             "print(rss_mb() - b)")
     proc = subprocess.run([sys.executable, "-c", code, str(path), kind], capture_output=True, text=True,
                           timeout=600, cwd=Path(__file__).resolve().parent.parent)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-# Kept here as well as in evals.bench (the help text must not import numpy/faiss): a test pins them equal.
-SECTIONS = ("indexing", "latency", "cold_start", "vectors", "memory", "onnx")
+from evals.bench import SECTIONS
 
 
 @click.command()
@@ -30,7 +29,7 @@ def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet
     Examples: citeqa bench --quick --out runs/bench-quick;
     citeqa bench --sections vectors --out runs/bench-vectors (the FAISS indexes at 10k, 100k and 1M only)
     """
-    from evals.bench import run_bench
+    from evals.bench.run import run_bench
 
     names = None
     if sections is not None:

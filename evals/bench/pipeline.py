@@ -31,8 +31,8 @@ from corpus.types import Article
 from embeddings.config import ChunkSettings, IndexSettings
 from embeddings.embedder import Embedder
 from embeddings.store import build_index
-from evals.bench_data import text_seed
-from evals.bench_stats import peak_rss_mb, rss_mb, summarize
+from evals.bench.data import text_seed
+from evals.bench.stats import peak_rss_mb, rss_mb, summarize
 from evals.sets import EvalItem
 
 logger = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ def bench_memory(index_dir: Path, questions: Sequence[str], *, runs: int, home: 
     env = {**os.environ, "CITEQA_HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false"}
     env.pop("CITEQA_INDEX_DIR", None)
-    code = "from evals.bench_pipeline import memory_child; memory_child()"
+    code = "from evals.bench.pipeline import memory_child; memory_child()"
     rows = []
     for _ in range(runs):
         proc = subprocess.run([sys.executable, "-c", code, str(index_dir), *questions], env=env, cwd=REPO,

@@ -45,7 +45,7 @@ def bench_onnx(
     from embeddings.faiss_index import DenseIndex
     from embeddings.search import Retriever
     from embeddings.store import Index
-    from evals.bench_stats import summarize
+    from evals.bench.stats import summarize
     from evals.metrics import doc_recall, evidence_recall
     from qa.rewrite import rewrite_followup
 

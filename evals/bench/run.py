@@ -22,7 +22,7 @@ and the nprobe sweeps, and uses small inputs: 2–3 minutes on 2 busy cores. ``s
 under ``errors`` and the others still run.
 
 Example:
-    >>> from evals.bench import run_bench
+    >>> from evals.bench.run import run_bench
     >>> result = run_bench(quick=True, out_dir=Path("runs/bench"), progress=True)
     >>> result["vectors"]["auto"]
 """
@@ -47,12 +47,11 @@ from typing import Any
 
 import numpy as np
 
+from evals.bench import SECTIONS
+
 logger = logging.getLogger(__name__)
 
 BENCH_VERSION = 1
-
-
-SECTIONS = ("indexing", "latency", "cold_start", "vectors", "memory", "onnx")
 
 
 @dataclass(frozen=True)
@@ -174,10 +173,12 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
     from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
     from embeddings.embedder import load_embedder
     from embeddings.faiss_index import AUTO_APPROX_THRESHOLD, SEARCH_THREADS
-    from evals import bench_data, bench_pipeline, bench_vectors
-    from evals.bench_onnx import bench_onnx
-    from evals.bench_report import write_report
-    from evals.bench_stats import machine_info
+    from evals.bench import data as bench_data
+    from evals.bench import pipeline as bench_pipeline
+    from evals.bench import vectors as bench_vectors
+    from evals.bench.onnx import bench_onnx
+    from evals.bench.report import write_report
+    from evals.bench.stats import machine_info
     from evals.sets import SETS_DIR, load_eval_set
 
     out_dir = Path(out_dir)
@@ -429,14 +430,14 @@ def _build_large(target_chunks: int, state: dict[str, Any], work: Path, bar: Any
     but vectors from ``SentenceMeanEmbedder`` (embedding 100k chunks with the model would take ~10 min)."""
     from embeddings.config import ChunkSettings, IndexSettings
     from embeddings.store import build_index
-    from evals.bench_data import generate_articles
-    from evals.bench_pipeline import SentenceMeanEmbedder
+    from evals.bench.data import generate_articles
+    from evals.bench.pipeline import SentenceMeanEmbedder
 
     emb = state["emb"]
     sentence_vectors = dict(zip(state["sentences"], emb.embed(state["sentences"]), strict=True))
     fake = SentenceMeanEmbedder(emb, sentence_vectors)
     probe = generate_articles(state["sentences"], 200, seed=999, prefix="probe")
-    from evals.bench_pipeline import chunk_all
+    from evals.bench.pipeline import chunk_all
 
     per_article = max(len(chunk_all(probe, emb, ChunkSettings())) / len(probe), 1.0)
     n_articles = int(target_chunks / per_article) + 1

@@ -1,0 +1,46 @@
+"""evals.bench.run: the plans, section selection, and one section end to end with the hash embedder.
+
+No assertion depends on how fast anything ran; tiny runs use the hash embedder and a few thousand vectors.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from embeddings.embedder import HashEmbedder
+from embeddings.faiss_index import AUTO_APPROX_THRESHOLD, KINDS
+from evals.bench.run import FULL, QUICK, BenchPlan, run_plan
+
+
+def test_plans():
+    assert 1_000_000 in FULL.vector_sizes and set(FULL.vector_settings) == {"auto", *KINDS}
+    assert max(QUICK.vector_sizes) < 1_000_000  # the quick run never builds a 1M-vector index
+    assert QUICK.large_chunks == 0 and not QUICK.ui_memory and not QUICK.vector_sweep
+    assert "auto" in QUICK.vector_settings and "flat" in QUICK.vector_settings
+    assert max(QUICK.vector_sizes) >= AUTO_APPROX_THRESHOLD  # quick still measures auto's approximate index
+
+
+def test_run_plan_rejects_unknown_sections(tmp_path):
+    with pytest.raises(ValueError, match="bogus"):
+        run_plan(QUICK, quick=True, out_dir=tmp_path, progress=False, sections=["vectors", "bogus"])
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_plan_runs_only_the_selected_sections(tmp_path):
+    """bench.py end to end on the vectors section, with the hash embedder and a tiny plan."""
+    plan = BenchPlan(anchor_texts=100, vector_sizes=(2_000,), vector_settings=("auto", "flat"), vector_sweep=False,
+                     vector_queries=10, vector_passes=2, thread_size=0)
+    result = run_plan(plan, quick=True, out_dir=tmp_path, progress=False, embedder=HashEmbedder(dim=384),
+                      sections=["vectors"])
+    assert result["errors"] == {} and result["meta"]["sections"] == ["vectors"]
+    assert result["meta"]["anchor_texts"] == 100
+    assert "indexing" not in result and "onnx" not in result
+    (auto,) = result["vectors"]["auto"]
+    assert auto["auto"]["kind"] == "flat" and auto["auto"]["recall"] == 1.0
+    assert [c["setting"] for c in result["vectors"]["sizes"][0]["configs"]] == ["auto", "flat"]
+    saved = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
+    assert saved["vectors"]["auto"][0]["auto"]["factory"] == "Flat"
+    text = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "What `auto` builds" in text and text.count("Not measured.") == 4
