@@ -11,10 +11,16 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalError
 from qa.config import Settings, get_settings
@@ -52,6 +58,26 @@ __all__ = [
 
 _default: dict[str, QA] = {}
 _lock = threading.Lock()
+# Secrets enter the cache key as keyed hashes: a key that changes gets its own QA, and the cache's keys
+# never hold the secret (nor an unsalted hash of it that a guess could be checked against).
+_SALT = os.urandom(16)
+
+
+def _cache_key(settings: Settings) -> str:
+    """``settings`` as JSON, every secret replaced by an HMAC of it (JSON dumps mask secrets as '**********',
+    so two API keys would look the same)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            digest = hmac.new(_SALT, value.get_secret_value().encode("utf-8", "surrogatepass"), hashlib.sha256)
+            return "secret:" + digest.hexdigest()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps(plain(settings.model_dump()), sort_keys=True, default=str)
 
 
 def answer(
@@ -72,7 +98,7 @@ def answer(
         a = answer("And who did they meet?", history=[{"role": "user", "content": "..."}, ...])
     """
     s = get_settings(settings)
-    key = s.model_dump_json()
+    key = _cache_key(s)
     with _lock:
         qa = _default.get(key)
         if qa is None:

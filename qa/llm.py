@@ -10,6 +10,17 @@ failure into a ``qa.errors`` exception a person can act on::
 
 Retries are ours, not the SDK's (``max_retries=0`` on the client): transient failures are retried with
 exponential backoff, but only before the first text delta reaches the caller, so no text is repeated.
+
+Two bounds hold whatever the endpoint does (an endpoint that streams keep-alives forever, drips a token
+every few seconds or ignores ``max_tokens`` is still an endpoint a user may point us at):
+
+- ``settings.timeout`` is a deadline for one whole reply, from sending the request to the last token,
+  retries and backoff included. The HTTP client's own timeouts are per read, so a server that sends a
+  byte now and then never trips them; a timer therefore shuts the connection's socket down when the
+  deadline passes, which wakes the blocked read, and the reply ends with ``EndpointError``.
+- A reply may hold at most ``MAX_CHARS_PER_TOKEN * max_tokens`` characters; past that we stop reading and
+  raise ``GeneratorError``: the endpoint ignores ``max_tokens``, and a truncated answer must not pass for a
+  whole one.
 The API key never appears in an exception, log line or repr; exceptions are raised ``from None``
 because the SDK's exception holds the request, and with it the ``Authorization`` header.
 There is no fallback to any other service.
@@ -20,6 +31,8 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
+import threading
 import time
 from collections.abc import Generator, Mapping, Sequence
 from typing import Any, cast
@@ -37,6 +50,14 @@ _TRANSIENT_STATUS = frozenset({408, 409, 429})
 _MAX_BACKOFF = 30.0
 _REWRITE_MAX_TOKENS = 64
 _SERVER_TEXT_CHARS = 300
+
+# The most characters one token may stand for when we check ``max_tokens`` ourselves. BPE vocabularies
+# (GPT's, Llama's, SmolLM2's) average about 4 characters per English token, and only tokens for runs of
+# spaces or punctuation are much longer; 32 is 8x the average, so no reply a server cut at max_tokens
+# comes near it, while an endpoint that ignores max_tokens is stopped (512 tokens -> 16,384 characters,
+# not the 2.2 MB such a server was seen to send). Counting characters, not deltas, because proxies may
+# split one token into several deltas, or send many tokens in one.
+MAX_CHARS_PER_TOKEN = 32
 
 
 class OpenAIGenerator:
@@ -81,7 +102,7 @@ class OpenAIGenerator:
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=self._secret or "not-needed",
-            timeout=settings.timeout,
+            timeout=settings.timeout,  # each request gets the time left before its reply's deadline instead
             max_retries=0,
         )
 
@@ -121,11 +142,7 @@ class OpenAIGenerator:
         return query
 
     def complete(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None) -> str:
-        """The whole reply to ``messages`` as one string.
-
-        Streams under the hood, so ``settings.timeout`` bounds the wait between tokens rather than the
-        whole generation (a slow local model may take minutes for a long answer).
-        """
+        """The whole reply to ``messages`` as one string, with the bounds of ``stream``."""
         return "".join(self.stream(messages, max_tokens=max_tokens))
 
     def stream(
@@ -136,6 +153,8 @@ class OpenAIGenerator:
         Transient failures (connection errors, timeouts, 408/409/429, 5xx) are retried up to
         ``settings.max_retries`` times with exponential backoff, but only until the first delta has
         been yielded; after that a failure raises ``EndpointError`` so no text is ever repeated.
+        The whole reply, retries included, must end within ``settings.timeout`` seconds and hold at most
+        ``MAX_CHARS_PER_TOKEN * max_tokens`` characters (see the module docstring).
 
         Args:
             messages: chat messages (``role``/``content`` dicts).
@@ -148,16 +167,19 @@ class OpenAIGenerator:
             EndpointError, AuthError, ModelNotFoundError, GeneratorError: see the module docstring.
         """
         attempts = self.settings.max_retries + 1
+        deadline = time.monotonic() + self.settings.timeout
         for attempt in range(1, attempts + 1):
             yielded = False
             try:
-                for delta in self._stream_once(messages, max_tokens):
+                for delta in self._stream_once(messages, max_tokens, deadline):
                     yielded = True
                     yield delta
                 return
             except GeneratorError:
                 raise
             except Exception as exc:  # sorted into transient / fatal just below
+                if time.monotonic() >= deadline and _is_transient(exc, self._openai):
+                    raise self._late(attempt, mid_answer=yielded) from None
                 if not _is_transient(exc, self._openai):
                     raise self._error(exc, attempt=attempt) from None
                 if yielded:
@@ -174,6 +196,8 @@ class OpenAIGenerator:
                 if attempt == attempts:
                     raise self._error(exc, attempt=attempt) from None
                 delay = self._delay(attempt, exc)
+                if time.monotonic() + delay >= deadline:  # no time left for another try: say what failed
+                    raise self._error(exc, attempt=attempt) from None
                 logger.warning(
                     "LLM request to %s failed (%s); retry %s/%s in %.2f s",
                     _safe_url(self.base_url),
@@ -184,20 +208,34 @@ class OpenAIGenerator:
                 )
                 time.sleep(delay)
 
-    def _stream_once(self, messages: Sequence[Mapping[str, str]], max_tokens: int | None) -> Generator[str, None, None]:
-        """One streaming request: yields content deltas, lets every exception through unmapped."""
+    def _stream_once(
+        self, messages: Sequence[Mapping[str, str]], max_tokens: int | None, deadline: float
+    ) -> Generator[str, None, None]:
+        """One streaming request: yields content deltas; raises ``GeneratorError`` for a broken bound
+        (deadline, reply size) and lets every other exception through unmapped."""
         started = time.perf_counter()
+        limit = max_tokens or self.settings.max_tokens
+        max_chars = MAX_CHARS_PER_TOKEN * limit
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise self._late(1, mid_answer=False)
+        # Connecting, sending and waiting for the headers: the HTTP client's timeouts, set to the time left.
         response = self._client.chat.completions.create(
             model=self.model,
             messages=cast(Any, [{"role": m["role"], "content": m["content"]} for m in messages]),
             temperature=self.settings.temperature,
-            max_tokens=max_tokens or self.settings.max_tokens,
+            max_tokens=limit,
             stream=True,
+            timeout=left,
         )
+        # Reading the body: a read timeout restarts with every byte, so a timer ends a body that never does.
+        watchdog = _Watchdog(response.response, deadline - time.monotonic())
         finish: str | None = None
-        n = 0
+        n = chars = 0
         try:
             for chunk in response:
+                if watchdog.fired or time.monotonic() >= deadline:
+                    raise self._late(1, mid_answer=n > 0)
                 if not chunk.choices:  # e.g. a trailing usage chunk
                     continue
                 choice = chunk.choices[0]
@@ -205,9 +243,24 @@ class OpenAIGenerator:
                 text = choice.delta.content if choice.delta else None
                 if text:
                     n += 1
+                    chars += len(text)
+                    if chars > max_chars:
+                        raise GeneratorError(
+                            f"the LLM endpoint at {_safe_url(self.base_url)} sent more than {max_chars:,} characters "
+                            f"for max_tokens={limit}: it ignores max_tokens, so the reply was stopped"
+                        )
                     yield text
+        except GeneratorError:
+            raise
+        except Exception:
+            if watchdog.fired:  # the read failed because the deadline shut the socket down
+                raise self._late(1, mid_answer=n > 0) from None
+            raise
         finally:
-            response.close()  # also when the caller stops early: frees the connection
+            watchdog.cancel()
+            response.close()  # also when the caller stops early or a bound broke: frees the connection
+        if watchdog.fired:  # the shut-down socket ended the body cleanly
+            raise self._late(1, mid_answer=n > 0)
         elapsed = time.perf_counter() - started
         logger.debug("LLM stream done: %s deltas in %.2f s, finish_reason=%s", n, elapsed, finish)
         if finish is None:
@@ -224,6 +277,15 @@ class OpenAIGenerator:
                 f"the LLM endpoint at {url} ended the stream without an answer or a finish_reason; its log may "
                 "say why (llama.cpp does this for a prompt longer than its context window)"
             )
+
+    def _late(self, attempt: int, *, mid_answer: bool) -> EndpointError:
+        """The error for a reply that missed its deadline (``settings.timeout``)."""
+        where = " mid-answer" if mid_answer else ""
+        tries = f" ({attempt} attempts)" if attempt > 1 else ""
+        return EndpointError(
+            f"the LLM endpoint at {_safe_url(self.base_url)} timed out{where}: no complete reply within "
+            f"{self.settings.timeout:g} s (generator.timeout){tries}"
+        )
 
     def _delay(self, attempt: int, exc: Exception) -> float:
         """Seconds before retry ``attempt``: the server's Retry-After if sane, else doubling backoff."""
@@ -274,6 +336,45 @@ class OpenAIGenerator:
         if isinstance(exc, oa.APIError):  # e.g. an error event inside the stream
             return EndpointError(f"the LLM endpoint at {url} reported an error: {self._scrub(str(exc))}")
         return GeneratorError(f"the LLM call to {url} failed: {type(exc).__name__}: {self._scrub(str(exc))}")
+
+
+class _Watchdog:
+    """Shuts a streaming response's socket down after ``seconds``, which wakes a read blocked on it.
+
+    Closing the response from another thread would not wake the read (and the file descriptor could be
+    reused meanwhile); ``shutdown`` does, and the reader sees the connection end. The lock keeps the timer
+    from touching a connection that was already handed back to the pool.
+    """
+
+    def __init__(self, response: Any, seconds: float) -> None:
+        self.fired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._response = response
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            stream = self._response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            try:
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+                else:  # a transport without a socket (none we use): closing is the best we can do
+                    self._response.close()
+            except OSError:
+                pass  # already closed by the peer
+
+    def cancel(self) -> None:
+        """Stop the timer; after this it never touches the connection."""
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
 
 
 def _is_transient(exc: BaseException, oa: Any) -> bool:
