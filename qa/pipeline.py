@@ -82,6 +82,9 @@ def validate_question(question: Any, *, max_chars: int) -> str:
         raise InvalidQuestionError("the question is empty")
     if len(q) > max_chars:
         raise InvalidQuestionError(f"the question is {len(q)} characters long; the limit is {max_chars}")
+    at = _unencodable_at(q)
+    if at is not None:
+        raise InvalidQuestionError(f"the question {_NOT_UNICODE} at character {at + 1}")
     bad = [ch for ch in q if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r"]
     if bad:
         raise InvalidQuestionError(f"the question contains control characters ({', '.join(repr(c) for c in bad[:3])})")
@@ -97,8 +100,26 @@ def _validate_history(history: Sequence[dict] | None) -> list[dict]:
             raise InvalidQuestionError(f"history turn {i} must be a dict with role user/assistant and content")
         if not isinstance(turn.get("content"), str):
             raise InvalidQuestionError(f"history turn {i} has no text content")
+        at = _unencodable_at(turn["content"])
+        if at is not None:
+            raise InvalidQuestionError(f"history turn {i} {_NOT_UNICODE} at character {at + 1}")
         out.append({"role": turn["role"], "content": turn["content"]})
     return out
+
+
+# What a lone surrogate is to a person: text decoded from bytes that were not UTF-8 (Python's surrogateescape
+# turns such bytes into U+DC80..U+DCFF) or a half of a UTF-16 pair. No model, tokenizer, JSON encoder or
+# terminal can take it, so it is refused here, by position: echoing the character would break the message too.
+_NOT_UNICODE = "contains a character that is not valid Unicode text (a lone surrogate, e.g. from undecodable bytes)"
+
+
+def _unencodable_at(text: str) -> int | None:
+    """The index of the first character UTF-8 cannot encode (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
 
 
 def is_refusal(text: str) -> bool:
