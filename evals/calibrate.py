@@ -1,6 +1,6 @@
 """Sweep the extractive generator's refusal threshold over an eval set: refusal recall vs false refusals.
 
-Usage: python scripts/calibrate_refusal.py [evals/sets/seed_dev.jsonl]
+Usage: python -m evals.calibrate [evals/sets/seed_dev.jsonl]
 Prints each question's confidence (cosine of query and best sentence) and a table of thresholds;
 the default in qa/config.py is chosen from it (see the issue notes).
 """

@@ -9,11 +9,12 @@ folder; "update" appends a paragraph to 5 % of them before re-indexing.
 before it reads an article.
 
 Usage:
-    .venv/bin/python scripts/bench_index_memory.py [--sizes 2000 8000] [--model hash] [--backend torch]
+    .venv/bin/python -m evals.bench.index_memory [--sizes 2000 8000] [--model hash] [--backend torch]
         [--faiss auto] [--src DIR] [--work DIR] [--json OUT]
 
-``--src`` runs the citeqa source tree in DIR instead of this checkout (e.g. an older commit unpacked with
-``git archive <commit> | tar -x -C DIR``) with this checkout's virtualenv, for before/after figures.
+Each build runs the installed ``citeqa`` console script. ``--src`` runs the citeqa source tree in DIR instead
+(e.g. an older commit unpacked with ``git archive <commit> | tar -x -C DIR``) with this virtualenv, for
+before/after figures.
 """
 
 from __future__ import annotations
@@ -27,22 +28,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from evals.bench.pipeline import cli_command
+
 UPDATE_FRACTION = 0.05
 
-# Runs the CLI from the chosen source tree (PYTHONPATH alone may lose to the editable install's finder).
+# --src only: runs the CLI of that source tree (PYTHONPATH alone may lose to the editable install's finder).
 CHILD = """
 import sys
 sys.path.insert(0, {src!r})
-import embeddings.store
-assert embeddings.store.__file__.startswith({src!r}), embeddings.store.__file__
+import embeddings
+assert embeddings.__file__.startswith({src!r}), embeddings.__file__
 from ui.cli import cli
 sys.argv[0] = "citeqa"
 sys.exit(cli())
 """
+# What every `citeqa index` process holds before it reads an article (the path line only with --src).
 FLOOR = """
 import sys
-sys.path.insert(0, {src!r})
+{path_line}
 import ui.cli, qa.pipeline
 from embeddings import load_embedder
 from qa.config import get_settings
@@ -52,7 +55,6 @@ load_embedder(get_settings().embedding).embed(["warm up"])  # model and backend 
 
 def write_corpus(folder: Path, n: int) -> int:
     """Write ``n`` generated articles as .txt files under ``folder``; returns the bytes written."""
-    sys.path.insert(0, str(REPO))
     from corpus.load import load_articles
     from evals.bench.data import generate_articles, seed_sentences
 
@@ -76,8 +78,8 @@ def touch_some(folder: Path, fraction: float) -> int:
     return len(files[::step])
 
 
-def run_child(code: str, args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(peak RSS in MB, seconds, last stdout line) of one child process.
+def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(peak RSS in MB, seconds, last stdout line) of the child process ``cmd``.
 
     The child runs under a fresh wrapper process, so the wrapper's RUSAGE_CHILDREN maximum is exactly its.
     """
@@ -89,7 +91,7 @@ def run_child(code: str, args: list[str], env: dict[str, str]) -> tuple[float, f
         "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
         "print(json.dumps({'rc': p.returncode, 'rss_mb': rss, 'seconds': secs, 'out': p.stdout, 'err': p.stderr}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-c", code, *args], env=env,
+    done = subprocess.run([sys.executable, "-c", wrapper, *cmd], env=env,
                           capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)
     if result["rc"] != 0:
@@ -102,13 +104,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000], help="articles per corpus")
     parser.add_argument("--model", default="hash", help="embedding model (hash = the test HashEmbedder)")
     parser.add_argument("--backend", help="embedding backend (torch, onnx, ...); default: citeqa's default")
-    parser.add_argument("--src", type=Path, default=REPO, help="citeqa source tree to run (default: this one)")
+    parser.add_argument("--src", type=Path, help="citeqa source tree to run (default: the installed citeqa)")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one, deleted afterwards)")
     parser.add_argument("--faiss", default="auto", help="FAISS index type passed to citeqa index")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
-    src = str(args.src.resolve())
+    src = str(args.src.resolve()) if args.src else None
+    citeqa = [sys.executable, "-c", CHILD.format(src=src)] if src else cli_command()
+    path_line = f"sys.path.insert(0, {src!r})" if src else ""
     work = args.work or Path(tempfile.mkdtemp(prefix="citeqa-mem-"))
     env = {**os.environ, "CITEQA_HOME": str(work / "home"), "CITEQA_EMBEDDING__MODEL": args.model,
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -117,7 +121,7 @@ def main() -> None:
         env["CITEQA_EMBEDDING__BACKEND"] = args.backend
     rows = []
     try:
-        rss, secs, _ = run_child(FLOOR.format(src=src), [], env)
+        rss, secs, _ = run_child([sys.executable, "-c", FLOOR.format(path_line=path_line)], env)
         rows.append({"size": 0, "scenario": "floor", "rss_mb": rss, "seconds": secs, "output": ""})
         print(f"floor: {rss:.0f} MB ({secs:.1f} s)", file=sys.stderr)
         for n in args.sizes:
@@ -129,7 +133,7 @@ def main() -> None:
             for scenario in ("build", "unchanged", "update"):
                 if scenario == "update":
                     touch_some(corpus, UPDATE_FRACTION)
-                rss, secs, out = run_child(CHILD.format(src=src), cmd, env)
+                rss, secs, out = run_child([*citeqa, *cmd], env)
                 rows.append({"size": n, "corpus_mb": n_bytes / 1e6, "scenario": scenario, "rss_mb": rss,
                              "seconds": secs, "output": out})
                 print(f"{n} articles ({n_bytes / 1e6:.1f} MB), {scenario}: {rss:.0f} MB in {secs:.1f} s: {out}",
@@ -138,7 +142,8 @@ def main() -> None:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(f"model {args.model}, backend {args.backend or 'default'}, faiss {args.faiss}, source {src}\n")
+    print(f"model {args.model}, backend {args.backend or 'default'}, faiss {args.faiss}, "
+          f"source {src or 'installed ' + citeqa[0]}\n")
     print("| articles | corpus MB | run | peak RSS MB | seconds |")
     print("|---:|---:|---|---:|---:|")
     for r in rows:

@@ -40,11 +40,11 @@ def bench_onnx(
         cache_dir: citeqa's cache folder (the product's ``embedding.cache_dir``); exports are reused from there.
         repeats: speed repeats; backends alternate within each repeat (side by side).
     """
+    from embeddings import Index
     from embeddings.bm25 import BM25Index
     from embeddings.config import ChunkSettings, RetrievalSettings
     from embeddings.faiss_index import DenseIndex
     from embeddings.search import Retriever
-    from embeddings.store import Index
     from evals.bench.stats import summarize
     from evals.metrics import doc_recall, evidence_recall
     from qa.rewrite import rewrite_followup

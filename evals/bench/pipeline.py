@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,9 +29,7 @@ import numpy as np
 
 from corpus.sentences import split_sentences
 from corpus.types import Article
-from embeddings.config import ChunkSettings, IndexSettings
-from embeddings.embedder import Embedder
-from embeddings.store import build_index
+from embeddings import ChunkSettings, Embedder, IndexSettings, build_index
 from evals.bench.data import text_seed
 from evals.bench.stats import peak_rss_mb, rss_mb, summarize
 from evals.sets import EvalItem
@@ -38,7 +37,6 @@ from evals.sets import EvalItem
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-REPO = Path(__file__).resolve().parent.parent
 STAGE_KEYS = {  # bench name -> Answer.timings_ms key
     "rewrite": "rewrite", "embed": "retrieve.embed", "dense": "retrieve.dense", "bm25": "retrieve.bm25",
     "fuse": "retrieve.fuse", "mmr": "retrieve.mmr", "retrieve": "retrieve", "generate": "generate",
@@ -182,9 +180,17 @@ def bench_latency(
             "stages_ms": stages_out}
 
 
-def _cli_command() -> list[str]:
-    exe = Path(sys.executable).with_name("citeqa")
-    return [str(exe)] if exe.is_file() else [sys.executable, "-m", "ui.cli"]
+def cli_command() -> list[str]:
+    """The installed ``citeqa`` console script: the one beside this interpreter (its virtualenv), else on PATH.
+
+    Raises:
+        RuntimeError: citeqa is not installed (``pip install -e .`` makes the script).
+    """
+    beside = Path(sys.executable).with_name("citeqa")
+    exe = str(beside) if beside.is_file() else shutil.which("citeqa")
+    if exe is None:
+        raise RuntimeError(f"no citeqa command beside {sys.executable} or on PATH: install citeqa (pip install -e .)")
+    return [exe]
 
 
 def bench_cold_start(index_dir: Path, question: str, *, runs: int, home: Path, progress: Progress) -> dict[str, Any]:
@@ -194,13 +200,13 @@ def bench_cold_start(index_dir: Path, question: str, *, runs: int, home: Path, p
            "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "CITEQA_CONFIG"):
         env.pop(var, None)
-    cmd = _cli_command()
+    cmd = cli_command()
     out: dict[str, Any] = {"command": " ".join([Path(cmd[0]).name, *cmd[1:], "ask", "…"])}
     for name, args in (("help", ["--help"]), ("ask", ["ask", "--backend", "extractive", question])):
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
-            proc = subprocess.run([*cmd, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+            proc = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=600)
             times.append(time.perf_counter() - t0)
             if proc.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd + args[:1])} failed ({proc.returncode}): {proc.stderr[-500:]}")
@@ -215,7 +221,7 @@ def bench_cold_start(index_dir: Path, question: str, *, runs: int, home: Path, p
 def memory_child() -> None:
     """Child process entry: load QA from argv[1] (index dir), answer argv[2:], print RSS figures as JSON."""
     index_dir, questions = sys.argv[1], sys.argv[2:]
-    from qa.pipeline import QA
+    from qa import QA
 
     base = rss_mb()
     t0 = time.perf_counter()
@@ -237,7 +243,7 @@ def bench_memory(index_dir: Path, questions: Sequence[str], *, runs: int, home: 
     code = "from evals.bench.pipeline import memory_child; memory_child()"
     rows = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, "-c", code, str(index_dir), *questions], env=env, cwd=REPO,
+        proc = subprocess.run([sys.executable, "-c", code, str(index_dir), *questions], env=env,
                               capture_output=True, text=True, timeout=1800)
         if proc.returncode != 0:
             raise RuntimeError(f"memory child failed ({proc.returncode}): {proc.stderr[-800:]}")
@@ -254,9 +260,9 @@ def bench_ui_memory(index_dir: Path, *, home: Path, timeout_s: float = 240.0) ->
         port = s.getsockname()[1]
     env = {**os.environ, "CITEQA_HOME": str(home), "CITEQA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [*_cli_command(), "ui", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [*cli_command(), "ui", "--host", "127.0.0.1", "--port", str(port)]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while time.perf_counter() - t0 < timeout_s:
             if proc.poll() is not None:

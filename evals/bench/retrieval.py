@@ -8,7 +8,7 @@
     Target: hybrid p50 < 30 ms.
 
 Usage:
-    .venv/bin/python scripts/bench_retrieval.py [--articles 200] [--runs 3] [--queries 200] [--json out.json]
+    .venv/bin/python -m evals.bench.retrieval [--articles 200] [--runs 3] [--queries 200] [--json out.json]
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import embeddings.embedder as embedder_module  # noqa: E402
-from corpus.load import bundled_corpus_dir, load_articles  # noqa: E402
-from corpus.types import Article  # noqa: E402
-from embeddings import (  # noqa: E402
+import embeddings.embedder as embedder_module
+from corpus.load import bundled_corpus_dir, load_articles
+from corpus.types import Article
+from embeddings import (
     ChunkSettings,
     EmbeddingSettings,
     Index,
@@ -41,7 +39,7 @@ from embeddings import (  # noqa: E402
     build_index,
     load_embedder,
 )
-from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.embedder import SentenceTransformerEmbedder
 
 
 def replicate(seeds: list[Article], n: int) -> list[Article]:

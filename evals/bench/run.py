@@ -243,7 +243,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
             state["sentences"] = bench_data.seed_sentences(seeds)
             state["items"] = load_eval_set(SETS_DIR / "seed_dev.jsonl")
             state["seed_dir"] = work / "index-seed"
-            from embeddings.store import build_index
+            from embeddings import build_index
 
             t0 = time.perf_counter()
             build_index(seeds, index_dir=state["seed_dir"], embedder=state["emb"], chunking=ChunkSettings(),
@@ -275,9 +275,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         section("indexing", indexing)
 
         # -- 2. latency, warm, on every index we have; cold start --------------------------------------------
-        from embeddings.store import Index
-        from qa.config import get_settings
-        from qa.pipeline import QA
+        from embeddings import Index
+        from qa import QA, get_settings
 
         items = state["items"][: plan.latency_items or None]
         queries = bench_pipeline.query_variants(items, plan.latency_variants)
@@ -295,13 +294,13 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
                 out = {"seed": bench_pipeline.bench_latency(qa_factory(state["seed_dir"]), queries,
                                                             passes=plan.latency_passes, progress=progress_fn,
                                                             label="seed")}
-                out["seed"]["chunks"] = _chunk_count(state["seed_dir"])
+                out["seed"]["chunks"] = _chunk_count(state["seed_dir"], emb)
                 if gen_dir.is_dir():
                     base_q = bench_pipeline.query_variants(items, 1)
                     out["generated"] = bench_pipeline.bench_latency(qa_factory(gen_dir), base_q,
                                                                     passes=plan.latency_passes, progress=progress_fn,
                                                                     label="generated")
-                    out["generated"]["chunks"] = _chunk_count(gen_dir)
+                    out["generated"]["chunks"] = _chunk_count(gen_dir, emb)
             return out
 
         section("latency", latency)
@@ -367,7 +366,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
 
         # -- 5. ONNX ----------------------------------------------------------------------------------------------
         def onnx() -> dict[str, Any]:
-            texts = _gen_chunk_texts(work / "index-gen-0", plan.onnx_texts) or state["sentences"][: plan.onnx_texts]
+            texts = (_gen_chunk_texts(work / "index-gen-0", plan.onnx_texts, emb)
+                     or state["sentences"][: plan.onnx_texts])
             return bench_onnx(emb, speed_texts=texts, index_dir=state["seed_dir"], items=state["items"],
                               cache_dir=Path(str(model_cache)), repeats=plan.onnx_repeats, progress=bar)
 
@@ -401,35 +401,33 @@ def _torch_threads() -> int | None:
         return None
 
 
-def _chunk_count(index_dir: Path) -> int:
-    return int(json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))["n_chunks"])
+def _load_index(index_dir: Path, embedder: Any) -> Any:
+    """The index at ``index_dir`` as the product loads it (the bench never reads index files itself)."""
+    from embeddings import ChunkSettings, Index
+
+    return Index.load(index_dir, embedder=embedder, chunking=ChunkSettings())
 
 
-def _gen_chunk_texts(index_dir: Path, limit: int) -> list[str]:
-    """Chunk texts of a generated index, read from its files (first ``limit``)."""
+def _chunk_count(index_dir: Path, embedder: Any) -> int:
+    return len(_load_index(index_dir, embedder).chunks)
+
+
+def _gen_chunk_texts(index_dir: Path, limit: int, embedder: Any) -> list[str]:
+    """The first ``limit`` chunk texts of a generated index ([] when there is none, e.g. indexing was skipped)."""
+    from embeddings.errors import RetrievalError
+
+    if not index_dir.is_dir():
+        return []
     try:
-        articles = {}
-        with open(index_dir / "articles.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                articles[rec["doc_id"]] = rec["text"]
-        out = []
-        with open(index_dir / "chunks.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                out.append(articles[rec["doc_id"]][rec["start"] : rec["end"]])
-                if len(out) >= limit:
-                    break
-        return out
-    except (OSError, KeyError, ValueError):
+        return [c.text for c in _load_index(index_dir, embedder).chunks[:limit]]
+    except RetrievalError:
         return []
 
 
 def _build_large(target_chunks: int, state: dict[str, Any], work: Path, bar: Any) -> tuple[Path, dict[str, Any]]:
     """An index of ~``target_chunks`` chunks of generated articles, built with real chunking, BM25 and FAISS
     but vectors from ``SentenceMeanEmbedder`` (embedding 100k chunks with the model would take ~10 min)."""
-    from embeddings.config import ChunkSettings, IndexSettings
-    from embeddings.store import build_index
+    from embeddings import ChunkSettings, IndexSettings, build_index
     from evals.bench.data import generate_articles
     from evals.bench.pipeline import SentenceMeanEmbedder
 
@@ -447,7 +445,7 @@ def _build_large(target_chunks: int, state: dict[str, Any], work: Path, bar: Any
     report = build_index(articles, index_dir=large_dir, embedder=fake, chunking=ChunkSettings(),
                          index_settings=IndexSettings(faiss="auto"), progress=False)
     info = {"articles": n_articles, "chunks": report.chunks, "build_s": time.perf_counter() - t0,
-            "faiss": json.loads((large_dir / "manifest.json").read_text(encoding="utf-8"))["faiss_type"],
+            "faiss": _load_index(large_dir, emb).manifest.get("faiss_type"),
             "disk_mb": sum(p.stat().st_size for p in large_dir.rglob("*") if p.is_file()) / 2**20,
             "vectors": "mean of the real embeddings of each chunk's sentences plus noise (SentenceMeanEmbedder)"}
     bar(f"memory: built a {report.chunks:,}-chunk index ({n_articles:,} articles) in {info['build_s']:.0f} s")

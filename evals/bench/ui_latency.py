@@ -6,8 +6,12 @@ question is a warm-up and is reported on its own (the first query pays one-time 
 Times are measured in the page (performance.now) from the Ask click to the first rendered answer text and
 to the final render (cursor gone, citations linked, sources panel filled in the same update).
 
-    python scripts/bench_ui.py                      # about 2 minutes: index build, then 12 questions
-    python scripts/bench_ui.py --url http://127.0.0.1:7860/ --rounds 5 --json test-artifacts/ui/bench_ui.json
+    python -m evals.bench.ui_latency                # an index build, then 13 questions
+    python -m evals.bench.ui_latency --url http://127.0.0.1:7860/ --rounds 5 --json test-artifacts/ui/bench_ui.json
+
+Run it from the source checkout: it drives the browser with the helpers of the browser tests
+(``tests/ui/browser.py``: the installed ``citeqa ui``, headless Chromium through Playwright), which are not
+part of the installed package.
 """
 
 from __future__ import annotations
@@ -19,11 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.ui.browser import Server, ask, launch_chromium, open_app  # noqa: E402
+from typing import Any
 
 # Distinct questions: repeating one would measure citeqa's caches (query and sentence vectors), not a new question.
 QUESTIONS = (
@@ -55,6 +55,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
+    try:
+        from tests.ui.browser import Server, ask, launch_chromium, open_app
+    except ImportError as exc:
+        raise SystemExit(f"run this from the citeqa source checkout (it needs tests/ui/browser.py): {exc}") from None
     from playwright.sync_api import sync_playwright
 
     server = None
@@ -63,12 +67,12 @@ def main() -> None:
     else:
         home = args.home or Path(tempfile.mkdtemp(prefix="citeqa-bench-ui-"))
         print(f"starting citeqa ui (CITEQA_HOME={home}) ...", file=sys.stderr)
-        t = time.perf_counter()
+        t0 = time.perf_counter()
         server = Server(home)
         server.wait_ready()
-        print(f"ready in {time.perf_counter() - t:.0f} s at {server.url}", file=sys.stderr)
+        print(f"ready in {time.perf_counter() - t0:.0f} s at {server.url}", file=sys.stderr)
         url = server.url
-    runs: list[dict[str, object]] = []
+    runs: list[dict[str, Any]] = []
     try:
         with sync_playwright() as p:
             browser = launch_chromium(p)
@@ -87,9 +91,9 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
-    first = [float(r["first_ms"]) for r in runs]  # type: ignore[arg-type]
-    full = [float(r["full_ms"]) for r in runs]  # type: ignore[arg-type]
-    summary = {
+    first = [float(r["first_ms"]) for r in runs]
+    full = [float(r["full_ms"]) for r in runs]
+    summary: dict[str, Any] = {
         "n": len(runs),
         "first_token_ms": {"p50": statistics.median(first), "p90": _pct(first, 0.9)},
         "full_answer_ms": {"p50": statistics.median(full), "p90": _pct(full, 0.9)},

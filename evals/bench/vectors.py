@@ -75,7 +75,7 @@ def index_rss_mb(path: Path, kind: str) -> float:
             "from evals.bench.stats import rss_mb; b = rss_mb(); d = DenseIndex.load(Path(sys.argv[1]), sys.argv[2]); "
             "print(rss_mb() - b)")
     proc = subprocess.run([sys.executable, "-c", code, str(path), kind], capture_output=True, text=True,
-                          timeout=600, cwd=Path(__file__).resolve().parent.parent)
+                          timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"reading {path.name} in a child process failed: {proc.stderr[-400:]}")
     return float(proc.stdout.strip().splitlines()[-1])

@@ -6,6 +6,7 @@ No assertion depends on how fast anything ran; tiny runs use the hash embedder a
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from embeddings.embedder import HashEmbedder
 from evals.bench import data as bench_data
@@ -61,3 +62,17 @@ def test_indexing_and_latency_on_a_tiny_run(sentences, tmp_path):
     assert {"embed", "dense", "bm25", "fuse", "generate", "cite", "end_to_end"} <= set(stages)
     assert stages["end_to_end"]["p50"]["n"] == 2
     assert stages["end_to_end"]["p50"]["median"] >= stages["dense"]["p50"]["median"]
+
+
+def test_subprocesses_run_the_installed_citeqa_script(tmp_path, monkeypatch):
+    """Cold start and the UI's memory run the console script beside the interpreter, never ``python -m ui.cli``."""
+    venv_bin = tmp_path / "bin"
+    venv_bin.mkdir()
+    script = venv_bin / "citeqa"
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    monkeypatch.setattr("sys.executable", str(venv_bin / "python"))
+    assert bench_pipeline.cli_command() == [str(script)]
+    script.unlink()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(RuntimeError, match="no citeqa command"):
+        bench_pipeline.cli_command()
