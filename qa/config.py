@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
 from qa.errors import ConfigError
@@ -68,6 +68,68 @@ class AnswerSettings(BaseModel):
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
 
 
+def _split_list(value: Any) -> Any:
+    """``"a, b"`` (an environment variable) → ``["a", "b"]``; lists pass through."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class EndpointSettings(BaseModel):
+    """An extra OpenAI-compatible endpoint the operator offers in the UI's Settings tab."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=60, description="Name shown in the Settings tab (never the URL).")
+    base_url: str = Field(min_length=1, description="The endpoint's base URL, e.g. http://127.0.0.1:8080/v1.")
+    api_key: SecretStr | None = Field(None, description="Key sent to this endpoint only (never shown or logged).")
+    models: list[str] = Field(min_length=1, description="Models a user may pick at this endpoint (first: default).")
+
+
+class UISettings(BaseModel):
+    """Who may use ``citeqa ui`` and how: endpoints, logins and roles, concurrency."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoints: list[EndpointSettings] = Field(
+        default_factory=list,
+        description="Extra endpoints a user may pick in the Settings tab, besides the generator's own "
+        "(generator.base_url with generator.model). Each endpoint's key goes to that endpoint only.",
+    )
+    models: list[str] = Field(
+        default_factory=list,
+        description="More models a user may pick at the generator's own endpoint (generator.model comes first).",
+    )
+    allowed_base_urls: list[str] = Field(
+        default_factory=list,
+        description="URL prefixes a user may type as a base URL in the Settings tab (with their own key), e.g. "
+        "http://127.0.0.1:8080/v1. Empty (the default): only the endpoints above can be picked. Comma-separated "
+        "in CITEQA_UI__ALLOWED_BASE_URLS.",
+    )
+    admins: list[str] = Field(
+        default_factory=list,
+        description="Users who may upload and delete articles (besides those marked admin in the password file). "
+        "Comma-separated in CITEQA_UI__ADMINS.",
+    )
+    auth_file: Path | None = Field(
+        None,
+        description="Password file: one 'user:password[:admin]' line per user; the password may be a "
+        "pbkdf2_sha256$... hash from `citeqa ui --hash-password`. Logins are then required.",
+    )
+    max_concurrent_questions: int = Field(
+        16, ge=1, le=64, description="Questions answered at the same time (all sessions together)."
+    )
+
+    _split = field_validator("admins", "allowed_base_urls", "models", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> UISettings:
+        names = [e.name for e in self.endpoints]
+        if len(set(names)) != len(names):
+            raise ValueError("ui.endpoints names must be unique")
+        return self
+
+
 class Settings(BaseModel):
     """Every setting of citeqa, by stage. Build with ``get_settings()``."""
 
@@ -79,6 +141,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    ui: UISettings = Field(default_factory=UISettings)
 
     @model_validator(mode="after")
     def _default_cache_dir(self) -> Settings:

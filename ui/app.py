@@ -30,12 +30,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
 from corpus import SUPPORTED_SUFFIXES
-from qa import QA, Answer, ConfigError, GeneratorError, InvalidQuestionError, QAError, Settings
-from qa.config import GeneratorSettings
-from ui import render
+from qa import (
+    QA,
+    Answer,
+    AuthError,
+    ConfigError,
+    GeneratorError,
+    InvalidQuestionError,
+    ModelNotFoundError,
+    QAError,
+    Settings,
+)
+from qa.config import GeneratorSettings, data_dir
+from ui import endpoints, render
+from ui.auth import LOOPBACK_HOSTS, Access, load_access, parse_auth  # noqa: F401  (parse_auth: re-exported)
 from ui.feedback import Turn, Verdict, feedback_path, record_feedback
 
 if TYPE_CHECKING:
@@ -57,6 +66,7 @@ EXAMPLE_QUESTIONS = (
 )
 
 QAOrFactory = QA | Callable[[], QA]
+NOT_ADMIN = "**Not allowed:** only an admin can {action} on this server."
 
 
 # -- per-session state ---------------------------------------------------------------------------------
@@ -77,10 +87,14 @@ class Conversation:
 
 @dataclass
 class Preferences:
-    """The session's Settings-tab choices; None means the app's settings."""
+    """The session's Settings-tab choices; None means the app's settings.
+
+    ``endpoint`` is the name of the chosen endpoint (see ``ui.endpoints``); ``generator`` its resolved settings.
+    """
 
     generator: GeneratorSettings | None = None
     top_k: int | None = None
+    endpoint: str | None = None
 
 
 # -- uploads -----------------------------------------------------------------------------------------------
@@ -146,18 +160,22 @@ def check_uploads(
     return UploadCheck(accepted, refused)
 
 
-def parse_auth(value: str | tuple[str, str] | None) -> tuple[str, str] | None:
-    """``"user:password"`` → ``("user", "password")``; None stays None.
-
-    Raises:
-        ConfigError: no colon, or an empty user or password.
-    """
-    if value is None or isinstance(value, tuple):
-        return value
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ConfigError("auth must look like user:password")
-    return user, password
+def _generator_error(exc: GeneratorError) -> str:
+    """What the chat says when the generator fails: the kind of failure and its HTTP status, never the server's
+    reply (an endpoint's error body can hold anything; the full message goes to the server log)."""
+    status = re.search(r"HTTP (\d{3})", str(exc))
+    code = f" (HTTP {status.group(1)})" if status else ""
+    if isinstance(exc, AuthError):
+        what = f"The LLM endpoint rejected the API key{code}."
+    elif isinstance(exc, ModelNotFoundError):
+        what = f"The LLM endpoint does not serve the chosen model{code}."
+    elif "timed out" in str(exc):
+        what = "The LLM endpoint timed out."
+    elif "reach" in str(exc):
+        what = "The LLM endpoint could not be reached."
+    else:
+        what = f"The LLM endpoint failed{code}."
+    return what + " Check the generator in the Settings tab; the details are in the server log"
 
 
 def _bot(content: str) -> str:
@@ -176,16 +194,29 @@ class ChatUI:
 
     Args:
         qa: a loaded ``QA``, or a function returning one (called once, on first use).
-        settings: the app's settings (feedback location, defaults shown in the Settings tab).
+        settings: the app's settings (feedback location, the operator's endpoints, defaults shown in the
+            Settings tab).
         feedback_file: where feedback goes; default ``feedback_path(settings)``.
+        access: logins and roles; default: no logins, the local user is the admin.
+
+    Handlers that change the index take the logged-in ``user`` (``gr.Request.username``) and refuse
+    non-admins themselves: Gradio events can be called through its API, whatever the page shows.
     """
 
-    def __init__(self, qa: QAOrFactory, settings: Settings, *, feedback_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        qa: QAOrFactory,
+        settings: Settings,
+        *,
+        feedback_file: Path | None = None,
+        access: Access | None = None,
+    ) -> None:
         is_factory = callable(qa) and not hasattr(qa, "stream")
         self._qa: QA | None = None if is_factory else qa  # type: ignore[assignment]
         self._factory: Callable[[], QA] | None = qa if is_factory else None  # type: ignore[assignment]
         self.settings = settings
         self.feedback_file = feedback_file or feedback_path(settings)
+        self.access = access or Access()
         self._lock = threading.RLock()
         self._variants: dict[str, QA] = {}
 
@@ -202,10 +233,15 @@ class ChatUI:
         """The QA answering with the session's preferences, cached per distinct choice.
 
         Every variant shares the base QA's loaded index, so articles added or deleted later are seen by all.
+
+        Raises:
+            ConfigError: the generator is not one this server allows a session to use (``ui.endpoints``).
         """
         base = self.qa
         if prefs is None or (prefs.generator is None and prefs.top_k is None):
             return base
+        if prefs.generator is not None:  # the last guard before a request can leave: the operator's endpoints only
+            endpoints.check_generator(self.settings, prefs.generator)
         key = (prefs.generator.model_dump_json() if prefs.generator else "") + f"|{prefs.top_k}"
         with self._lock:
             variant = self._variants.get(key)
@@ -260,8 +296,8 @@ class ChatUI:
         except InvalidQuestionError as exc:
             error = f"Please rephrase the question: {exc}."
         except GeneratorError as exc:
-            error = f"{exc or type(exc).__name__}. Check the generator in the Settings tab."
-            logger.warning("answering failed: %s", exc)
+            error = _generator_error(exc)
+            logger.warning("answering failed: %s", exc)  # the full message, server body included: the log only
         except QAError as exc:
             error = str(exc) or type(exc).__name__
             logger.warning("answering failed: %s", error)
@@ -382,12 +418,32 @@ class ChatUI:
     def doc_ids(self) -> list[str]:
         return [a.doc_id for a in self.qa.articles()]
 
-    def add_uploads(self, paths: Sequence[str | Path] | None, progress: Callable[[str], None] | None = None) -> str:
+    def is_admin(self, user: str | None) -> bool:
+        """Whether ``user`` (``gr.Request.username``; None without logins) may add and delete articles."""
+        return self.access.is_admin(user)
+
+    def _hide_paths(self, text: str, *extra: Path) -> str:
+        """``text`` without the server's folders (index, data dir, staging): users see names, not paths."""
+        places = [*extra, self.settings.index_dir(), data_dir(), Path(tempfile.gettempdir())]
+        for place in sorted({str(p) for p in places}, key=len, reverse=True):
+            text = text.replace(place + os.sep, "").replace(place, "(server folder)")
+        return text
+
+    def add_uploads(
+        self,
+        paths: Sequence[str | Path] | None,
+        progress: Callable[[str], None] | None = None,
+        *,
+        user: str | None = None,
+    ) -> str:
         """Index uploaded files (limits checked, names sanitised); a Markdown status message.
 
-        The files are copied under their safe names into a private staging folder; QA copies them on into
-        the index's uploads folder and indexes them incrementally.
+        Only an admin may add articles (``user`` is the logged-in user). The files are copied under their safe
+        names into a private staging folder; QA copies them on into the index's uploads folder and indexes them
+        incrementally.
         """
+        if not self.is_admin(user):
+            return NOT_ADMIN.format(action="add articles")
         paths = [p for p in (paths or []) if p]
         if not paths:
             return "Choose one or more .txt, .md, .html or .pdf files first."
@@ -406,22 +462,24 @@ class ChatUI:
                 # QA copies share one index: the cached session variants see the new one too
                 report = self.qa.add_files(staged, progress=progress)
             except QAError as exc:
-                return f"**Nothing was added.** {html.escape(str(exc))}"
+                return f"**Nothing was added.** {html.escape(self._hide_paths(str(exc), staging))}"
             except OSError as exc:
                 logger.warning("upload failed: %s", exc)
                 return "**Nothing was added.** The uploaded files could not be stored (see the server log)."
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             added = list(report.added_doc_ids)
-            skipped = [html.escape(str(err)) for err in report.skipped] + skipped
+            skipped = [html.escape(self._hide_paths(str(err), staging)) for err in report.skipped] + skipped
         lines = [f"**Added {len(added)} article(s):** " + ", ".join(f"`{d}`" for d in added)] if added else []
         if skipped:
             lines.append("**Nothing was added.** Skipped:" if not added else "**Skipped:**")
             lines += [f"- {s}" for s in skipped]
         return "\n".join(lines) or "Nothing was added."
 
-    def remove(self, doc_id: str | None) -> str:
-        """Delete an article from the index; a Markdown status message."""
+    def remove(self, doc_id: str | None, *, user: str | None = None) -> str:
+        """Delete an article from the index (admins only); a Markdown status message."""
+        if not self.is_admin(user):
+            return NOT_ADMIN.format(action="delete articles")
         if not doc_id:
             return "Choose an article to delete."
         try:
@@ -429,63 +487,72 @@ class ChatUI:
         except KeyError:
             return f"`{html.escape(doc_id)}` is not in the index."
         except QAError as exc:
-            return f"**Could not delete** `{html.escape(doc_id)}`: {html.escape(str(exc))}"
+            return f"**Could not delete** `{html.escape(doc_id)}`: {html.escape(self._hide_paths(str(exc)))}"
         return f"Deleted `{html.escape(doc_id)}`; {report.articles} article(s) remain."
 
     # -- settings ---------------------------------------------------------------------------------------
     def apply_settings(
-        self, backend: str, base_url: str, model: str, api_key: str, top_k: float | int, prefs: Preferences | None
+        self,
+        endpoint: str,
+        base_url: str,
+        model: str,
+        api_key: str,
+        top_k: float | int,
+        prefs: Preferences | None,
     ) -> tuple[Preferences, str, str]:
         """Validate the Settings tab's values into the session's preferences.
 
-        Returns (preferences, status Markdown, current-settings Markdown). An empty API key field keeps the
-        key already set.
+        ``endpoint`` is one of ``ui.endpoints.endpoint_names``: the operator's endpoints (their keys stay on the
+        server), the extractive generator, or a typed ``base_url`` when the operator allows it. A typed key goes
+        only to the endpoint it was applied with. Returns (preferences, status Markdown, current-settings
+        Markdown); the settings apply to this session only.
         """
         prefs = prefs or Preferences()
-        current = prefs.generator or self.qa.settings.generator
-        key: SecretStr | None = SecretStr(api_key.strip()) if api_key and api_key.strip() else current.api_key
+        previous = endpoints.Choice(prefs.endpoint, prefs.generator) if prefs.endpoint and prefs.generator else None
         try:
-            gen = GeneratorSettings.model_validate(
-                {
-                    **current.model_dump(),
-                    "backend": backend,
-                    "base_url": (base_url or "").strip() or None,
-                    "model": (model or "").strip() or None,
-                    "api_key": key,
-                }
+            choice = endpoints.resolve_choice(
+                self.settings,
+                endpoint=endpoint,
+                model=model,
+                custom_url=base_url,
+                api_key=api_key,
+                previous=previous,
             )
-            if gen.resolved_backend() == "openai" and not gen.base_url and not gen.api_key:
-                raise ConfigError("the OpenAI-compatible generator needs a base URL (or an API key for api.openai.com)")
-            if gen.resolved_backend() == "openai" and not gen.model:
-                raise ConfigError("the OpenAI-compatible generator needs a model name")
-            new = Preferences(generator=gen, top_k=int(top_k))
+            new = Preferences(generator=choice.generator, top_k=int(top_k), endpoint=choice.name)
             self.qa_for(new)  # surfaces settings that cannot work together now, not at the next question
         except (ConfigError, ValueError) as exc:
             msg = str(exc).splitlines()[0]
             return prefs, f"**Not applied:** {html.escape(msg)}", self.describe_settings(prefs)
-        return new, "Applied. The next question uses these settings.", self.describe_settings(new)
+        return new, "Applied. Your next question uses these settings.", self.describe_settings(new)
 
     def describe_settings(self, prefs: Preferences | None) -> str:
-        """The settings in effect, as Markdown (the API key is never shown)."""
+        """The settings in effect, as Markdown: names only (no key, no server URL of the operator, no path)."""
         qa = self.qa_for(prefs)
         g = qa.settings.generator
         backend = g.resolved_backend()
         rows = [("Generator", "extractive (offline)" if backend == "extractive" else "OpenAI-compatible endpoint")]
         if backend == "openai":
             rows += [
-                ("Base URL", g.base_url or "api.openai.com"),
+                ("Endpoint", endpoints.endpoint_label(self.settings, g)),
                 ("Model", g.model or "(none)"),
                 ("API key", "set (hidden)" if g.api_key else "not set"),
             ]
         rows += [
             ("Top-k chunks", str(qa.settings.retrieval.top_k)),
             ("Retrieval", qa.settings.retrieval.mode),
-            ("Embedding model", qa.settings.embedding.model),
-            ("Index folder", str(qa.settings.index_dir())),
-            ("Feedback file", str(self.feedback_file)),
+            ("Embedding model", Path(qa.settings.embedding.model).name or qa.settings.embedding.model),
         ]
         body = "\n".join(f"| {k} | `{html.escape(v)}` |" for k, v in rows)
         return "| Setting | Value |\n|---|---|\n" + body
+
+    def role_note(self, user: str | None) -> str:
+        """The Articles tab's line on who may change the index."""
+        if self.is_admin(user):
+            return ""
+        if self.access.login_required:
+            who = html.escape(user or "?")
+            return f"Signed in as **{who}**: you can ask; only an admin can add or delete articles."
+        return "This server is shared: articles are added and deleted by its operator (`citeqa index`)."
 
 
 # -- the Blocks ----------------------------------------------------------------------------------------------
@@ -497,15 +564,23 @@ COPY_JS = """
 """
 
 
-def create_app(qa: QAOrFactory, settings: Settings, *, feedback_file: Path | None = None) -> gr.Blocks:
+def create_app(
+    qa: QAOrFactory, settings: Settings, *, feedback_file: Path | None = None, access: Access | None = None
+) -> gr.Blocks:
     """Build the Gradio Blocks of the chat UI (not launched).
 
     Args:
         qa: a loaded ``QA`` or a function returning one (called on first use).
         settings: the app's settings.
         feedback_file: where feedback is appended (default ``feedback_path(settings)``).
+        access: logins and roles (default: none; the local user is the admin).
     """
-    return _build(ChatUI(qa, settings, feedback_file=feedback_file))
+    return _build(ChatUI(qa, settings, feedback_file=feedback_file, access=access))
+
+
+def _user(request: Any) -> str | None:
+    """The logged-in user of a Gradio request (None without logins or outside a request)."""
+    return getattr(request, "username", None) if request is not None else None
 
 
 def _build(ui: ChatUI) -> gr.Blocks:
@@ -574,6 +649,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
 
             with gr.Tab("Articles", id="articles"):
                 articles_head = gr.Markdown("", elem_id="cq-articles-head")
+                role_note = gr.Markdown("", elem_id="cq-role-note")
                 # "str" columns render as text, never as Markdown/HTML: titles come from uploaded files.
                 table = gr.Dataframe(
                     headers=["Title", "doc_id", "Outlet", "Author", "Date", "Chunks"],
@@ -602,33 +678,44 @@ def _build(ui: ChatUI) -> gr.Blocks:
 
             with gr.Tab("Settings", id="settings"):
                 g = ui.settings.generator
+                names = endpoints.endpoint_names(ui.settings)
+                first = endpoints.DEFAULT_NAME if endpoints.DEFAULT_NAME in names else endpoints.EXTRACTIVE
+                start_name = first if g.resolved_backend() == "openai" else endpoints.EXTRACTIVE
+                allowed = bool(ui.settings.ui.allowed_base_urls)
                 gr.Markdown(
-                    "Choose how answers are written. These settings apply to this browser session; the index "
-                    "stays as it is.",
+                    "Choose how answers are written. These settings apply to this browser session only; the "
+                    "index and other users' sessions stay as they are.",
                     elem_id="cq-settings-intro",
                 )
                 with gr.Row(equal_height=False):
                     with gr.Column():
-                        backend = gr.Radio(
-                            ["extractive", "openai"],
-                            value=g.resolved_backend(),
+                        endpoint = gr.Dropdown(
+                            names,
+                            value=start_name,
                             label="Generator",
-                            info="extractive: offline, quotes the best sentences. openai: any OpenAI-compatible "
-                            "endpoint (OpenAI, vLLM, Ollama, llama.cpp, LM Studio).",
-                            elem_id="cq-backend",
+                            info="extractive: offline, quotes the best sentences. The others are the "
+                            "OpenAI-compatible endpoints this server offers.",
+                            elem_id="cq-endpoint",
+                        )
+                        model = gr.Dropdown(
+                            endpoints.models_for(ui.settings, start_name),
+                            value=g.model if start_name != endpoints.EXTRACTIVE else None,
+                            label="Model",
+                            allow_custom_value=allowed,  # a free model name only for a typed (allowed) URL
+                            elem_id="cq-model",
                         )
                         base_url = gr.Textbox(
-                            value=g.base_url or "",
-                            label="Base URL",
+                            value="",
+                            label="Base URL (for 'other endpoint'; must be on the server's allowed list)",
                             placeholder="http://127.0.0.1:8080/v1",
+                            visible=allowed,
                             elem_id="cq-base-url",
                         )
-                        model = gr.Textbox(value=g.model or "", label="Model", elem_id="cq-model")
                         api_key = gr.Textbox(
                             value="",
-                            label="API key",
+                            label="Your API key (optional; sent only to the endpoint chosen above)",
                             type="password",
-                            placeholder=_key_placeholder(g),
+                            placeholder=_key_placeholder(None),
                             elem_id="cq-api-key",
                         )
                         top_k = gr.Slider(
@@ -642,7 +729,15 @@ def _build(ui: ChatUI) -> gr.Blocks:
 
         # -- events ------------------------------------------------------------------------------------------
         chat_outputs = [chat, sources, conv, box, copy_box]
-        ask: dict[str, Any] = dict(fn=ui.respond, inputs=[box, conv, prefs], outputs=chat_outputs, concurrency_id="qa")
+        # Questions of different sessions run side by side (each reads one snapshot of the index); indexing and
+        # deletion have their own queue of one, so they never hold a question back.
+        ask: dict[str, Any] = dict(
+            fn=ui.respond,
+            inputs=[box, conv, prefs],
+            outputs=chat_outputs,
+            concurrency_id="answer",
+            concurrency_limit=ui.settings.ui.max_concurrent_questions,
+        )
         box.submit(**ask)
         send.click(**ask)
         for b in examples:
@@ -676,41 +771,69 @@ def _build(ui: ChatUI) -> gr.Blocks:
         def refresh() -> tuple[Any, Any, str]:
             return ui.article_rows(), gr.update(choices=ui.doc_ids(), value=None), ui.articles_heading()
 
-        def do_add(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-            status = ui.add_uploads(paths, progress=lambda msg: progress((0, None), desc=msg))
+        def do_add(
+            paths: list[str] | None,
+            request: gr.Request,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008
+        ) -> tuple[Any, ...]:
+            status = ui.add_uploads(paths, progress=lambda msg: progress((0, None), desc=msg), user=_user(request))
             return (status, *refresh(), None)
 
-        def do_delete(doc_id: str | None) -> tuple[Any, ...]:
-            return (ui.remove(doc_id), *refresh())
+        def do_delete(doc_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+            return (ui.remove(doc_id, user=_user(request)), *refresh())
+
+        def on_load(request: gr.Request) -> tuple[Any, ...]:
+            admin = ui.is_admin(_user(request))
+            editable = gr.update(interactive=admin)
+            return (*refresh(), ui.role_note(_user(request)), editable, editable, editable, editable)
+
+        # Gradio finds gr.Request parameters through their annotations (see on_like above).
+        do_add.__annotations__ = {"paths": Any, "request": gr.Request, "progress": gr.Progress, "return": tuple}
+        do_delete.__annotations__ = {"doc_id": Any, "request": gr.Request, "return": tuple}
+        on_load.__annotations__ = {"request": gr.Request, "return": tuple}
 
         article_outputs = [table, to_delete, articles_head]
-        add.click(do_add, inputs=[files], outputs=[articles_status, *article_outputs, files], concurrency_id="qa")
+        index_queue: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1)
+        add.click(do_add, inputs=[files], outputs=[articles_status, *article_outputs, files], **index_queue)
         delete.click(
             do_delete,
             inputs=[to_delete],
             outputs=[articles_status, *article_outputs],
-            concurrency_id="qa",
             js="(d) => (d && confirm('Delete ' + d + ' from the index?')) ? d : null",
+            **index_queue,
         )
 
+        endpoint.change(
+            lambda name: gr.update(choices=endpoints.models_for(ui.settings, name), value=None),
+            inputs=[endpoint],
+            outputs=[model],
+            queue=False,
+        )
         apply.click(
             ui.apply_settings,
-            inputs=[backend, base_url, model, api_key, top_k, prefs],
+            inputs=[endpoint, base_url, model, api_key, top_k, prefs],
             outputs=[prefs, settings_status, current],
+            concurrency_limit=None,
         ).then(
             # the key never travels back to the page: clear the field, say whether one is set
-            lambda p: gr.update(value="", placeholder=_key_placeholder(p.generator or ui.settings.generator)),
+            lambda p: gr.update(value="", placeholder=_key_placeholder(p)),
             inputs=[prefs],
             outputs=[api_key],
             queue=False,
         )
 
-        demo.load(refresh, outputs=article_outputs).then(ui.describe_settings, inputs=[prefs], outputs=[current])
+        demo.load(
+            on_load,
+            outputs=[*article_outputs, role_note, files, add, to_delete, delete],
+            concurrency_limit=None,
+        ).then(ui.describe_settings, inputs=[prefs], outputs=[current], concurrency_limit=None)
     return demo
 
 
-def _key_placeholder(g: GeneratorSettings) -> str:
-    return "a key is set (leave empty to keep it)" if g.api_key else "not set"
+def _key_placeholder(prefs: Preferences | None) -> str:
+    """The key field's hint: whether this session applied a key of its own (the server's keys are never hinted)."""
+    own = prefs is not None and prefs.endpoint == endpoints.CUSTOM and prefs.generator and prefs.generator.api_key
+    return "your key is set for this URL (leave empty to keep it)" if own else "not set (the server's key is used)"
 
 
 def _theme() -> Any:
@@ -760,6 +883,7 @@ def launch_app(
     host: str = "127.0.0.1",
     port: int = 7860,
     auth: str | tuple[str, str] | None = None,
+    auth_file: Path | None = None,
     share: bool = False,
     block: bool = True,
 ) -> Any:
@@ -769,14 +893,15 @@ def launch_app(
         settings: resolved settings.
         host: interface to bind; 127.0.0.1 unless told otherwise.
         port: TCP port.
-        auth: "user:password" or (user, password) to require a login; None for none.
+        auth: "user:password" or (user, password) to require a login (that user is the admin); None for none.
+        auth_file: a password file (``ui.auth``'s format; default: the ``ui.auth_file`` setting).
         share: Gradio share links (off: citeqa talks to no service the user did not configure).
         block: keep serving until interrupted (False returns the launched Blocks, for embedding).
     """
     # Before Gradio is first imported: its analytics would phone home.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    credentials = parse_auth(auth)
+    access = load_access(settings, auth=auth, auth_file=auth_file, host=host)
     index_dir = settings.index_dir()
     if index_dir.exists():
         print(f"citeqa: loading the index at {index_dir}", file=sys.stderr, flush=True)
@@ -789,13 +914,14 @@ def launch_app(
     qa = QA.ensure(settings, progress=True)  # builds the bundled corpus's index first when there is none
     print(f"citeqa: {len(qa.articles())} articles indexed", file=sys.stderr, flush=True)
     _warm_up(qa)
-    demo = create_app(qa, settings)
-    demo.queue(default_concurrency_limit=1)
+    demo = create_app(qa, settings, access=access)
+    # Every event names its own queue (answers side by side, indexing one at a time); anything else is light.
+    demo.queue(default_concurrency_limit=settings.ui.max_concurrent_questions)
     try:
         demo.launch(
             server_name=host,
             server_port=port,
-            auth=credentials,
+            auth=access.gradio_auth(),
             share=share,
             inbrowser=False,
             show_error=False,
@@ -810,9 +936,16 @@ def launch_app(
     except OSError as exc:  # Gradio raises OSError when the port is taken
         raise ConfigError(f"cannot serve on {host}:{port}: {exc}") from None
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"citeqa: serving on http://{shown_host}:{port}" + (" (login required)" if credentials else ""), flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    login = f" (login required; {len(access.passwords)} user(s), {len(access.admins)} admin(s))"
+    print(f"citeqa: serving on http://{shown_host}:{port}" + (login if access.login_required else ""), flush=True)
+    if host not in LOOPBACK_HOSTS:
         print(f"citeqa: listening on {host}: other machines on the network can reach this app", flush=True)
+        if not access.login_required:
+            print(
+                "citeqa: no logins: anyone who reaches it may ask, nobody may add or delete articles "
+                "(use --auth-file to name admins)",
+                flush=True,
+            )
     if block:
         demo.block_thread()
     return demo
@@ -826,12 +959,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--auth", default=None, help="user:password to require a login")
+    parser.add_argument("--auth-file", type=Path, default=None, help="password file (user:password[:admin] lines)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for name in ("ui", "qa", "embeddings", "corpus"):  # our progress lines; libraries only when they warn
         logging.getLogger(name).setLevel(logging.INFO)
     try:
-        launch_app(get_settings(), host=args.host, port=args.port, auth=args.auth)
+        launch_app(get_settings(), host=args.host, port=args.port, auth=args.auth, auth_file=args.auth_file)
     except QAError as exc:
         print(f"citeqa: error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

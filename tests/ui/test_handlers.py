@@ -97,10 +97,11 @@ def test_refusal_says_not_in_the_articles_and_shows_closest_passages(ui: ChatUI)
 def test_generator_failure_is_a_readable_message_and_the_chat_goes_on(ui: ChatUI) -> None:
     _, (messages, sources, conv, _, _) = _ask(ui, "please fail now")
     last = messages[-1]["content"]
-    assert "Could not answer" in last and "unreachable" in last and "Traceback" not in last
+    assert "Could not answer" in last and "could not be reached" in last and "Traceback" not in last
+    assert "127.0.0.1:9" not in last  # the endpoint's own message stays in the server log
     assert "Partial" in last  # what streamed before the failure stays visible
     assert conv.history == []  # a failed turn is not fed back to the model
-    assert conv.turns[-1].error and "unreachable" in conv.turns[-1].error
+    assert conv.turns[-1].error and "could not be reached" in conv.turns[-1].error
     _, (messages, _, conv, _, _) = _ask(ui, "Where did Macron receive Putin in 2017?", conv)
     assert 'href="#cq-src-2-1"' in messages[-1]["content"] and len(conv.history) == 2
 
@@ -299,27 +300,42 @@ def test_session_variants_see_uploads_and_deletions(tmp_path: Path) -> None:
 
 
 # -- settings ------------------------------------------------------------------------------------------
-def test_apply_settings_validates_and_masks_the_key(ui: ChatUI) -> None:
+def test_apply_settings_validates_and_masks_the_key(fake_qa: FakeQA, tmp_path: Path) -> None:
+    settings = get_settings(
+        {
+            "generator": {"backend": "extractive", "base_url": "http://127.0.0.1:9/v1", "model": "smol",
+                          "api_key": "sk-secret-123"},
+            "ui": {"models": ["smol2"], "allowed_base_urls": ["http://127.0.0.1:10/"]},
+        }
+    )
+    fake_qa.settings = settings
+    ui = ChatUI(fake_qa, settings, feedback_file=tmp_path / "feedback.jsonl")
     prefs, status, current = ui.apply_settings("openai", "", "", "", 5, None)
-    assert "Not applied" in status and prefs.generator is None
-    prefs, status, current = ui.apply_settings("openai", "http://127.0.0.1:9/v1", "", "sk-secret-123", 5, None)
-    assert "Not applied" in status and "model" in status
-    prefs, status, current = ui.apply_settings("openai", "http://127.0.0.1:9/v1", "smol", "sk-secret-123", 7, prefs)
+    assert "Not applied" in status and "unknown endpoint" in status and prefs.generator is None
+    prefs, status, current = ui.apply_settings("configured endpoint", "", "gpt-9", "", 5, None)
+    assert "Not applied" in status and "smol, smol2" in status
+    prefs, status, current = ui.apply_settings("configured endpoint", "", "smol2", "", 7, prefs)
     assert status.startswith("Applied")
     assert prefs.generator is not None and prefs.generator.api_key is not None
-    assert prefs.generator.api_key.get_secret_value() == "sk-secret-123"
-    assert "sk-secret" not in current and "set (hidden)" in current and "smol" in current
+    assert prefs.generator.api_key.get_secret_value() == "sk-secret-123"  # the server's key, for its own URL
+    assert "sk-secret" not in current and "set (hidden)" in current and "smol2" in current
+    assert "127.0.0.1:9" not in current and "configured endpoint" in current
     assert "| 7 |" in current.replace("`", "")
-    # an empty key field keeps the key; switching back to extractive works
-    prefs2, status, _ = ui.apply_settings("openai", "http://127.0.0.1:9/v1", "smol2", "", 7, prefs)
-    assert prefs2.generator is not None and prefs2.generator.api_key is not None
-    prefs3, status, current = ui.apply_settings("extractive", "", "", "", 5, prefs2)
+    # a typed URL on the allowed list gets the typed key, or none: never the server's
+    prefs2, status, current = ui.apply_settings("other endpoint (base URL)", "http://127.0.0.1:10/v1", "m", "", 7, prefs)
+    assert status.startswith("Applied") and prefs2.generator is not None and prefs2.generator.api_key is None
+    prefs3, status, _ = ui.apply_settings("other endpoint (base URL)", "http://127.0.0.1:10/v1", "m", "sk-mine", 7, prefs2)
+    prefs4, status, _ = ui.apply_settings("other endpoint (base URL)", "http://127.0.0.1:10/v1", "m2", "", 7, prefs3)
+    assert prefs4.generator is not None and prefs4.generator.api_key is not None  # kept for the same URL
+    assert prefs4.generator.api_key.get_secret_value() == "sk-mine"
+    prefs5, status, current = ui.apply_settings("extractive (offline)", "", "", "", 5, prefs4)
     assert status.startswith("Applied") and "extractive" in current
 
 
 def test_describe_settings_defaults(ui: ChatUI) -> None:
     text = ui.describe_settings(None)
-    assert "extractive" in text and "Top-k" in text and "feedback.jsonl" in text
+    assert "extractive" in text and "Top-k" in text
+    assert "feedback.jsonl" not in text and str(ui.settings.index_dir()) not in text  # no server paths
 
 
 def test_parse_auth() -> None:
