@@ -124,7 +124,8 @@ def _settings(ctx: click.Context, *, config: Path | None, index_dir: Path | None
 
 def _known_metrics(judge: bool) -> set[str]:
     """Dotted summary paths a bound may name (``by_type.<type>.…`` is checked after the run)."""
-    from evals.run import metric_paths, summarize
+    from evals.gates import metric_paths
+    from evals.run import summarize
 
     template = summarize([], k=1, backend="x")
     template.update(duration_s=0.0)
@@ -134,7 +135,7 @@ def _known_metrics(judge: bool) -> set[str]:
 
 
 def _bounds(fail_under: tuple[str, ...], fail_over: tuple[str, ...], *, judge: bool) -> list[Any]:
-    from evals.run import parse_bound
+    from evals.gates import parse_bound
 
     try:
         bounds = [parse_bound(b) for b in fail_under] + [parse_bound(b, upper=True) for b in fail_over]
@@ -186,9 +187,10 @@ def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int 
       citeqa eval evals/sets/seed_dev.jsonl -k 5 --fail-under answer.contains=0.7
       citeqa --index-dir data/xquad/index eval data/xquad/eval.jsonl --limit 200
     """
+    from evals.gates import check_bounds
     from evals.judge import JUDGE_CACHE_FILE, Judge
     from evals.report import write_report
-    from evals.run import check_bounds, default_out_dir, run_eval, set_name, write_run
+    from evals.run import default_out_dir, run_eval, set_name, write_run
     from evals.sets import load_eval_set
     from qa.config import data_dir
 

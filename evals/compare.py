@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.run import LOWER_IS_BETTER, EvalRun, lookup
+from evals.gates import lookup
+from evals.run import LOWER_IS_BETTER, EvalRun
 
 # The metrics of the deltas table, in order (dotted paths into the summary).
 COMPARED_METRICS: tuple[str, ...] = (

@@ -2,7 +2,8 @@
 
 ``run_eval`` answers each question (follow-ups with their history), scores it with ``evals.metrics`` and
 returns an ``EvalRun``: one record per question and a summary. ``write_run`` saves them as
-``results.jsonl`` and ``summary.json``; ``evals.report`` adds ``report.md`` and plots.
+``results.jsonl`` and ``summary.json``; ``evals.report`` adds ``report.md`` and plots, ``evals.gates``
+checks quality gates (``--fail-under``) on the summary.
 
 What is measured, per question and then averaged:
 
@@ -68,18 +69,6 @@ class EvalRun:
 
     records: list[dict[str, Any]]
     summary: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A quality gate: ``metric`` (dotted path into the summary) must stay ≥ (or ≤) ``value``."""
-
-    metric: str
-    value: float
-    upper: bool = False  # True: the metric must not exceed value (--fail-over)
-
-    def __str__(self) -> str:
-        return f"{self.metric}{'<=' if self.upper else '>='}{self.value:g}"
 
 
 # -- running --------------------------------------------------------------------------------------------
@@ -413,72 +402,6 @@ def default_out_dir(set_path: str | Path, *, root: str | Path = "runs", now: dat
     return out
 
 
-# -- quality gates --------------------------------------------------------------------------------------
-
-
-def parse_bound(text: str, *, upper: bool = False) -> Bound:
-    """``"retrieval.doc_recall=0.95"`` → ``Bound``. Raises ValueError with the expected form."""
-    metric, sep, value = text.partition("=")
-    metric = metric.strip()
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not sep or not metric or math.isnan(number):
-        raise ValueError(f"bad bound {text!r}: expected METRIC=VALUE, e.g. retrieval.doc_recall=0.95")
-    return Bound(metric, number, upper)
-
-
-def metric_paths(summary: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Dotted paths of the numeric (or null) leaves of a summary, ``by_type`` and ``settings`` included."""
-    out = []
-    for key, value in summary.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out += metric_paths(value, path + ".")
-        elif value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-            out.append(path)
-    return out
-
-
-def lookup(summary: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path (KeyError when a part is missing; a None group gives None).
-
-    Keys may contain dots or slashes (``by_type.why/explanation.answer.contains``): the longest matching key wins.
-    """
-    node: Any = summary
-    rest = path
-    while rest:
-        if node is None:
-            return None
-        if not isinstance(node, Mapping):
-            raise KeyError(path)
-        match = next((key for key in sorted(node, key=len, reverse=True)
-                      if rest == key or rest.startswith(key + ".")), None)
-        if match is None:
-            raise KeyError(path)
-        node, rest = node[match], rest[len(match) + 1 :]
-    return node
-
-
-def check_bounds(summary: Mapping[str, Any], bounds: Iterable[Bound]) -> list[str]:
-    """The failed gates, one line each (empty when all pass). A metric that is undefined fails its gate.
-
-    Raises:
-        KeyError: a bound names a metric the summary does not have.
-    """
-    failures = []
-    for b in bounds:
-        value = lookup(summary, b.metric)
-        if isinstance(value, Mapping):
-            raise KeyError(b.metric)
-        if value is None:
-            failures.append(f"{b.metric} is not measured in this run (need {b})")
-        elif (value > b.value) if b.upper else (value < b.value):
-            failures.append(f"{b.metric} = {value:g} {'>' if b.upper else '<'} {b.value:g}")
-    return failures
-
-
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5,
@@ -489,15 +412,10 @@ def _git_commit() -> str | None:
 
 
 __all__ = [
-    "Bound",
     "EvalRun",
-    "check_bounds",
     "citation_scores",
     "default_out_dir",
     "load_run",
-    "lookup",
-    "metric_paths",
-    "parse_bound",
     "run_eval",
     "score_item",
     "set_name",

@@ -18,13 +18,9 @@ from embeddings import HashEmbedder, Index, build_index
 from embeddings.types import Hit
 from evals.judge import Judge, parse_verdict
 from evals.run import (
-    Bound,
     EvalRun,
-    check_bounds,
     default_out_dir,
     load_run,
-    lookup,
-    parse_bound,
     run_eval,
     score_item,
     summarize,
@@ -261,37 +257,6 @@ def test_summarize_pools_refusals_and_averages_by_type() -> None:
     assert s["by_type"]["factoid"]["refusal"]["recall"] is None
     assert s["latency_ms"]["p50"] == 10.0 and s["latency_ms"]["max"] == 30.0
     assert s["n_answerable"] == 2 and s["n_unanswerable"] == 2
-
-
-# -- gates ------------------------------------------------------------------------------------------------
-
-
-def test_parse_bound() -> None:
-    assert parse_bound("retrieval.doc_recall=0.95") == Bound("retrieval.doc_recall", 0.95)
-    assert parse_bound(" latency_ms.p95 = 500", upper=True) == Bound("latency_ms.p95", 500.0, True)
-    for bad in ("retrieval.doc_recall", "=0.5", "answer.f1=high", "answer.f1=nan"):
-        with pytest.raises(ValueError, match="METRIC=VALUE"):
-            parse_bound(bad)
-
-
-def test_check_bounds_lists_every_failure() -> None:
-    s = {"retrieval": {"doc_recall": 0.9, "mrr": 0.8}, "answer": None, "latency_ms": {"p95": 700.0},
-         "by_type": {"why/explanation": {"answer": {"contains": 0.4}}}}
-    assert check_bounds(s, [Bound("retrieval.doc_recall", 0.9)]) == []
-    failures = check_bounds(s, [Bound("retrieval.doc_recall", 0.95), Bound("retrieval.mrr", 0.5),
-                                Bound("answer.contains", 0.5), Bound("latency_ms.p95", 500.0, upper=True),
-                                Bound("by_type.why/explanation.answer.contains", 0.5)])
-    assert failures == [
-        "retrieval.doc_recall = 0.9 < 0.95",
-        "answer.contains is not measured in this run (need answer.contains>=0.5)",
-        "latency_ms.p95 = 700 > 500",
-        "by_type.why/explanation.answer.contains = 0.4 < 0.5",
-    ]
-    with pytest.raises(KeyError):
-        check_bounds(s, [Bound("retrieval.recall", 0.5)])
-    with pytest.raises(KeyError):
-        check_bounds(s, [Bound("retrieval", 0.5)])
-    assert lookup(s, "by_type.why/explanation.answer.contains") == 0.4
 
 
 def test_default_out_dir_is_timestamped_and_never_reused(tmp_path: Path) -> None:
