@@ -54,7 +54,9 @@ class SourceMeta:
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+    # A lone surrogate (text decoded from bytes that were not UTF-8) cannot be sent to the browser: Gradio's
+    # JSON encoder raises and the session's event stream dies. It shows as U+FFFD instead.
+    return html.escape(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), quote=True)
 
 
 def source_id(turn: int, n: int) -> str:
