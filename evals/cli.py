@@ -255,19 +255,20 @@ def _check_corpus(items: list[Any], qa: Any, settings: Any) -> None:
 
 def format_summary(s: dict[str, Any]) -> str:
     """The summary as a few aligned lines for the terminal."""
+    from evals.run import METRIC_GROUPS
+
     mode = "retrieval only" if s.get("retrieval_only") else f"backend {s.get('backend')}"
     lines = [f"{s.get('set') or 'eval'}: {s['n']} questions ({s.get('n_answerable')} answerable), {mode}, "
              f"k={s['k']}, {s.get('duration_s', 0):.1f} s"]
-    for group in ("retrieval", "answer", "citations", "refusal", "judge", "latency_ms"):
+    for g in METRIC_GROUPS:
+        group = g.name
         values = s.get(group)
         if group == "judge" and not values:
             continue
         if values is None:
             lines.append(f"  {group:<11} (not measured)")
             continue
-        keys = {"refusal": ("recall", "precision", "false_refusal_rate"),
-                "citations": ("precision", "recall", "quotes_exact"),
-                "latency_ms": ("p50", "p95"), "judge": ("correct", "claim_support")}.get(group, tuple(values))
+        keys = g.brief or g.keys
         cells = [f"{key} {_num(values.get(key), group)}" for key in keys if key in values]
         lines.append(f"  {group:<11} " + "  ".join(cells))
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import EvalRun
+from evals.run import METRIC_GROUPS, EvalRun
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +113,9 @@ def render_markdown(run: EvalRun, *, plots: Sequence[str] = (), worst: int = WOR
 
 
 def _summary_table(s: Mapping[str, Any]) -> list[str]:
-    rows = [("retrieval", f"Retrieval @{s['k']}", ("doc_recall", "evidence_recall", "mrr", "ndcg")),
-            ("answer", "Answer (answerable questions)", ("exact", "f1", "contains")),
-            ("citations", "Citations (non-refused answers)", ("precision", "recall", "quotes_exact")),
-            ("refusal", "Refusal", ("recall", "precision", "false_refusal_rate", "accuracy")),
-            ("judge", "LLM judge", ("correct", "claim_support")),
-            ("latency_ms", "Latency (ms)", ("p50", "p95", "mean", "max"))]
     out = ["| group | metric | value |", "|---|---|---:|"]
-    for group, label, keys in rows:
+    for g in METRIC_GROUPS:
+        group, label, keys = g.name, g.label.format(k=s["k"]), g.keys
         values = s.get(group)
         if group == "judge" and not values:
             continue

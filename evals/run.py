@@ -58,6 +58,28 @@ SUMMARY_FILE = "summary.json"
 CURVE_MAX_K = 10
 RETRIEVAL_KEYS = ("doc_recall", "evidence_recall", "mrr", "ndcg")
 ANSWER_KEYS = ("exact", "f1", "contains")
+
+
+@dataclass(frozen=True)
+class MetricGroup:
+    """One group of the summary as people read it: the terminal summary and ``report.md`` both list these."""
+
+    name: str  # the group's key in summary.json
+    label: str  # its heading in report.md; "{k}" is the run's k
+    keys: tuple[str, ...]  # the metrics report.md lists, in order
+    brief: tuple[str, ...] | None = None  # the ones the terminal prints (None: all of ``keys``)
+
+
+METRIC_GROUPS: tuple[MetricGroup, ...] = (
+    MetricGroup("retrieval", "Retrieval @{k}", RETRIEVAL_KEYS),
+    MetricGroup("answer", "Answer (answerable questions)", ANSWER_KEYS),
+    MetricGroup("citations", "Citations (non-refused answers)", ("precision", "recall", "quotes_exact")),
+    MetricGroup("refusal", "Refusal", ("recall", "precision", "false_refusal_rate", "accuracy"),
+                brief=("recall", "precision", "false_refusal_rate")),
+    MetricGroup("judge", "LLM judge", ("correct", "claim_support")),
+    MetricGroup("latency_ms", "Latency (ms)", ("p50", "p95", "mean", "max"), brief=("p50", "p95")),
+)
+
 # Metrics where a smaller value is better (for --fail-over, compare and reports).
 LOWER_IS_BETTER = frozenset({"refusal.false_refusal_rate", "latency_ms.p50", "latency_ms.p95", "latency_ms.mean",
                              "latency_ms.max", "duration_s"})
@@ -412,7 +434,9 @@ def _git_commit() -> str | None:
 
 
 __all__ = [
+    "METRIC_GROUPS",
     "EvalRun",
+    "MetricGroup",
     "citation_scores",
     "default_out_dir",
     "load_run",
