@@ -57,12 +57,9 @@ class DefaultCommandGroup(click.Group):
         formatter.write_usage(ctx.command_path, "[OPTIONS] SET.jsonl [ARGS]... | COMMAND [ARGS]...")
 
     def invoke(self, ctx: click.Context) -> Any:
-        from evals.importers import SquadImportError
-        from evals.sets import EvalSetError
-
         try:
             return super().invoke(ctx)
-        except (CiteqaError, EvalSetError, SquadImportError) as exc:
+        except CiteqaError as exc:  # evals.errors' EvalSetError and SquadImportError among them
             raise click.ClickException(str(exc)) from None
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             raise click.ClickException(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)) from None

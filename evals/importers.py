@@ -38,6 +38,7 @@ from typing import Any
 from corpus.errors import ArticleError
 from corpus.load import load_article
 from corpus.sentences import split_sentences
+from evals.errors import SquadImportError
 from evals.sets import EvalItem, validate_against_corpus
 
 logger = logging.getLogger(__name__)
@@ -90,10 +91,6 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
     articles_dir: Path | None = None
     eval_path: Path | None = None
-
-
-class SquadImportError(ValueError):
-    """An input file that is not SQuAD-format JSON, or an output folder that cannot be written."""
 
 
 def guess_type(question: str, answer: str) -> str:

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.errors import EvalSetError
+
 logger = logging.getLogger(__name__)
 
 SETS_DIR = Path(__file__).resolve().parent / "sets"
@@ -45,26 +47,7 @@ ROLES: tuple[str, ...] = ("user", "assistant")
 
 _REQUIRED_KEYS = ("id", "question", "answers", "doc", "evidence", "type")
 _OPTIONAL_KEYS = ("history",)
-_MAX_LISTED_PROBLEMS = 50
 _WS = re.compile(r"\s+")
-
-
-class EvalSetError(ValueError):
-    """An eval set file that cannot be read or has malformed lines.
-
-    Attributes:
-        path: the file.
-        problems: ``(line_number, problem)`` pairs; line numbers are 1-based, 0 for the whole file.
-    """
-
-    def __init__(self, path: str | Path, problems: list[tuple[int, str]]) -> None:
-        self.path = str(path)
-        self.problems = problems
-        shown = [f"{self.path}:{line}: {problem}" if line else f"{self.path}: {problem}"
-                 for line, problem in problems[:_MAX_LISTED_PROBLEMS]]
-        if len(problems) > _MAX_LISTED_PROBLEMS:
-            shown.append(f"... and {len(problems) - _MAX_LISTED_PROBLEMS} more problems")
-        super().__init__("invalid eval set:\n" + "\n".join(shown))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from corpus.load import load_articles
+from evals.errors import EvalSetError, SquadImportError
 from evals.importers import (
-    SquadImportError,
     doc_id_for,
     feedback_drafts,
     guess_type,
@@ -18,7 +18,7 @@ from evals.importers import (
     read_feedback,
     write_drafts,
 )
-from evals.sets import EvalSetError, load_eval_set, validate_against_corpus
+from evals.sets import load_eval_set, validate_against_corpus
 
 XQUAD = Path("/work/shared/benchmarks/xquad-en/xquad.en.json")
 

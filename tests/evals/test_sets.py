@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from evals.sets import QUESTION_TYPES, SETS_DIR, EvalItem, EvalSetError, Turn, load_eval_set, validate_against_corpus
+from evals.errors import EvalSetError
+from evals.sets import QUESTION_TYPES, SETS_DIR, EvalItem, Turn, load_eval_set, validate_against_corpus
 
 SEED_DEV = SETS_DIR / "seed_dev.jsonl"
 
