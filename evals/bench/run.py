@@ -17,7 +17,8 @@ number, for machines), ``report.md`` (tables and plots, for people) and PNG plot
 
 Every figure is the median of repeated runs with [min–max]; ratios pair runs made back to back. The quick
 mode (``quick=True``, plan ``QUICK``) skips 1M vectors, the 100k-chunk index, the UI, HNSW/IVF-Flat/IVF-PQ
-and the nprobe sweeps, and uses small inputs: 2–3 minutes on 2 busy cores. ``sections`` runs a subset
+and the nprobe sweeps, and uses small inputs (run times: ``citeqa bench --help``; each run records its own in
+``meta.duration_s`` and ``meta.section_s``). ``sections`` runs a subset
 (setup always runs: the model and the real embeddings every section uses). A section that fails is recorded
 under ``errors`` and the others still run.
 
@@ -58,7 +59,7 @@ BENCH_VERSION = 1
 class BenchPlan:
     """Sizes and repeat counts of one bench run."""
 
-    anchor_texts: int = 0  # real texts embedded as anchors of the synthetic vectors (0: all ~2,200)
+    anchor_texts: int = 0  # real texts embedded as anchors of the synthetic vectors (0: every base text)
     index_batches: int = 3  # indexing repeats, each on its own generated articles
     articles_per_batch: int = 300
     latency_items: int = 0  # seed_dev items asked per pass (0: all 86)
@@ -79,10 +80,10 @@ class BenchPlan:
 
 
 FULL = BenchPlan()
-# The quick run measures every section on small inputs. Where its time went before it was cut (~8 min on 2
-# cores at load 4-6): IVF-PQ training (~70 s at 10k) and HNSW (~30 s at 100k); 2,200 anchor texts embedded
-# (13-22 s); 3 x 330 chunks indexed and encoded (76 s at 20-50 chunks/s); 86 questions x 3 passes on each of
-# two indexes; 3 cold starts of ~10 s; 200 texts through torch and two ONNX backends (45 s).
+# The quick run measures every section on small inputs. It leaves out what dominated its time before it was
+# cut: IVF-PQ training and HNSW builds, embedding every anchor text, hundreds of chunks per indexing batch,
+# every seed_dev question in three forms on two indexes, a third cold start, hundreds of texts per ONNX
+# backend. Where the time goes now: meta.section_s of `citeqa bench --quick`'s bench.json.
 QUICK = BenchPlan(anchor_texts=256, index_batches=3, articles_per_batch=6, latency_items=20, latency_variants=1,
                   latency_passes=3, cold_runs=2, vector_sizes=(10_000, 100_000),
                   vector_settings=("auto", "flat", "ivfsq8"), vector_sweep=False, vector_queries=50,
@@ -139,8 +140,8 @@ def run_bench(*, quick: bool, out_dir: Path, progress: bool,
     """Run the bench and write ``bench.json``, ``report.md`` and PNG plots into ``out_dir``.
 
     Args:
-        quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI, the default FAISS kinds only
-            (2–3 minutes on 2 busy cores); False for the full run (~18 minutes on 2 quiet cores, more when busy).
+        quick: small inputs, no 1M vectors, no 100k-chunk corpus, no UI, the default FAISS kinds only;
+            False for the full run (run times: ``citeqa bench --help``).
         out_dir: created if needed; existing bench files in it are overwritten.
         progress: show progress bars and one line per measurement on stderr.
         sections: run only these of ``SECTIONS`` (None: all).
@@ -426,7 +427,8 @@ def _gen_chunk_texts(index_dir: Path, limit: int, embedder: Any) -> list[str]:
 
 def _build_large(target_chunks: int, state: dict[str, Any], work: Path, bar: Any) -> tuple[Path, dict[str, Any]]:
     """An index of ~``target_chunks`` chunks of generated articles, built with real chunking, BM25 and FAISS
-    but vectors from ``SentenceMeanEmbedder`` (embedding 100k chunks with the model would take ~10 min)."""
+    but vectors from ``SentenceMeanEmbedder`` (embedding 100k chunks with the model would take longer than the
+    rest of the run: see section 1's chunks/s)."""
     from embeddings import ChunkSettings, IndexSettings, build_index
     from evals.bench.data import generate_articles
     from evals.bench.pipeline import SentenceMeanEmbedder

@@ -253,7 +253,8 @@ def _bench_setting(
 
 def _measure_search(dense: DenseIndex, xq: np.ndarray, exact: np.ndarray, *, passes: int) -> dict[str, Any]:
     warm, _ = single_query_latencies(dense, xq[: min(WARMUP_QUERIES, len(xq))])  # page in the lists / graph
-    # Slow settings (exact search at 1M: ~0.1–0.2 s a query) get fewer queries, never fewer than 30.
+    # Slow settings (exact search at 1M: the flat rows of `citeqa bench --sections vectors`) get fewer queries,
+    # never fewer than 30.
     n_q = int(min(len(xq), max(30, PASS_BUDGET_S * 1e3 / max(float(np.mean(warm)), 1e-3))))
     p50s: list[float] = []
     p95s: list[float] = []
