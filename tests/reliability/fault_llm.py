@@ -58,6 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         self.rfile.read(length)
         self.server.hits += 1
+        self.server.auth.append(self.headers.get("authorization", ""))
         mode = self.server.mode
         try:
             self._serve(mode)
@@ -145,6 +146,7 @@ class _Server(ThreadingHTTPServer):
     mode: str
     hits: int
     disconnects: int
+    auth: list[str]
     drip_s: float
     ping_s: float
     stopping: threading.Event
@@ -162,6 +164,7 @@ class FaultServer:
         self._server.mode = mode
         self._server.hits = 0
         self._server.disconnects = 0
+        self._server.auth = []
         self._server.drip_s = drip_s
         self._server.ping_s = ping_s
         self._server.stopping = threading.Event()
@@ -178,6 +181,11 @@ class FaultServer:
     def disconnects(self) -> int:
         """Replies the client walked away from (the server's write failed)."""
         return self._server.disconnects
+
+    @property
+    def auth(self) -> list[str]:
+        """The Authorization header of every request, in order (test keys only: the server is the test's own)."""
+        return self._server.auth
 
     def set_mode(self, mode: str) -> None:
         """Serve the next requests in ``mode``."""

@@ -47,8 +47,14 @@ BAD_QUESTIONS = [
 ]
 SURROGATE_CASES = [q for label, q in BAD_QUESTIONS if "surrogate" in label or "0xff" in label]
 BAD_HISTORIES = [
-    ("surrogate in a user turn", [{"role": "user", "content": "Who met \ud800?"}, {"role": "assistant", "content": "x"}]),
-    ("surrogate in an assistant turn", [{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "\udcff"}]),
+    ("surrogate in a user turn", [
+        {"role": "user", "content": "Who met \ud800?"},
+        {"role": "assistant", "content": "x"},
+    ]),
+    ("surrogate in an assistant turn", [
+        {"role": "user", "content": "Who?"},
+        {"role": "assistant", "content": "\udcff"},
+    ]),
     ("unknown role", [{"role": "tool", "content": "x"}]),
     ("content not text", [{"role": "user", "content": ["a"]}]),
     ("turn not a dict", ["Who met Putin?"]),
@@ -156,10 +162,10 @@ def test_cli_subprocess_with_invalid_utf8_bytes_in_argv_and_stdin(tmp_path: Path
     bad = b"Where did Macron \xff\xfe receive Putin?"
     for command in (b"ask", b"search"):
         run = _citeqa([command, bad], tmp_path)
-        err = run.stderr.decode("utf-8").strip().splitlines()
+        lines = run.stderr.decode("utf-8").strip().splitlines()
         assert run.returncode == 1, run.stderr
-        assert err == [f"Error: the question contains a character that is not valid Unicode text (a lone surrogate, "
-                       f"e.g. from undecodable bytes) at character 18"]
+        assert lines == ["Error: the question contains a character that is not valid Unicode text (a lone surrogate, "
+                         "e.g. from undecodable bytes) at character 18"]
     run = _citeqa([b"chat"], tmp_path, stdin=bad + b"\nWhere did Macron receive Putin?\nexit\n")
     err = run.stderr.decode("utf-8")
     assert run.returncode == 0, err
