@@ -40,8 +40,14 @@ class GeneratorSettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="API key for the endpoint (never logged or printed).")
     model: str | None = Field(None, description="Model name the endpoint serves.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int = Field(512, ge=16, description="Maximum tokens of the generated answer.")
-    timeout: float = Field(60.0, gt=0, description="Seconds to wait for the endpoint per request.")
+    max_tokens: int = Field(
+        512, ge=16, description="Maximum tokens of the generated answer. Also checked on our side: a reply longer "
+        "than 32 characters per token is stopped with an error (the endpoint ignores max_tokens)."
+    )
+    timeout: float = Field(
+        60.0, gt=0, description="Deadline in seconds for one whole LLM reply, from the request to the last token, "
+        "retries included (the follow-up rewrite and the answer each get this long)."
+    )
     max_retries: int = Field(2, ge=0, description="Retries with exponential backoff on transient errors.")
 
     def resolved_backend(self) -> Literal["extractive", "openai"]:
