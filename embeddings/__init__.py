@@ -18,12 +18,14 @@ from embeddings.embedder import (
 )
 from embeddings.errors import (
     EmbedderError,
+    IndexBusyError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    NotAnIndexError,
     RetrievalError,
 )
-from embeddings.store import BuildReport, Index, build_index, remove_articles
+from embeddings.store import BuildReport, Index, IndexCheck, build_index, check_index, remove_articles
 from embeddings.types import Hit
 
 __all__ = [
@@ -35,15 +37,19 @@ __all__ = [
     "HashEmbedder",
     "Hit",
     "Index",
+    "IndexBusyError",
+    "IndexCheck",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexSettings",
+    "NotAnIndexError",
     "RetrievalError",
     "RetrievalSettings",
     "SentenceTransformerEmbedder",
     "build_index",
     "load_embedder",
+    "check_index",
     "model_fingerprint",
     "remove_articles",
 ]

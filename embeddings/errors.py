@@ -4,7 +4,9 @@
      └── RetrievalError
           ├── IndexNotFoundError   (no index at the folder; run `citeqa index`)
           ├── IndexMismatchError   (built with another model or chunking settings)
-          ├── IndexCorruptError    (files missing, truncated or inconsistent)
+          ├── IndexCorruptError    (files missing, truncated, inconsistent or not matching their checksums)
+          ├── IndexBusyError       (a build of the folder is running: there is no finished index to read yet)
+          ├── NotAnIndexError      (the folder holds something else than a citeqa index: never touched)
           └── EmbedderError        (the embedding model cannot be loaded)
 """
 
@@ -26,7 +28,19 @@ class IndexMismatchError(RetrievalError):
 
 
 class IndexCorruptError(RetrievalError):
-    """The index on disk is unreadable or inconsistent."""
+    """The index on disk is unreadable, inconsistent or does not match its checksums (`citeqa index` repairs it)."""
+
+
+class IndexBusyError(RetrievalError):
+    """A build of the index folder is running in another process (``pid``, when known)."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class NotAnIndexError(RetrievalError):
+    """The folder exists and holds files that are not a citeqa index: citeqa neither reads nor replaces it."""
 
 
 class EmbedderError(RetrievalError):

@@ -188,6 +188,16 @@ def _create(params: FaissParams) -> Any:
     return index  # faiss's wrapper keeps the quantizer alive with the index
 
 
+def kind_of(index: Any) -> FaissKind | None:
+    """The kind of a FAISS index as ``DenseIndex.build`` makes it, or None for any other structure."""
+    faiss = _faiss()
+    classes: dict[type, FaissKind] = {
+        faiss.IndexFlatIP: "flat", faiss.IndexHNSWFlat: "hnsw", faiss.IndexIVFFlat: "ivf",
+        faiss.IndexIVFScalarQuantizer: "ivfsq8", faiss.IndexIVFPQ: "ivfpq",
+    }
+    return classes.get(type(faiss.downcast_index(index)))
+
+
 class _KeepAlive:
     """Exposes a raw buffer to numpy while holding a reference to the object that owns the memory."""
 
@@ -303,9 +313,18 @@ class DenseIndex:
 
     @classmethod
     def load(cls, path: Path, kind: str) -> DenseIndex:
-        """Read an index written by ``save``. Raises whatever FAISS raises on a damaged file."""
+        """Read an index written by ``save`` and expected to be of ``kind`` (the manifest's ``faiss_type``).
+
+        Raises:
+            ValueError: the file holds another structure than ``kind`` (or one citeqa does not build).
+            RuntimeError: whatever FAISS raises on a damaged file.
+        """
         faiss = _faiss()
         index = faiss.read_index(str(path))
+        found = kind_of(index)
+        if found != kind:
+            raise ValueError(f"{Path(path).name} holds a {found or type(faiss.downcast_index(index)).__name__} "
+                             f"index, the manifest says {kind!r}")
         if kind == "hnsw":
             index.hnsw.efSearch = max(index.hnsw.efSearch, HNSW_EF_SEARCH)
         elif kind in ("ivf", "ivfsq8", "ivfpq"):

@@ -2,7 +2,8 @@
 
 Folder layout (all written together, then swapped into place; see ``embeddings/atomic.py``)::
 
-    <index_dir>/manifest.json   model id + fingerprint, dim, chunking, FAISS type, counts, corpus fingerprint
+    <index_dir>/manifest.json   model id + fingerprint, dim, chunking, FAISS type, counts, corpus fingerprint,
+                            size + sha256 of every other file (``files``), the paths indexed (``sources``)
                 articles.jsonl  one Article per line (cleaned text + meta + content_hash), sorted by doc_id
                 chunks.jsonl    {"doc_id", "start", "end"} per line; row i <-> FAISS row i <-> vectors[i]
                 vectors.npy     float32 (n_chunks, dim): updates and MMR never re-embed
@@ -10,7 +11,17 @@ Folder layout (all written together, then swapped into place; see ``embeddings/a
                 bm25/           the lexical index (bm25s files + vocabulary)
 
 Atomicity: a build writes a sibling staging folder, fsyncs it and swaps it into place; a crash at any point
-leaves either the old or the new index. Builds of one folder are serialised with a lock file.
+leaves either the old or the new index, and the old one answers until the swap (``rebuild=True`` too: it only
+ignores the old index's contents). Builds of one folder are serialised with a lock file that names the builder's
+pid. A folder holding anything but citeqa's files is never read, replaced or deleted (``NotAnIndexError``).
+
+Integrity: the manifest records the size and sha256 of every data file. ``Index.load`` checks every size and
+the hashes of ``_LOAD_HASHED`` (what the load reads whole anyway); a build checks the hashes of every file it
+reuses before trusting it; ``check_index`` (``citeqa index --check``) checks everything, cross-checks FAISS
+against vectors.npy and re-embeds a sample of chunks. A mismatch is an ``IndexCorruptError``, and the next
+``citeqa index`` repairs it: damaged FAISS or BM25 files are rebuilt from the stored vectors, damaged records or
+vectors are re-embedded from the articles. Indexes written before checksums existed load (with a warning) and
+get them at the next ``citeqa index``.
 
 Resumability: new and changed articles are chunked and embedded in batches (``_EMBED_BATCH_*``), and each
 batch's vectors are committed to a checkpoint folder ``.<index>.resume/`` (see ``embeddings/checkpoint.py``)
@@ -40,6 +51,7 @@ import hashlib
 import json
 import logging
 import operator
+import shlex
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -54,9 +66,12 @@ import numpy as np
 from corpus.types import Article, ArticleMeta, Chunk
 from embeddings.atomic import (
     build_lock,
+    check_index_folder,
     jsonl_line,
+    lock_holder,
     parse_record,
     read_jsonl,
+    read_manifest_text,
     recover,
     remove_stale_temps,
     sibling,
@@ -67,7 +82,7 @@ from embeddings.bm25 import BM25Builder, BM25Index
 from embeddings.checkpoint import BatchEmbedder, Checkpoint
 from embeddings.config import ChunkSettings, IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder, model_fingerprint
-from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
 from embeddings.search import STAGES, Retriever
 from embeddings.types import Hit
@@ -76,6 +91,14 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 REBUILD_HINT = "run `citeqa index --rebuild`"
+# sha256 runs at ~2 GB/s here (SHA-NI); on a 100k-chunk index these files are read whole by the load anyway.
+# vectors.npy is not: FAISS holds its own copy (flat/HNSW) and MMR maps a few rows (IVF), so a load checks its
+# size only, and a build that reuses it (or --check) hashes it.
+_LOAD_HASHED = frozenset({"articles.jsonl", "chunks.jsonl", "faiss.index"})  # and every file of bm25/
+_SOURCE_FILES = frozenset({"articles.jsonl", "chunks.jsonl", "vectors.npy"})  # what a build reuses; the rest is derived
+_HASH_BLOCK = 1 << 20
+_RESAMPLE = 32  # chunks `check_index` re-embeds to compare with their stored vectors
+_RESAMPLE_MIN_COSINE = 0.99  # the same model on the same text: ~1.0 (ONNX vs torch differ in the 6th digit)
 _PRECOUNT_GROUP = 256  # articles whose sentences are token-counted in one batch (bounds the memory used)
 # A checkpoint batch: at most this many articles, cut early once it holds this many chunks. The shipped model
 # on 2 busy cores managed ~21 chunks/s (7770 chunks in 365 s), so 512 chunks is ~25 s of work: the most a
@@ -85,6 +108,8 @@ _EMBED_BATCH_CHUNKS = 512
 MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR = (
     "manifest.json", "articles.jsonl", "chunks.jsonl", "vectors.npy", "faiss.index", "bm25",
 )
+INDEX_NAMES = (MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR)  # what citeqa writes in an index folder
+_MANIFEST_KEYS = ("format_version", "embedding_model", "corpus_fingerprint")  # what makes a manifest citeqa's
 _SPILL = "incoming.jsonl"  # records of new/changed articles, in the staging folder until the swap
 
 
@@ -167,11 +192,11 @@ def _read_manifest(index_dir: Path) -> dict[str, Any]:
     if not index_dir.is_dir() or not any(index_dir.iterdir()):
         raise IndexNotFoundError(f"no index at {index_dir}; run `citeqa index` to build one")
     try:
-        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(read_manifest_text(index_dir / MANIFEST))
         if not isinstance(manifest, dict):
             raise ValueError("manifest is not a JSON object")
     except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"index at {index_dir}: unreadable {MANIFEST} ({exc}); {REBUILD_HINT}") from exc
+        raise IndexCorruptError(f"index at {index_dir}: unreadable {MANIFEST} ({exc}); {repair_hint(None)}") from exc
     return manifest
 
 
@@ -205,18 +230,95 @@ def _read_stored(
     manifest = _read_manifest(index_dir)
     _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
     try:
+        if not _verify_files(index_dir, manifest, hashed=_load_hashed):
+            logger.warning("index at %s has no checksums (written by an older citeqa): its files cannot be checked; "
+                           "`citeqa index` adds them", index_dir)
         articles, chunks = _read_records(index_dir, manifest)
         vectors = np.load(index_dir / VECTORS, mmap_mode="r")
         if vectors.shape != (len(chunks), embedder.dim) or vectors.dtype != np.float32:
             raise ValueError(f"{VECTORS} holds {vectors.shape} {vectors.dtype}, expected ({len(chunks)}, "
                              f"{embedder.dim}) float32")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise _corrupt(index_dir, exc) from exc
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise _corrupt(index_dir, exc, manifest) from exc
     return manifest, articles, chunks, vectors
 
 
-def _corrupt(index_dir: Path, exc: BaseException) -> IndexCorruptError:
-    return IndexCorruptError(f"index at {index_dir} is damaged ({type(exc).__name__}: {exc}); {REBUILD_HINT}")
+def _corrupt(index_dir: Path, exc: BaseException, manifest: dict[str, Any] | None = None) -> IndexCorruptError:
+    what = str(exc) if isinstance(exc, _Damage) else f"{type(exc).__name__}: {exc}"
+    return IndexCorruptError(f"index at {index_dir} is damaged ({what}); {repair_hint(manifest)}")
+
+
+def repair_hint(manifest: dict[str, Any] | None) -> str:
+    """How to repair a damaged index: ``citeqa index`` with the paths the manifest says it was built from."""
+    sources = manifest.get("sources") if isinstance(manifest, dict) else None
+    if isinstance(sources, list) and sources and all(isinstance(x, str) for x in sources):
+        return f"run `citeqa index {shlex.join(sources)}` to repair it"
+    if isinstance(sources, list) and not sources:  # built from the bundled articles (+ uploads)
+        return "run `citeqa index` to repair it"
+    return "run `citeqa index` with the files it was built from to repair it"
+
+
+class _Damage(ValueError):
+    """A data file disagrees with the manifest's record of it (raised inside the store, reported as corrupt)."""
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _data_files(folder: Path) -> list[str]:
+    """The data files of an index folder (citeqa's entries but the manifest), as sorted relative POSIX paths."""
+    ours = (folder / name for name in INDEX_NAMES[1:])
+    return sorted(q.relative_to(folder).as_posix() for p in ours
+                  for q in ([p] if p.is_file() else p.rglob("*") if p.is_dir() else []) if q.is_file())
+
+
+def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and sha256 of every data file of a freshly written index folder (for its manifest)."""
+    return {name: {"size": (folder / name).stat().st_size, "sha256": _file_sha256(folder / name)}
+            for name in _data_files(folder)}
+
+
+def _verify_files(
+    index_dir: Path, manifest: dict[str, Any], *, hashed: Callable[[str], bool],
+    select: Callable[[str], bool] | None = None,
+) -> bool:
+    """Check the files against the manifest's checksums: sizes, and the sha256 of those ``hashed`` selects.
+
+    Args:
+        select: check only the recorded files it selects (default: all of them, and no file may be unrecorded).
+
+    Returns:
+        False when the manifest records no checksums (an index written before them); True when all match.
+
+    Raises:
+        _Damage: a file missing, of another size, with another hash, or not recorded.
+    """
+    files = manifest.get("files")
+    if files is None:
+        return False
+    if not isinstance(files, dict):
+        raise _Damage(f"{MANIFEST}: 'files' is not an object")
+    if select is None:
+        unknown = sorted(set(_data_files(index_dir)) - set(files))
+        if unknown:
+            raise _Damage(f"{', '.join(unknown[:3])} not recorded in {MANIFEST}")
+    else:
+        files = {name: rec for name, rec in files.items() if select(name)}
+    for name, rec in sorted(files.items()):
+        if not isinstance(rec, dict):
+            raise _Damage(f"{MANIFEST}: the record of {name} is not an object")
+        path = index_dir / name
+        if not path.is_file():
+            raise _Damage(f"{name} is missing")
+        size = path.stat().st_size
+        if size != rec.get("size"):
+            raise _Damage(f"{name} has {size} bytes, the manifest records {rec.get('size')}")
+    for name, rec in sorted(files.items()):
+        if hashed(name) and _file_sha256(index_dir / name) != rec.get("sha256"):
+            raise _Damage(f"{name} does not match its sha256 in {MANIFEST}")
+    return True
 
 
 class Index:
@@ -257,11 +359,21 @@ class Index:
         Raises:
             IndexNotFoundError: nothing there.
             IndexMismatchError: built with another model (id/fingerprint), dimension or chunking.
-            IndexCorruptError: files missing, truncated or inconsistent.
+            IndexCorruptError: files missing, truncated, inconsistent or not matching their checksums.
+            IndexBusyError: no index yet, and a build of the folder is running.
+            NotAnIndexError: the folder holds files that are not a citeqa index.
         """
         index_dir = Path(index_dir)
         recover(index_dir)
-        manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking)
+        check_index_folder(index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
+        try:
+            manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking)
+        except IndexNotFoundError as exc:
+            pid = lock_holder(index_dir)
+            if pid is None:
+                raise
+            raise IndexBusyError(f"an index build of {index_dir} is running (pid {pid or 'unknown'}) and there is "
+                                 "no finished index to read yet; try again when it is done", pid=pid) from exc
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
             bm25 = BM25Index.load(index_dir / BM25_DIR)
@@ -275,8 +387,8 @@ class Index:
             view = dense.stored_vectors()
             vectors = stored if view is None else view
             del stored, view
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-            raise _corrupt(index_dir, exc) from exc
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
+            raise _corrupt(index_dir, exc, manifest) from exc
         logger.info("loaded index %s: %d articles, %d chunks (%s)", index_dir, len(articles), len(chunks),
                     dense.kind)
         return cls(index_dir=index_dir, manifest=manifest, articles=articles, chunks=chunks, vectors=vectors,
@@ -335,25 +447,29 @@ def _record_key(title: str, meta: ArticleMeta, content_hash: str) -> bytes:
                            digest_size=16).digest()
 
 
-def _read_previous(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, strict: bool) -> _Previous | None:
-    """The reusable part of the current index; None (log why) when absent or unusable unless ``strict``.
+def _read_previous(
+    index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, missing_ok: bool, damage_ok: bool
+) -> _Previous | None:
+    """The reusable part of the current index, its source files checked against their sha256.
 
     Reads ``articles.jsonl`` and ``chunks.jsonl`` line by line, keeping no article text, with the same checks
-    as ``Index.load``.
+    as ``Index.load``. Returns None (and logs why) when there is none (``missing_ok``) or it is incompatible or
+    damaged (``damage_ok``: everything is then embedded again); raises otherwise.
     """
     try:
         manifest = _read_manifest(index_dir)
         _check_compatible(manifest, index_dir=index_dir, embedder=embedder, chunking=chunking)
         try:
+            _verify_files(index_dir, manifest, select=_SOURCE_FILES.__contains__, hashed=_SOURCE_FILES.__contains__)
             return _scan_previous(index_dir, manifest, dim=embedder.dim)
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-            raise _corrupt(index_dir, exc) from exc
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise _corrupt(index_dir, exc, manifest) from exc
     except IndexNotFoundError:
-        if strict:
+        if not missing_ok:
             raise
         return None
     except (IndexMismatchError, IndexCorruptError) as exc:
-        if strict:
+        if not damage_ok:
             raise
         logger.warning("rebuilding the index from scratch: %s", exc)
         return None
@@ -400,20 +516,37 @@ def _scan_previous(index_dir: Path, manifest: dict[str, Any], *, dim: int) -> _P
 def build_index(
     articles: Iterable[Article], *, index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
     index_settings: IndexSettings, progress: bool = True, replace: bool = True, total: int | None = None,
+    rebuild: bool = False, if_absent: bool = False, sources: Sequence[str] | None = None,
 ) -> BuildReport:
     """Build or update the index at ``index_dir`` from ``articles``, atomically.
 
     On an existing compatible index only added or changed articles (by content hash) are chunked and
-    embedded; the others keep their stored chunks and vectors. An incompatible or damaged index is rebuilt.
+    embedded; the others keep their stored chunks and vectors (checked against their sha256 first). With
+    ``replace``, an incompatible or damaged index is rebuilt (FAISS and BM25 from the stored vectors when only they
+    are damaged). The old index answers until the new one is swapped in, also with ``rebuild``.
     ``articles`` is read once, as a stream (e.g. ``corpus.load.iter_articles``): at most one batch of article
     texts is held at a time, so the collection need not fit in memory.
 
     Args:
         articles: the articles, any iterable; doc_ids must be unique (ValueError when the stream repeats one;
             vectors embedded before that are kept in the checkpoint for the next build).
-        replace: True: the index ends up holding exactly ``articles``; False: add/update only.
+        replace: True: the index ends up holding exactly ``articles``; False: add/update only (a damaged or
+            incompatible index then raises rather than being replaced by ``articles`` alone).
         progress: show a progress bar while embedding (stderr).
         total: how many articles to expect, for the progress bar; default ``operator.length_hint(articles)``.
+        rebuild: embed every article again, reusing nothing of the current index (an interrupted build's
+            checkpoint still counts: its vectors were embedded with these very settings).
+        if_absent: build only into an absent or empty folder with no checkpoint, and never wait for a running
+            build: when a finished index appeared meanwhile, nothing is done (a report of zeros). For query paths
+            that build a default index.
+        sources: the paths the articles come from, recorded in the manifest ([] = the bundled articles) so that
+            a damaged index can say how to repair it.
+
+    Raises:
+        NotAnIndexError: ``index_dir`` holds files that are not a citeqa index (nothing is touched).
+        IndexBusyError: ``if_absent`` and another process is building the folder.
+        IndexNotFoundError: ``if_absent`` and an interrupted build left its checkpoint (finish that one first).
+        IndexCorruptError / IndexMismatchError: ``replace=False`` and the current index is damaged/incompatible.
 
     Example:
         >>> build_index(iter_articles(["~/articles"]), index_dir=Path("index"), embedder=load_embedder(),
@@ -421,7 +554,9 @@ def build_index(
     """
     total = operator.length_hint(articles) if total is None else total
     return _update(Path(index_dir), articles, set(), embedder=embedder, chunking=chunking,
-                   index_settings=index_settings, progress=progress, replace=replace, strict=False, total=total)
+                   index_settings=index_settings, progress=progress, replace=replace, missing_ok=True,
+                   damage_ok=replace, total=total, rebuild=rebuild, if_absent=if_absent,
+                   sources=None if sources is None else [str(x) for x in sources])
 
 
 def remove_articles(
@@ -434,7 +569,8 @@ def remove_articles(
         IndexNotFoundError / IndexMismatchError / IndexCorruptError: as ``Index.load``.
     """
     return _update(Path(index_dir), [], set(doc_ids), embedder=embedder, chunking=chunking,
-                   index_settings=index_settings, progress=False, replace=False, strict=True, total=0)
+                   index_settings=index_settings, progress=False, replace=False, missing_ok=False, damage_ok=False,
+                   total=0)
 
 
 class _Doc(NamedTuple):
@@ -448,14 +584,30 @@ class _Doc(NamedTuple):
 
 def _update(
     index_dir: Path, incoming: Iterable[Article], removals: set[str], *, embedder: Embedder,
-    chunking: ChunkSettings, index_settings: IndexSettings, progress: bool, replace: bool, strict: bool,
-    total: int,
+    chunking: ChunkSettings, index_settings: IndexSettings, progress: bool, replace: bool, missing_ok: bool,
+    damage_ok: bool, total: int, rebuild: bool = False, if_absent: bool = False, sources: list[str] | None = None,
 ) -> BuildReport:
     t0 = time.perf_counter()
-    with build_lock(index_dir):
+    # before anything is embedded (checked again at the swap)
+    check_index_folder(index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
+    with build_lock(index_dir, wait=not if_absent):
         recover(index_dir, locked=True)
         remove_stale_temps(index_dir)
-        prev = _read_previous(index_dir, embedder=embedder, chunking=chunking, strict=strict)
+        if if_absent:
+            if index_dir.exists() and any(index_dir.iterdir()):
+                logger.info("index %s was built meanwhile: not building it again", index_dir)
+                return BuildReport(0, 0, 0, 0, 0, 0, 0, time.perf_counter() - t0)
+            if sibling(index_dir, "resume").exists():
+                raise IndexNotFoundError(
+                    f"no index at {index_dir}: an interrupted build left its checkpoint at "
+                    f"{sibling(index_dir, 'resume')}; run `citeqa index` with the files it was indexing to finish it")
+        if rebuild:
+            prev = None
+            logger.info("rebuilding %s: every article is embedded again; the current index answers until the swap",
+                        index_dir)
+        else:
+            prev = _read_previous(index_dir, embedder=embedder, chunking=chunking, missing_ok=missing_ok,
+                                  damage_ok=damage_ok)
         old = prev.docs if prev else {}
         fresh = BatchEmbedder(
             sibling(index_dir, "resume"), key=_checkpoint_key(embedder, chunking), embedder=embedder,
@@ -478,8 +630,12 @@ def _update(
             removed = sum(d not in docs for d in old)
             n_unchanged = len(docs) - added - updated
             same_faiss = prev is not None and prev.manifest.get("faiss_setting") == index_settings.faiss
-            if prev and same_faiss and not added + updated + removed + retitled and _derived_files_ok(index_dir, prev):
+            same_sources = prev is not None and (sources is None or prev.manifest.get("sources") == sources)
+            checked = prev is not None and "files" in prev.manifest  # else: rewritten, to record checksums
+            if (prev and same_faiss and same_sources and checked and not added + updated + removed + retitled
+                    and _derived_files_ok(index_dir, prev)):
                 logger.info("index %s is up to date (%d articles)", index_dir, len(docs))
+                fresh.discard()  # as after any successful build: a checkpoint left beside it is stale
                 return BuildReport(len(docs), len(prev.spans), 0, 0, 0, n_unchanged, 0, time.perf_counter() - t0)
             logger.info("indexing %d articles: %d new/changed, %d unchanged, %d removed",
                         len(docs), added + updated, n_unchanged, removed)
@@ -500,9 +656,12 @@ def _update(
                 "corpus_fingerprint": _fingerprint((d, doc.content_hash) for d, doc in docs.items()),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            if sources is not None:
+                manifest["sources"] = sources
             (tmp / _SPILL).unlink()
-            swap_into_place(tmp, index_dir, marker=MANIFEST)
+            manifest["files"] = _checksums(tmp)
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            swap_into_place(tmp, index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         fresh.discard()
@@ -622,14 +781,25 @@ def _checkpoint_key(embedder: Embedder, chunking: ChunkSettings) -> dict[str, An
 
 
 def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
-    """Whether faiss.index and bm25/ load and match the stored chunks (else they are rebuilt from vectors)."""
+    """Whether faiss.index and bm25/ match their checksums, load and match the stored chunks (else they are rebuilt
+    from the stored vectors)."""
     try:
+        _verify_files(index_dir, prev.manifest, select=_is_derived, hashed=_is_derived)
         dense = DenseIndex.load(index_dir / FAISS_FILE, prev.manifest["faiss_type"])
         bm25 = BM25Index.load(index_dir / BM25_DIR)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
         logger.warning("rewriting the FAISS and BM25 files of %s: %s", index_dir, exc)
         return False
     return dense.ntotal == bm25.n_docs == len(prev.spans)
+
+
+def _load_hashed(name: str) -> bool:
+    return name in _LOAD_HASHED or name.startswith(BM25_DIR + "/")
+
+
+def _is_derived(name: str) -> bool:
+    """Files a build derives from the stored records and vectors (FAISS, BM25): damage there costs no embedding."""
+    return name not in _SOURCE_FILES
 
 
 def _with_hash(article: Article) -> Article:
@@ -676,3 +846,67 @@ def _cached_counter(known: dict[str, int], count_tokens: Callable[[str], int]) -
         return n if n is not None else count_tokens(text)
 
     return count
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """What ``check_index`` found: ``problems`` is empty when every check passed."""
+
+    index_dir: Path
+    articles: int
+    chunks: int
+    problems: tuple[str, ...]
+    checks: tuple[str, ...]  # what was checked, for the report
+
+    @property
+    def ok(self) -> bool:
+        """True when the index is intact."""
+        return not self.problems
+
+
+def check_index(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, sample: int = _RESAMPLE) -> IndexCheck:
+    """Check everything about the index at ``index_dir`` (``citeqa index --check``); nothing is written.
+
+    Checks: the manifest, the size and sha256 of every file, what ``Index.load`` checks (records, spans, counts,
+    FAISS kind and size, BM25 size), every article's text against its content hash, vectors.npy against the
+    vectors FAISS holds (flat/HNSW), unit norms, and ``sample`` chunks re-embedded against their stored vectors.
+
+    Raises:
+        IndexNotFoundError / IndexBusyError / NotAnIndexError: there is no index to check.
+    """
+    index_dir = Path(index_dir)
+    done: list[str] = []
+    try:
+        index = Index.load(index_dir, embedder=embedder, chunking=chunking)
+        done.append("manifest, file sizes, records, FAISS and BM25 structure")
+        if not _verify_files(index_dir, index.manifest, hashed=lambda name: True):
+            raise IndexCorruptError(f"index at {index_dir} has no checksums (written by an older citeqa); "
+                                    f"{repair_hint(index.manifest)} and record them")
+        done.append(f"sha256 of {len(index.manifest['files'])} files")
+        for a in index.articles.values():
+            if _sha256_text(a.text) != a.content_hash:
+                raise _Damage(f"the text of {a.doc_id} does not match its content hash")
+        done.append("article texts against their content hashes")
+        stored = np.load(index_dir / VECTORS, mmap_mode="r")
+        if index.vectors is not stored and not np.array_equal(index.vectors, stored):
+            raise _Damage(f"the FAISS index holds other vectors than {VECTORS}")
+        norms = np.linalg.norm(stored, axis=1) if len(stored) else np.ones(0)
+        if not np.all(np.abs(norms - 1) < 1e-3):
+            raise _Damage(f"{int(np.sum(~(np.abs(norms - 1) < 1e-3)))} rows of {VECTORS} are not unit vectors")
+        done.append("FAISS vectors against vectors.npy, unit norms")
+        rows = np.random.default_rng(0).choice(len(index.chunks), min(sample, len(index.chunks)), replace=False)
+        if len(rows):
+            fresh = embedder.embed([index.chunks[i].text for i in rows])
+            cosines = np.sum(fresh * stored[rows], axis=1)
+            worst = int(np.argmin(cosines))
+            if cosines[worst] < _RESAMPLE_MIN_COSINE:
+                c = index.chunks[rows[worst]]
+                raise _Damage(f"the stored vector of {c.doc_id}:{c.start}-{c.end} is not its text's "
+                              f"(cosine {cosines[worst]:.3f} with the text re-embedded)")
+        done.append(f"{len(rows)} chunks re-embedded against their stored vectors")
+    except (IndexCorruptError, IndexMismatchError) as exc:
+        return IndexCheck(index_dir, 0, 0, (str(exc),), tuple(done))
+    except _Damage as exc:
+        return IndexCheck(index_dir, len(index.articles), len(index.chunks),
+                          (str(_corrupt(index_dir, exc, index.manifest)),), tuple(done))
+    return IndexCheck(index_dir, len(index.articles), len(index.chunks), (), tuple(done))

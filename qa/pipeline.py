@@ -26,7 +26,7 @@ from corpus.load import SUPPORTED_SUFFIXES, bundled_corpus_dir, iter_articles, l
 from corpus.types import Article
 from embeddings.config import ChunkSettings
 from embeddings.embedder import Embedder, load_embedder
-from embeddings.errors import IndexNotFoundError
+from embeddings.errors import IndexBusyError, IndexNotFoundError
 from embeddings.store import BuildReport, Index, build_index, remove_articles
 from embeddings.types import Hit
 from qa import lexical
@@ -260,11 +260,19 @@ class QA:
         progress: bool = True,
         rebuild: bool = False,
         embedder: Embedder | None = None,
+        if_absent: bool = False,
     ) -> tuple[BuildReport, list[ArticleError]]:
         """Build or incrementally update the index from files (default: bundled corpus + uploads).
 
         Files are read one at a time as the build consumes them (``iter_articles``), so the collection need
-        not fit in memory; the skipped files are complete once the build is done.
+        not fit in memory; the skipped files are complete once the build is done. The index is written beside
+        the current one and swapped in (``build_index``), so the current index answers until then, with
+        ``rebuild`` too, and a folder that is not a citeqa index is refused (NotAnIndexError) and left alone.
+
+        Args:
+            rebuild: embed every article again instead of reusing the current index's vectors.
+            if_absent: build only into an absent folder, never over an index, a running or an interrupted build
+                (see ``build_index``); what a query path may do.
         """
         s = get_settings(settings)
         stream = iter_articles(list(paths) if paths else [bundled_corpus_dir()])
@@ -275,8 +283,6 @@ class QA:
         if first is None:
             raise ArticleError(", ".join(str(p) for p in (paths or [])) or "corpus", "no readable articles to index")
         emb = embedder or load_embedder(s.embedding)
-        if rebuild and s.index_dir().exists():
-            shutil.rmtree(s.index_dir())
         report = build_index(
             itertools.chain([first], articles),
             index_dir=s.index_dir(),
@@ -286,6 +292,9 @@ class QA:
             progress=progress,
             replace=True,
             total=stream.n_files + len(uploads),
+            rebuild=rebuild,
+            if_absent=if_absent,
+            sources=[str(Path(p).resolve()) for p in paths] if paths else [],
         )
         skipped = [*stream.skipped, *upload_skips]
         for err in upload_skips:  # the stream logged its own as it met them
@@ -294,14 +303,23 @@ class QA:
 
     @classmethod
     def ensure(cls, settings: Settings | dict[str, Any] | None = None, *, progress: bool = True) -> QA:
-        """Load the index, building it from the bundled corpus first when there is none."""
+        """Load the index, building it from the bundled corpus first when the index folder is absent.
+
+        A query path never builds over anything: an existing folder (index or not), a build running in another
+        process (IndexBusyError naming its pid) or the checkpoint of an interrupted one (IndexNotFoundError) are
+        left alone. While a build updates an existing index, the current index is loaded and answers.
+        """
         s = get_settings(settings)
         embedder = CachedEmbedder(load_embedder(s.embedding))
         try:
             index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
         except IndexNotFoundError:
             logger.info("no index at %s: building it from %s", s.index_dir(), bundled_corpus_dir())
-            cls.build(s, progress=progress, embedder=embedder)
+            try:
+                cls.build(s, progress=progress, embedder=embedder, if_absent=True)
+            except IndexBusyError as exc:
+                raise IndexBusyError(f"{exc} and there is no finished index to read yet; try again when it is done",
+                                     pid=exc.pid) from None
             index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
         return cls(s, index, embedder)
 

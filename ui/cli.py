@@ -108,7 +108,14 @@ def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rebuild", is_flag=True, help="Discard the existing index and build from scratch.")
+@click.option(
+    "--rebuild", is_flag=True,
+    help="Embed every article again (the current index answers until the new one is swapped in).",
+)
+@click.option(
+    "--check", is_flag=True,
+    help="Check the index (checksums, structure, a sample re-embedded) and exit: 0 intact, 1 damaged.",
+)
 @click.option(
     "--faiss",
     "faiss_type",
@@ -117,14 +124,26 @@ def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, faiss_type: str | None, quiet: bool) -> None:
+def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: bool, faiss_type: str | None,
+          quiet: bool) -> None:  # fmt: skip
     """Build or update the index from PATHS (files or folders; default: the bundled articles + uploads).
 
-    Only added or changed articles are embedded again; articles no longer present are dropped.
+    Only added or changed articles are embedded again; articles no longer present are dropped. A damaged
+    index is repaired (FAISS and BM25 rebuilt from the stored vectors, or the articles re-embedded). A folder
+    that is not a citeqa index is refused and left untouched.
 
-    Example: citeqa index ~/articles/ notes/extra.md
+    \b
+    Examples:
+      citeqa index ~/articles/ notes/extra.md
+      citeqa index --check
     """
     from qa.pipeline import QA
+
+    if check:
+        if paths or rebuild or faiss_type:
+            raise click.UsageError("--check takes no PATHS, --rebuild or --faiss: it only reads the index")
+        _check_index(ctx)
+        return
 
     for p in paths:
         if not p.exists():
@@ -141,6 +160,18 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, faiss_type
         f"({report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
         f"{report.embedded_chunks} chunks embedded at {rate:.0f} chunks/s) → {settings.index_dir()}"
     )
+
+
+def _check_index(ctx: click.Context) -> None:
+    from embeddings.embedder import load_embedder
+    from embeddings.store import check_index
+
+    settings = _settings(ctx)
+    result = check_index(settings.index_dir(), embedder=load_embedder(settings.embedding), chunking=settings.chunking)
+    if not result.ok:
+        raise click.ClickException("; ".join(result.problems))
+    click.echo(f"index {result.index_dir} is intact: {result.articles} articles, {result.chunks} chunks "
+               f"(checked {', '.join(result.checks)})")
 
 
 @cli.command()
@@ -274,23 +305,50 @@ def chat(ctx: click.Context, backend: str | None, k: int | None, base_url: str |
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
-@click.option("--auth", help="Require login, as user:password (env CITEQA_AUTH).")
+@click.option(
+    "--auth",
+    help="Require login, as user:password; that one user is the admin (env CITEQA_AUTH). Visible in `ps`: "
+    "prefer --auth-file.",
+)
+@click.option(
+    "--auth-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Password file, one user:password[:admin] line per user (setting ui.auth_file).",
+)
+@click.option("--hash-password", is_flag=True, help="Ask for a password, print its hash for the password file, exit.")
 @click.pass_context
-def ui(ctx: click.Context, host: str, port: int, auth: str | None) -> None:
+def ui(ctx: click.Context, host: str, port: int, auth: str | None, auth_file: Path | None, hash_password: bool) -> None:
     """Start the chat UI (builds the index of the bundled articles first if there is none).
 
-    Example: citeqa ui --port 7861 --auth alice:secret
+    With logins, only admins (the --auth user, `:admin` lines of the password file, ui.admins) add and
+    delete articles; everyone else asks. Without logins the local user is the admin, unless --host
+    exposes the app: then nobody is.
+
+    \b
+    Examples:
+      citeqa ui --port 7861
+      citeqa ui --hash-password                   # prints pbkdf2_sha256$... for the password file
+      citeqa ui --host 0.0.0.0 --auth-file ~/.config/citeqa/users.txt
     """
     from ui.app import launch_app
+    from ui.auth import hash_password as make_hash
 
+    if hash_password:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        click.echo(make_hash(password))
+        return
+    if auth:
+        click.echo(
+            "citeqa: warning: --auth on the command line is visible to every local user (ps); "
+            "use --auth-file or CITEQA_AUTH",
+            err=True,
+        )
     auth = auth or os.environ.get("CITEQA_AUTH")
-    creds = None
     if auth:
         user, sep, password = auth.partition(":")
         if not sep or not user or not password:
             raise click.ClickException("--auth must be user:password")
-        creds = (user, password)
-    launch_app(_settings(ctx), host=host, port=port, auth=creds)
+    launch_app(_settings(ctx), host=host, port=port, auth=auth, auth_file=auth_file)
 
 
 def _register_subcommands() -> None:

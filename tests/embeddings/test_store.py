@@ -182,7 +182,7 @@ def _truncate(path: Path) -> None:
 )
 def test_corruption_is_detected(built_index: Path, articles, embedder, chunking, damage) -> None:
     damage(built_index)
-    with pytest.raises(IndexCorruptError, match="run `citeqa index --rebuild`"):
+    with pytest.raises(IndexCorruptError, match="to repair it"):
         Index.load(built_index, embedder=embedder, chunking=chunking)
     # A build repairs it (re-embedding what it cannot trust).
     build(articles, built_index, embedder, chunking)
