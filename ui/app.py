@@ -673,7 +673,10 @@ def _build(ui: ChatUI) -> gr.Blocks:
                         add = gr.Button("Add to index", variant="primary", elem_id="cq-add")
                         articles_status = gr.Markdown("", elem_id="cq-articles-status")
                     with gr.Column(scale=2):
-                        to_delete = gr.Dropdown(label="Delete an article", choices=[], elem_id="cq-delete-choice")
+                        # choices are filled per session; the handler checks the doc_id itself
+                        to_delete = gr.Dropdown(
+                            label="Delete an article", choices=[], allow_custom_value=True, elem_id="cq-delete-choice"
+                        )
                         delete = gr.Button("Delete", variant="stop", elem_id="cq-delete")
 
             with gr.Tab("Settings", id="settings"):

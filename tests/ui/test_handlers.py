@@ -31,7 +31,7 @@ XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
 
 @pytest.fixture
 def ui(fake_qa: FakeQA, tmp_path: Path) -> ChatUI:
-    return ChatUI(fake_qa, fake_qa.settings, feedback_file=tmp_path / "feedback.jsonl")
+    return ChatUI(fake_qa, fake_qa.settings, feedback_file=tmp_path / "feedback.jsonl")  # type: ignore[arg-type]
 
 
 def _ask(ui: ChatUI, question: str, conv: Conversation | None = None, prefs: Preferences | None = None):  # noqa: ANN202
@@ -309,7 +309,7 @@ def test_apply_settings_validates_and_masks_the_key(fake_qa: FakeQA, tmp_path: P
         }
     )
     fake_qa.settings = settings
-    ui = ChatUI(fake_qa, settings, feedback_file=tmp_path / "feedback.jsonl")
+    ui = ChatUI(fake_qa, settings, feedback_file=tmp_path / "feedback.jsonl")  # type: ignore[arg-type]
     prefs, status, current = ui.apply_settings("openai", "", "", "", 5, None)
     assert "Not applied" in status and "unknown endpoint" in status and prefs.generator is None
     prefs, status, current = ui.apply_settings("configured endpoint", "", "gpt-9", "", 5, None)
@@ -322,10 +322,11 @@ def test_apply_settings_validates_and_masks_the_key(fake_qa: FakeQA, tmp_path: P
     assert "127.0.0.1:9" not in current and "configured endpoint" in current
     assert "| 7 |" in current.replace("`", "")
     # a typed URL on the allowed list gets the typed key, or none: never the server's
-    prefs2, status, current = ui.apply_settings("other endpoint (base URL)", "http://127.0.0.1:10/v1", "m", "", 7, prefs)
+    other, url = "other endpoint (base URL)", "http://127.0.0.1:10/v1"
+    prefs2, status, current = ui.apply_settings(other, url, "m", "", 7, prefs)
     assert status.startswith("Applied") and prefs2.generator is not None and prefs2.generator.api_key is None
-    prefs3, status, _ = ui.apply_settings("other endpoint (base URL)", "http://127.0.0.1:10/v1", "m", "sk-mine", 7, prefs2)
-    prefs4, status, _ = ui.apply_settings("other endpoint (base URL)", "http://127.0.0.1:10/v1", "m2", "", 7, prefs3)
+    prefs3, status, _ = ui.apply_settings(other, url, "m", "sk-mine", 7, prefs2)
+    prefs4, status, _ = ui.apply_settings(other, url, "m2", "", 7, prefs3)
     assert prefs4.generator is not None and prefs4.generator.api_key is not None  # kept for the same URL
     assert prefs4.generator.api_key.get_secret_value() == "sk-mine"
     prefs5, status, current = ui.apply_settings("extractive (offline)", "", "", "", 5, prefs4)
