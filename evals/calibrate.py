@@ -7,7 +7,7 @@ the default in qa/config.py is chosen from it (see the issue notes).
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from qa import QA, get_settings
 
 
 def main(path: str = "evals/sets/seed_dev.jsonl") -> None:
+    """Print each question's confidence and the refusal table for the eval set at ``path``."""
     qa = QA.ensure(get_settings(), progress=True)
     rows = []
     for item in load_eval_set(Path(path)):
@@ -40,4 +41,6 @@ def main(path: str = "evals/sets/seed_dev.jsonl") -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("eval_set", nargs="?", default="evals/sets/seed_dev.jsonl", help="eval set (.jsonl)")
+    main(parser.parse_args().eval_set)

@@ -44,3 +44,19 @@ def test_run_plan_runs_only_the_selected_sections(tmp_path):
     assert saved["vectors"]["auto"][0]["auto"]["factory"] == "Flat"
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "What `auto` builds" in text and text.count("Not measured.") == 4
+
+
+def test_index_facts_come_through_the_index_api(sentences, tmp_path):
+    """Chunk counts and chunk texts are read with Index.load (the product's API), not from the index files."""
+    from embeddings import ChunkSettings, IndexSettings, build_index
+    from evals.bench import data as bench_data
+    from evals.bench.run import _chunk_count, _gen_chunk_texts
+
+    emb = HashEmbedder()
+    articles = bench_data.generate_articles(sentences, 3, seed=1)
+    report = build_index(articles, index_dir=tmp_path / "ix", embedder=emb, chunking=ChunkSettings(),
+                         index_settings=IndexSettings(), progress=False)
+    assert _chunk_count(tmp_path / "ix", emb) == report.chunks > 3
+    texts = _gen_chunk_texts(tmp_path / "ix", 3, emb)
+    assert len(texts) == 3 and all(any(t in a.text for a in articles) for t in texts)
+    assert _gen_chunk_texts(tmp_path / "missing", 3, emb) == []
