@@ -6,7 +6,7 @@ question is a warm-up and is reported on its own (the first query pays one-time 
 Times are measured in the page (performance.now) from the Ask click to the first rendered answer text and
 to the final render (cursor gone, citations linked, sources panel filled in the same update).
 
-    python -m evals.bench.ui_latency                # an index build, then 13 questions
+    python -m evals.bench.ui_latency                # an index build, a warm-up question, then 12 questions
     python -m evals.bench.ui_latency --url http://127.0.0.1:7860/ --rounds 5 --json test-artifacts/ui/bench_ui.json
 
 Run it from the source checkout: it drives the browser with the helpers of the browser tests
