@@ -130,3 +130,101 @@ def test_two_uploads_still_index_one_at_a_time(app: tuple[str, HeldQA], tmp_path
     assert second.status().code.name == "IN_QUEUE" and not second.done()
     qa.release.set()
     assert "Added 1" in first.result(timeout=GUARD_S)[0] and "Added 1" in second.result(timeout=GUARD_S)[0]
+
+
+# -- the real `citeqa ui` with two browser sessions ------------------------------------------------------------
+class HeldEndpoint:
+    """An OpenAI-compatible stand-in on 127.0.0.1 that holds every request until released (then answers 503)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        held = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                held.arrived.set()
+                held.release.wait(GUARD_S)
+                self.send_response(503)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.heavy
+def test_two_browser_sessions_do_not_wait_for_each_other(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A waits on a slow endpoint, then indexes a large upload; B's questions are answered meanwhile."""
+    from tests.ui.browser import CHROMIUM, Server, ask, launch_chromium, open_app
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    home = tmp_path_factory.mktemp("two_sessions")
+    endpoint = HeldEndpoint()
+    srv = Server(home, env={"CITEQA_UI__ALLOWED_BASE_URLS": endpoint.url, "CITEQA_GENERATOR__MAX_RETRIES": "0"})
+    try:
+        srv.wait_ready()
+        with playwright_api.sync_playwright() as p:
+            browser = launch_chromium(p)
+            a, b = browser.new_context().new_page(), browser.new_context().new_page()
+            for page in (a, b):
+                open_app(page, srv.url)
+
+            # A: a typed (allowed) endpoint that holds the request open
+            a.get_by_role("tab", name="Settings").click()
+            a.locator("#cq-endpoint input").click()
+            a.get_by_role("option", name="other endpoint (base URL)", exact=True).click()
+            a.fill("#cq-base-url textarea, #cq-base-url input", endpoint.url)
+            a.locator("#cq-model input").fill("slow-model")
+            a.locator("#cq-model input").press("Enter")
+            a.click("#cq-apply")
+            a.locator("#cq-settings-status").get_by_text("Applied").wait_for(timeout=10_000)
+            a.get_by_role("tab", name="Chat").click()
+            a.fill("#cq-input textarea", "Where did Macron receive Putin in 2017?")
+            a.click("#cq-send")
+            assert endpoint.arrived.wait(GUARD_S), "A's question never reached its endpoint"
+            ask(b, "Where did Macron receive Putin in 2017?")  # answered while A's request is held
+            assert b.locator("#cq-chat .cq-bot").last.locator("a.cq-cite").count() >= 1
+            assert not endpoint.release.is_set()  # A still waits: B did not queue behind it
+            endpoint.release.set()
+            a.locator("#cq-chat .cq-bot").last.get_by_text("Could not answer").wait_for(timeout=GUARD_S * 1000)
+
+            # A: a large upload (~30 s or more of indexing); B asks while it runs
+            big = home / "large upload.txt"
+            words = "harbour council archive museum river treaty minister delegation".split()
+            paras = [
+                " ".join(f"{words[(i * 7 + j) % len(words)]}{i * 131 + j}" for j in range(60)) for i in range(9000)
+            ]
+            big.write_text("A large upload\n\n" + ".\n\n".join(paras), encoding="utf-8")
+            a.get_by_role("tab", name="Articles").click()
+            a.locator("#cq-upload input[type=file]").set_input_files([str(big)])
+            a.wait_for_function(
+                "n => document.querySelector('#cq-upload').innerText.includes(n)", arg=big.stem, timeout=60_000
+            )
+            a.click("#cq-add")
+            # the progress line Gradio shows on the status while the handler runs: indexing has started
+            a.locator("text=/Reading \\d+ file|indexing \\d+ article/").first.wait_for(timeout=GUARD_S * 1000)
+            ask(b, "What did Hollande say about Daesh in Moscow?")
+            # B's answer is complete while A's upload still indexes: A's status has no result line yet.
+            # (Ordering, not timing: before the fix B's question could not start until A's indexing ended.)
+            assert "Added" not in a.locator("#cq-articles-status").inner_text()
+            a.locator("#cq-articles-status").get_by_text("Added").wait_for(timeout=1_800_000)
+            browser.close()
+    finally:
+        srv.stop()
+        endpoint.close()

@@ -46,9 +46,18 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("citeqa_ui_home")
 
 
+# The operator's endpoint for the failing-endpoint case: nothing listens on port 9. Answers stay extractive
+# unless a session picks it in the Settings tab.
+OPERATOR_ENV = {
+    "CITEQA_GENERATOR__BACKEND": "extractive",
+    "CITEQA_GENERATOR__BASE_URL": "http://127.0.0.1:9/v1",
+    "CITEQA_GENERATOR__MODEL": "no-such-model",
+}
+
+
 @pytest.fixture(scope="module")
 def server(home: Path) -> Iterator[Server]:
-    srv = Server(home)
+    srv = Server(home, env=OPERATOR_ENV)
     try:
         srv.wait_ready()
         yield srv
@@ -110,7 +119,7 @@ def test_cited_answer_streams_with_highlighted_quote(page: Any) -> None:
           if (b.length) window.__states.push(b[b.length - 1].innerHTML); })
         .observe(document.querySelector('#cq-chat'), {childList: true, subtree: true, characterData: true}); }"""
     )
-    timing = ask(page, MACRON)
+    ask(page, MACRON)
     # Intermediate streamed states are recorded but not required here: a warm extractive answer can arrive
     # within one browser frame, and Gradio then renders only the last state. That the handler streams is
     # asserted in test_handlers.py; here the final, cited state is what the user must see.
@@ -134,7 +143,8 @@ def test_cited_answer_streams_with_highlighted_quote(page: Any) -> None:
     page.wait_for_function("document.querySelector('#cq-src-1-1').classList.contains('cq-flash')", timeout=5000)
     assert page.url.rstrip("/").endswith(str(urlparse(page.url).port))  # no navigation happened
     shot(page, "1_cited_answer.png")
-    assert timing["first_ms"] <= timing["full_ms"] < 60_000
+    # No bound on the answer's time here: speed is the machine's business (ask() only has a generous timeout);
+    # scripts/bench_ui.py measures it.
 
     outside = {urlparse(u).hostname for u in page.requests_seen if u.startswith("http")} - {"127.0.0.1"}
     assert not outside, f"the page contacted {outside}"
@@ -231,26 +241,33 @@ def test_copy_answer_puts_text_with_sources_on_the_clipboard(page: Any) -> None:
     assert "Versailles" in text and "Sources:" in text and "<" not in text.split("Sources:")[0]
 
 
+def pick(page: Any, elem_id: str, option: str) -> None:
+    """Choose ``option`` in the Gradio dropdown ``elem_id``."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
 def test_failing_endpoint_is_a_readable_error_and_the_app_keeps_serving(page: Any) -> None:
     page.get_by_role("tab", name="Settings").click()
-    page.locator("#cq-backend").get_by_label("openai").check()
-    page.fill("#cq-base-url input, #cq-base-url textarea", "http://127.0.0.1:9/v1")
-    page.fill("#cq-model input, #cq-model textarea", "no-such-model")
+    assert page.locator("#cq-base-url").count() == 0 or not page.locator("#cq-base-url").is_visible()  # no URL field
+    pick(page, "cq-endpoint", "configured endpoint")
     page.fill("#cq-api-key input", "sk-test-secret")
     page.click("#cq-apply")
     page.locator("#cq-settings-status").get_by_text("Applied").wait_for(timeout=10_000)
     current = page.locator("#cq-current-settings").inner_text()
-    assert "127.0.0.1:9" in current and "sk-test-secret" not in page.content()
+    assert "configured endpoint" in current and "no-such-model" in current
+    assert "127.0.0.1:9" not in page.content() and "sk-test-secret" not in page.content()
     shot(page, "7_settings.png")
 
     page.get_by_role("tab", name="Chat").click()
     ask(page, MACRON)
     err = last_bot(page).inner_text()
-    assert "Could not answer" in err and "Traceback" not in err
+    assert "Could not answer" in err and "could not be reached" in err and "Traceback" not in err
+    assert "127.0.0.1:9" not in err
     shot(page, "8_endpoint_error.png")
 
     page.get_by_role("tab", name="Settings").click()
-    page.locator("#cq-backend").get_by_label("extractive").check()
+    pick(page, "cq-endpoint", "extractive (offline)")
     page.click("#cq-apply")
     page.locator("#cq-settings-status").get_by_text("Applied").wait_for(timeout=10_000)
     page.get_by_role("tab", name="Chat").click()
@@ -272,5 +289,34 @@ def test_login_required_with_auth(browser: Any, home: Path, server: Server) -> N
         pg.keyboard.press("Enter")
         pg.wait_for_selector("#cq-input textarea", timeout=30_000)
         context.close()
+    finally:
+        srv.stop()
+
+
+def test_only_admins_get_the_article_controls(browser: Any, home: Path, server: Server, tmp_path: Path) -> None:
+    from ui.auth import hash_password
+
+    users = tmp_path / "users.txt"
+    users.write_text(f"alice:{hash_password('wonder-land', iterations=1000)}:admin\nbob:builder\n", encoding="utf-8")
+    srv = Server(home, "--auth-file", str(users))
+    try:
+        srv.wait_ready()
+        for user, password, admin in (("bob", "builder", False), ("alice", "wonder-land", True)):
+            context = browser.new_context()
+            pg = context.new_page()
+            pg.goto(srv.url)
+            pg.wait_for_selector("input[type=password]", timeout=30_000)
+            pg.locator("input[type=text], input:not([type])").first.fill(user)
+            pg.locator("input[type=password]").fill(password)
+            pg.keyboard.press("Enter")
+            pg.wait_for_selector("#cq-input textarea", timeout=30_000)
+            pg.get_by_role("tab", name="Articles").click()
+            pg.locator("#cq-articles").get_by_text("001_4531c746a2d8eea5.txt").first.wait_for(
+                state="attached", timeout=30_000
+            )  # the page's load event has run, and with it the role check
+            assert pg.locator("#cq-add").is_enabled() is admin
+            assert pg.locator("#cq-delete").is_enabled() is admin
+            assert ("only an admin" in pg.locator("#cq-role-note").inner_text()) is not admin
+            context.close()
     finally:
         srv.stop()
