@@ -14,12 +14,17 @@ import logging
 import re
 from collections.abc import Callable
 
-from corpus.sentences import split_sentences
+from corpus.sentences import MAX_SENTENCE_CHARS, split_sentences
 from corpus.types import Article, Chunk
 
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\S+")
+
+MAX_CHUNK_CHARS = 4 * MAX_SENTENCE_CHARS
+"""Longest chunk span (characters), whatever its token count: text the tokenizer reduces to almost nothing
+(runs of combining marks, words it maps to one unknown token, long whitespace gaps) must not pile up into one
+huge chunk, which would be counted and stored in full. Prose reaches the token budget long before."""
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 
 
@@ -37,6 +42,9 @@ def chunk_article(
     paragraph boundary once the current one is at least half full. Consecutive chunks share whole trailing
     sentences worth at most ``overlap`` tokens. A sentence longer than ``max_tokens`` is split at word
     boundaries (a single word longer than that, at characters) into pieces of at most ``size`` tokens.
+    A chunk spans at most :data:`MAX_CHUNK_CHARS` characters. Time is linear in the text and every string
+    handed to ``count_tokens`` is bounded (sentences are at most ``MAX_SENTENCE_CHARS`` long), so any
+    input, e.g. megabytes of ``"."``, chunks in seconds and in bounded memory.
 
     Args:
         article: the article; offsets index ``article.text``.
@@ -91,7 +99,7 @@ def chunk_article(
     para_break = [False] + [bool(_BLANK_LINE.search(text, units[k - 1][1], units[k][0])) for k in range(1, len(units))]
 
     chunks: list[Chunk] = []
-    for first, last in _pack(costs, para_break, budget=budget, overlap=overlap, special=special):
+    for first, last in _pack(units, costs, para_break, budget=budget, overlap=overlap, special=special):
         spans = [(units[first][0], units[last - 1][1])]
         if count(text[spans[0][0] : spans[0][1]]) > max_tokens:  # the per-sentence estimate fell short
             spans = _refit(text, units[first:last], max_tokens, count)
@@ -102,9 +110,10 @@ def chunk_article(
 
 
 def _pack(
-    costs: list[int], para_break: list[bool], *, budget: int, overlap: int, special: int
+    units: list[tuple[int, int]], costs: list[int], para_break: list[bool], *, budget: int, overlap: int, special: int
 ) -> list[tuple[int, int]]:
-    """Group units into ``[first, last)`` index ranges (see :func:`chunk_article` for the rules)."""
+    """Group units into ``[first, last)`` index ranges (see :func:`chunk_article` for the rules); a range
+    spans at most :data:`MAX_CHUNK_CHARS` characters unless its first new unit alone is longer."""
     ranges: list[tuple[int, int]] = []
     first, must = 0, 0  # ``must``: the first unit not yet in any chunk; every chunk takes it
     n = len(costs)
@@ -115,7 +124,7 @@ def _pack(
         last, total = first, special
         while last < n:
             if last > must:
-                if total + costs[last] > budget:
+                if total + costs[last] > budget or units[last][1] - units[first][0] > MAX_CHUNK_CHARS:
                     break
                 if para_break[last] and 2 * (total - special) >= budget - special and total + remaining[last] > budget:
                     break  # at least half full: start the next chunk at this paragraph (unless the rest fits here)
@@ -130,6 +139,7 @@ def _pack(
             start - 1 > first
             and carried + costs[start - 1] <= overlap
             and special + carried + costs[start - 1] + costs[last] <= budget
+            and units[last][1] - units[start - 1][0] <= MAX_CHUNK_CHARS
         ):
             start -= 1
             carried += costs[start]
@@ -156,38 +166,81 @@ def _refit(text: str, units: list[tuple[int, int]], limit: int, count: Callable[
 
 
 def _split_span(text: str, start: int, end: int, limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
-    """Split ``text[start:end]`` at word boundaries into the fewest pieces counting at most ``limit`` each
-    (binary search on the number of words); a single word over the limit is split between characters."""
+    """Split ``text[start:end]`` at word boundaries into pieces counting at most ``limit`` each (each piece as
+    long as the search finds); a single word over the limit is split between characters.
+
+    Every probe counts only the piece being grown, and the search starts from the previous piece's length,
+    so the work is proportional to the span (not to its square) whatever the text: a run of one-character
+    tokens (``"....."``) costs a few tokenizer calls per piece.
+    """
     words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
     pieces: list[tuple[int, int]] = []
-    w = 0
+    w, guess = 0, 1
     while w < len(words):
         if count(text[words[w][0] : words[w][1]]) > limit:
             pieces.extend(_split_word(text, *words[w], limit, count))
             w += 1
             continue
-        lo, hi = 1, min(len(words) - w, limit)  # a word costs at least one token
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if count(text[words[w][0] : words[w + mid - 1][1]]) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        pieces.append((words[w][0], words[w + lo - 1][1]))
-        w += lo
+        first = words[w][0]
+        take = _longest_fit(
+            lambda k: count(text[first : words[w + k - 1][1]]) <= limit,  # noqa: B023 — called right here
+            most=min(len(words) - w, limit),  # a word costs at least one token
+            guess=guess,
+        )
+        pieces.append((first, words[w + take - 1][1]))
+        w += take
+        guess = take
     return pieces
 
 
 def _split_word(text: str, start: int, end: int, limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
+    """Split one word between characters into pieces counting at most ``limit`` each."""
     pieces: list[tuple[int, int]] = []
+    guess = 1
     while start < end:
-        lo, hi = 1, end - start
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if count(text[start : start + mid]) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        pieces.append((start, start + lo))
-        start += lo
+        first = start
+        take = _longest_fit(lambda k: count(text[first : first + k]) <= limit, most=end - start, guess=guess)  # noqa: B023
+        pieces.append((start, start + take))
+        start += take
+        guess = take
     return pieces
+
+
+def _longest_fit(fits: Callable[[int], bool], *, most: int, guess: int) -> int:
+    """The largest ``k`` in ``1..most`` found with ``fits(k)`` true (``fits(1)`` is taken as true).
+
+    Exponential search from ``guess`` (up while it fits, down while it does not), then bisection between the
+    last size that fitted and the first that did not. With a guess near the answer this costs a couple of
+    probes; at worst ``O(log k)`` probes, each no larger than twice the answer (plus the guess), so growing
+    pieces one after another over a long span stays linear in its length.
+    """
+    if most <= 1:
+        return 1
+    k = min(max(guess, 1), most)
+    if k > 1 and not fits(k):
+        hi, step = k, 1  # hi: known not to fit
+        lo = 1
+        while True:
+            probe = k - step
+            if probe <= 1:
+                break
+            if fits(probe):
+                lo = probe
+                break
+            hi, step = probe, step * 2
+    else:
+        lo, step = k, 1  # lo: known to fit
+        hi = most + 1
+        while lo < most:
+            probe = min(lo + step, most)
+            if not fits(probe):
+                hi = probe
+                break
+            lo, step = probe, step * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
