@@ -62,9 +62,9 @@ _OUTLET_PATTERNS = [
         rf"(?:position|views?|opinions?|policy) of (?:the )?(?P<o>{_OUTLET_NAME}),? (?:or|and) (?:its|their) "
         r"(?:staff|editors|editorial|management|owners|employees)"
     ),
-    re.compile(rf"^\s*(?:©|\(c\)|copyright)\s*(?:\d{{4}}(?:\s*[-–]\s*\d{{4}})?\s*)?(?P<o>{_OUTLET_NAME})", re.M),
+    re.compile(rf"^[^\S\n]*(?:©|\(c\)|copyright)\s*(?:\d{{4}}(?:\s*[-–]\s*\d{{4}})?\s*)?(?P<o>{_OUTLET_NAME})", re.M),
     re.compile(rf"(?:originally|first) (?:published|appeared) (?:in|on|by) (?:the )?(?P<o>{_OUTLET_NAME})"),
-    re.compile(r"^\s*Also on (?P<o>[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})\s", re.M | re.IGNORECASE),
+    re.compile(r"^[^\S\n]*Also on (?P<o>[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})\s", re.M | re.IGNORECASE),
 ]
 _TRAILING_SMALL_WORDS = re.compile(r"(?:\s+(?:of|the|and|&))+$")
 
