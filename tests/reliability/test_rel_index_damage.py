@@ -53,7 +53,7 @@ from rel_index_util import (
     subprocess_env,
 )
 
-from embeddings import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from embeddings import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalSettings
 
 SEARCH_QUESTION = QUESTIONS[1]
 
@@ -227,6 +227,21 @@ def _edit_text_and_hash(d: Path, p: Pristine) -> None:
             rec["text"] = _same_length_edit(rec["text"])
             rec["content_hash"] = hashlib.sha256(rec["text"].encode()).hexdigest()
     _edit_all_articles(edit)(d, p)
+
+
+def _crlf(name: str) -> Damager:
+    def apply(d: Path, _: Pristine) -> None:
+        (d / name).write_bytes((d / name).read_bytes().replace(b"\n", b"\r\n"))
+    return apply
+
+
+def _invalid_utf8(name: str) -> Damager:
+    """One byte of the first line replaced by 0xff: not UTF-8 any more."""
+    def apply(d: Path, _: Pristine) -> None:
+        data = bytearray((d / name).read_bytes())
+        data[20] = 0xFF
+        (d / name).write_bytes(bytes(data))
+    return apply
 
 
 def _truncate(name: str) -> Damager:
@@ -489,6 +504,15 @@ CASES: dict[str, Case] = {
     "manifest-faiss-type-ivfsq8": Case(_manifest_edit(faiss_type="ivfsq8")),
     "manifest-faiss-type-unknown": Case(_manifest_edit(faiss_type="quantum")),
     "manifest-faiss-type-missing": Case(_manifest_edit(faiss_type=_DELETE)),
+    # item 9: the checksums themselves
+    "manifest-files-missing": Case(_manifest_edit(files=_DELETE), harmful=None),  # an index from before checksums
+    "manifest-files-not-an-object": Case(_manifest_edit(files=["vectors.npy"])),
+    "manifest-sha-of-vectors-wrong": Case(_manifest_edit(files=lambda f: {**f, "vectors.npy": {
+        **f["vectors.npy"], "sha256": "0" * 64}})),
+    "manifest-size-of-faiss-wrong": Case(_manifest_edit(files=lambda f: {**f, "faiss.index": {
+        **f["faiss.index"], "size": f["faiss.index"]["size"] + 1}})),
+    "manifest-a-file-unrecorded": Case(_manifest_edit(files=lambda f: {k: v for k, v in f.items()
+                                                                       if k != "chunks.jsonl"})),
     "faiss-hnsw-file-manifest-flat": Case(_faiss_other_kind),
     # articles.jsonl
     "articles-line-not-object": Case(_jsonl_edit("articles.jsonl", lambda ls: ["[1, 2]", *ls[1:]])),
@@ -500,6 +524,9 @@ CASES: dict[str, Case] = {
     "articles-doc-id-renamed": Case(_record_edit("articles.jsonl", 0, _set("doc_id", "renamed.txt"))),
     "articles-line-deleted": Case(_jsonl_edit("articles.jsonl", lambda ls: ls[1:])),
     "articles-line-duplicated": Case(_jsonl_edit("articles.jsonl", lambda ls: [ls[0], *ls]), harmful=None),
+    "articles-crlf-line-ends": Case(_crlf("articles.jsonl"), harmful=None),
+    "articles-invalid-utf8": Case(_invalid_utf8("articles.jsonl")),
+    "chunks-invalid-utf8": Case(_invalid_utf8("chunks.jsonl")),
     "articles-blank-lines-added": Case(_jsonl_edit("articles.jsonl", lambda ls: ["", *ls, "", ""]), harmful=None),
     # item 9: text edited, JSON still valid
     "articles-text-edited-same-length": Case(_edit_all_articles(_edit_text(keep_length=True))),
@@ -672,6 +699,49 @@ def test_vectors_damage_never_reaches_the_next_update(pristine: Pristine, tmp_pa
     assert answers_of(load_hash_index(index_dir), queries) == answers_of(load_hash_index(clean_dir), queries)
 
 
+# -- siblings of the wrong kind ----------------------------------------------------------------------------------
+WRONG_KIND_SIBLINGS = {
+    "resume-is-a-file": ("resume", "file"),
+    "old-is-a-file": ("old", "file"),
+    "building-is-a-file": ("building-99999", "file"),
+    "lock-is-a-folder": ("lock", "folder"),
+    "resume-is-a-dangling-symlink": ("resume", "dangling"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_KIND_SIBLINGS))
+def test_sibling_of_the_wrong_kind_does_not_break_updates(pristine: Pristine, work: Path, name: str) -> None:
+    """A file where citeqa keeps a folder beside the index (or the reverse), e.g. left by a copy or a sync tool.
+
+    Queries answer as before; an update that writes (one article added) succeeds, or says in one line what is
+    in the way. Never "unexpected error".
+    """
+    suffix, kind = WRONG_KIND_SIBLINGS[name]
+    home = work / "home"
+    index_dir = work / "index"
+    shutil.copytree(pristine.index_dir, index_dir)
+    sibling = work / f".index.{suffix}"
+    if kind == "file":
+        sibling.write_text("left here by something else")
+    elif kind == "folder":
+        (sibling / "inner").mkdir(parents=True)
+    else:
+        sibling.symlink_to(work / "nowhere")
+    assert_answers_like_pristine(pristine, index_dir, home)
+    corpus = work / "corpus"
+    shutil.copytree(REPO / "corpus" / "articles", corpus)
+    (corpus / "zz_extra.txt").write_text("Extra\n\nA short note about tea and scones in Bristol.\n")
+    for _ in range(2):  # the second update meets whatever the first one left
+        update = cli(["index", "-q", str(corpus)], index_dir, home)
+        if update.exit_code != 0:
+            assert_clear_error(update, fix=str(sibling))
+            return
+        assert "indexed 6 articles" in update.output, update.output
+        (corpus / "zz_extra.txt").write_text("Extra\n\nA longer note about tea, scones and jam in Bristol.\n")
+    hits = load_hash_index(index_dir).search("tea scones jam Bristol", RetrievalSettings(mode="bm25"), k=1)
+    assert hits[0].doc_id == "zz_extra.txt"
+
+
 # -- not a citeqa index (item 2) ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("rebuild", [False, True], ids=["index", "index-rebuild"])
 def test_a_folder_that_is_not_an_index_is_refused(tmp_path: Path, rebuild: bool) -> None:
@@ -824,5 +894,12 @@ def test_unreadable_file(pristine: Pristine, work: Path, name: str) -> None:
             if p.exists():
                 p.chmod(0o755 if p.is_dir() else 0o644)
     assert index_files(index_dir) == pristine.files
+    # the next update, by the same user, must not trip over what the repair left behind
+    corpus = work / "corpus"
+    shutil.copytree(REPO / "corpus" / "articles", corpus)
+    (corpus / "zz_extra.txt").write_text("Extra\n\nA short note about tea and scones in Bristol.\n")
+    r = subprocess.run([*prefix, str(CITEQA), "index", "-q", str(corpus)], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
     left = sorted(q.name for q in index_dir.parent.iterdir() if q.name.startswith(".index."))
     assert left in ([], [".index.lock"]), f"left beside the index after the repair: {left}"
