@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from corpus.config import CorpusSettings
 from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
 from qa.errors import ConfigError
 
@@ -147,6 +148,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
     @model_validator(mode="after")

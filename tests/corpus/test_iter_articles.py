@@ -6,6 +6,7 @@ import gc
 import operator
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 from files import write
@@ -21,9 +22,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = load_module.load_article
 
-    def recording(path: Path, *, doc_id: str | None = None) -> Article:
+    def recording(path: Path, *, doc_id: str | None = None, **options: Any) -> Article:
         seen.append(doc_id or Path(path).name)
-        return real(path, doc_id=doc_id)
+        return real(path, doc_id=doc_id, **options)
 
     monkeypatch.setattr(load_module, "load_article", recording)
     return seen

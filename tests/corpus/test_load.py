@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from files import write
@@ -239,10 +241,14 @@ def test_missing_paths_and_folders(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "locked.txt", "Secret.")
 
-    def denied(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    def denied(file: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(file).name == "locked.txt":  # chmod does not stop root, so refuse the open itself
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     with pytest.raises(ArticleError, match="cannot read the file: Permission denied"):
         load_article(path)
     assert reasons(load_articles([tmp_path])) == {"locked.txt": "cannot read the file: Permission denied"}
