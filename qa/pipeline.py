@@ -134,11 +134,11 @@ def uploads_dir(settings: Settings) -> Path:
     return index_dir.with_name(index_dir.name + "-uploads")
 
 
-def _load_uploads(files: Sequence[Path], skipped: list[ArticleError]) -> Iterator[Article]:
+def _load_uploads(files: Sequence[Path], skipped: list[ArticleError], *, max_bytes: int) -> Iterator[Article]:
     """Uploaded files, read one at a time, keep their ``uploads/<name>`` doc_ids when the index is rebuilt."""
     for p in files:
         try:
-            yield load_article(p, doc_id=f"uploads/{p.name}")
+            yield load_article(p, doc_id=f"uploads/{p.name}", max_bytes=max_bytes)
         except ArticleError as exc:
             skipped.append(exc)
 
@@ -275,10 +275,14 @@ class QA:
                 (see ``build_index``); what a query path may do.
         """
         s = get_settings(settings)
-        stream = iter_articles(list(paths) if paths else [bundled_corpus_dir()])
+        stream = iter_articles(
+            list(paths) if paths else [bundled_corpus_dir()],
+            max_file_bytes=s.corpus.max_file_bytes,
+            follow_symlinks=s.corpus.follow_symlinks,
+        )
         uploads = sorted(uploads_dir(s).iterdir()) if not paths and uploads_dir(s).is_dir() else []
         upload_skips: list[ArticleError] = []
-        articles = itertools.chain(stream, _load_uploads(uploads, upload_skips))
+        articles = itertools.chain(stream, _load_uploads(uploads, upload_skips, max_bytes=s.corpus.max_file_bytes))
         first = next(articles, None)  # reads up to the first readable file
         if first is None:
             raise ArticleError(", ".join(str(p) for p in (paths or [])) or "corpus", "no readable articles to index")
@@ -297,8 +301,8 @@ class QA:
             sources=[str(Path(p).resolve()) for p in paths] if paths else [],
         )
         skipped = [*stream.skipped, *upload_skips]
-        for err in upload_skips:  # the stream logged its own as it met them
-            logger.warning("skipped %s", err)
+        for err in upload_skips:  # logged like the stream's own; the caller reports them all (once)
+            logger.info("skipped %s", err)
         return report, skipped
 
     @classmethod
@@ -456,7 +460,7 @@ class QA:
                     skipped.append(ArticleError(p.name, f"unsupported file type {p.suffix or '(none)'}"))
                     continue
                 try:
-                    art = load_article(p, doc_id=f"uploads/{p.name}")
+                    art = load_article(p, doc_id=f"uploads/{p.name}", max_bytes=self.settings.corpus.max_file_bytes)
                 except ArticleError as exc:
                     skipped.append(ArticleError(p.name, exc.reason))
                     continue

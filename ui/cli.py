@@ -122,10 +122,14 @@ def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose
     type=click.Choice(["auto", "flat", "hnsw", "ivf", "ivfsq8", "ivfpq"]),
     help="FAISS index type (auto: exact below 50,000 chunks, ivfsq8 above).",
 )
+@click.option(
+    "--follow-symlinks", is_flag=True,
+    help="Follow symbolic links that lead out of the folders indexed (by default they are skipped with a reason).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: bool, faiss_type: str | None,
-          quiet: bool) -> None:  # fmt: skip
+          follow_symlinks: bool, quiet: bool) -> None:  # fmt: skip
     """Build or update the index from PATHS (files or folders; default: the bundled articles + uploads).
 
     Only added or changed articles are embedded again; articles no longer present are dropped. A damaged
@@ -148,7 +152,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
     for p in paths:
         if not p.exists():
             raise click.ClickException(f"{p}: no such file or folder")
-    settings = _settings(ctx, index={"faiss": faiss_type})
+    settings = _settings(ctx, index={"faiss": faiss_type}, corpus={"follow_symlinks": follow_symlinks or None})
     t0 = time.perf_counter()
     report, skipped = QA.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
     secs = time.perf_counter() - t0
