@@ -218,7 +218,7 @@ class OpenAIGenerator:
         max_chars = MAX_CHARS_PER_TOKEN * limit
         left = deadline - time.monotonic()
         if left <= 0:
-            raise self._late(1, mid_answer=False)
+            raise self._late(1, mid_answer=False) from None
         # Connecting, sending and waiting for the headers: the HTTP client's timeouts, set to the time left.
         response = self._client.chat.completions.create(
             model=self.model,
@@ -235,7 +235,7 @@ class OpenAIGenerator:
         try:
             for chunk in response:
                 if watchdog.fired or time.monotonic() >= deadline:
-                    raise self._late(1, mid_answer=n > 0)
+                    raise self._late(1, mid_answer=n > 0) from None
                 if not chunk.choices:  # e.g. a trailing usage chunk
                     continue
                 choice = chunk.choices[0]
@@ -248,7 +248,7 @@ class OpenAIGenerator:
                         raise GeneratorError(
                             f"the LLM endpoint at {_safe_url(self.base_url)} sent more than {max_chars:,} characters "
                             f"for max_tokens={limit}: it ignores max_tokens, so the reply was stopped"
-                        )
+                        ) from None
                     yield text
         except GeneratorError:
             raise
@@ -260,7 +260,7 @@ class OpenAIGenerator:
             watchdog.cancel()
             response.close()  # also when the caller stops early or a bound broke: frees the connection
         if watchdog.fired:  # the shut-down socket ended the body cleanly
-            raise self._late(1, mid_answer=n > 0)
+            raise self._late(1, mid_answer=n > 0) from None
         elapsed = time.perf_counter() - started
         logger.debug("LLM stream done: %s deltas in %.2f s, finish_reason=%s", n, elapsed, finish)
         if finish is None:

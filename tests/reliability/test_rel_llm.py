@@ -91,6 +91,25 @@ def test_the_issue_case_one_token_every_2_s_with_timeout_5() -> None:
     assert 1 <= len(received) <= 4  # 0, 2, 4 s: the fourth token would come after the deadline
 
 
+def test_a_deadline_already_past_sends_nothing_and_chains_nothing() -> None:
+    # The SDK's exceptions hold the request, Authorization header included: none may ride along as a cause
+    # or context. The llm suite's key-leak test caught this path raising without ``from None`` (timeout=0.001).
+    with FaultServer("ok") as srv:
+        with pytest.raises(EndpointError, match="timed out") as info:
+            _gen(srv, timeout=1e-9).complete(HI)
+        assert srv.hits <= 1
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("mode", ["pings", "drip", "hang_headers", "flood"])
+def test_bound_errors_chain_no_sdk_exception(mode: str) -> None:
+    with FaultServer(mode, drip_s=0.2) as srv:
+        with pytest.raises(GeneratorError) as info:
+            _gen(srv, timeout=1, max_tokens=16).complete(HI)
+        assert srv.hits == 1
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
 def test_no_headers_times_out_once_not_once_per_retry() -> None:
     with FaultServer("hang_headers") as srv:
         with pytest.raises(EndpointError, match=r"timed out: no complete reply within 1 s \(generator\.timeout\)$"):
