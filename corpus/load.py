@@ -254,7 +254,7 @@ def _special_file_kind(mode: int) -> str | None:
 
 
 def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB ({n:,} bytes)"
+    return f"{n / 2**20:.1f} MB ({n:,} bytes)" if n >= 2**20 else f"{n:,} bytes"
 
 
 def load_article(path: Path, *, doc_id: str | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Article:
