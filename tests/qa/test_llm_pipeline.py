@@ -56,7 +56,7 @@ def test_streamed_answer_is_checked_claim_by_claim(llm_server, seed_index) -> No
     final = items[-1]
     assert isinstance(final, Answer) and final.backend == "openai"
     deltas = [d for d in items[:-1] if isinstance(d, str)]
-    assert len(deltas) >= 2 and "".join(deltas).strip()
+    assert deltas and all(d for d in deltas)  # the generator's deltas, passed on; how many is the model's business
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", final.text)}
     assert cited == {c.n for c in final.citations}  # markers renumbered onto real citations only
     for c in final.citations:
