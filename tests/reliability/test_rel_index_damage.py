@@ -72,10 +72,11 @@ class Pristine:
     ask: dict
 
 
-def env_for(index_dir: Path, home: Path) -> dict[str, str | None]:
-    """CLI environment: the hash embedder, this index folder and data dir, no LLM endpoint from the caller."""
+def env_for(index_dir: Path, home: Path, *, model: str | None = "hash") -> dict[str, str | None]:
+    """CLI environment: the hash embedder (None: the shipped model), this index folder and data dir, no LLM
+    endpoint from the caller."""
     return {
-        "CITEQA_EMBEDDING__MODEL": "hash",
+        "CITEQA_EMBEDDING__MODEL": model,
         "CITEQA_ANSWER__REFUSAL_THRESHOLD": "0.3",
         "CITEQA_INDEX_DIR": str(index_dir),
         "CITEQA_HOME": str(home),
@@ -86,8 +87,8 @@ def env_for(index_dir: Path, home: Path) -> dict[str, str | None]:
     }
 
 
-def cli(args: list[str], index_dir: Path, home: Path) -> CliRun:
-    return run_cli(args, env_for(index_dir, home))  # type: ignore[arg-type]
+def cli(args: list[str], index_dir: Path, home: Path, *, model: str | None = "hash") -> CliRun:
+    return run_cli(args, env_for(index_dir, home, model=model))  # type: ignore[arg-type]
 
 
 def _memory_dir() -> Path | None:
@@ -166,7 +167,9 @@ _DELETE = object()
 
 
 def _write_manifest_raw(text: str) -> Damager:
-    return lambda d, _: (d / "manifest.json").write_text(text)
+    def apply(d: Path, _: Pristine) -> None:
+        (d / "manifest.json").write_text(text)
+    return apply
 
 
 def _jsonl_edit(name: str, edit: Callable[[list[str]], list[str]]) -> Damager:
@@ -259,7 +262,9 @@ def _garbage(name: str) -> Damager:
 
 
 def _empty(name: str) -> Damager:
-    return lambda d, _: (d / name).write_bytes(b"")
+    def apply(d: Path, _: Pristine) -> None:
+        (d / name).write_bytes(b"")
+    return apply
 
 
 def _missing(name: str) -> Damager:
@@ -697,6 +702,43 @@ def test_vectors_damage_never_reaches_the_next_update(pristine: Pristine, tmp_pa
     assert cli(["index", "-q", str(corpus)], clean_dir, home).exit_code == 0
     queries = pristine.queries
     assert answers_of(load_hash_index(index_dir), queries) == answers_of(load_hash_index(clean_dir), queries)
+
+
+# -- the shipped model ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_shipped_model_index_damaged_then_repaired(tmp_path: Path) -> None:
+    """The model users run: shuffled vectors and edited text are caught and repaired; an index of another model
+    is a mismatch that names ``--rebuild``, after which the answers are those of a clean build."""
+    home = tmp_path / "home"
+    index_dir = tmp_path / "index"
+
+    def real(args: list[str]) -> CliRun:
+        return cli(args, index_dir, home, model=None)
+
+    assert real(["index", "-q"]).exit_code == 0
+    clean_files = index_files(index_dir)
+    clean_search = real(["search", SEARCH_QUESTION, "--json"]).stdout
+    clean_ask = ask_digest(real(["ask", ANSWER_QUESTION, "--json"]).stdout)
+    assert "129" in clean_ask["text"]
+
+    for damage in ("vectors-rows-shuffled", "articles-text-edited-same-length"):
+        CASES[damage].apply(index_dir, None)  # type: ignore[arg-type]  # these damages need no other index
+        search = real(["search", SEARCH_QUESTION, "--json"])
+        if search.exit_code != 0:
+            assert_clear_error(search)
+        else:
+            assert search.stdout == clean_search, f"{damage}: a silently wrong answer"
+        assert real(["index", "-q"]).exit_code == 0
+        assert index_files(index_dir) == clean_files, f"{damage}: not repaired"
+
+    shutil.rmtree(index_dir)
+    assert cli(["index", "-q"], index_dir, home).exit_code == 0  # the hash embedder's index
+    mismatch = real(["ask", ANSWER_QUESTION])
+    assert_clear_error(mismatch, fix="citeqa index --rebuild")
+    assert real(["index", "-q", "--rebuild"]).exit_code == 0
+    assert index_files(index_dir) == clean_files
+    assert real(["search", SEARCH_QUESTION, "--json"]).stdout == clean_search
+    assert ask_digest(real(["ask", ANSWER_QUESTION, "--json"]).stdout) == clean_ask
 
 
 # -- siblings of the wrong kind ----------------------------------------------------------------------------------
