@@ -922,6 +922,9 @@ def test_unreadable_file(pristine: Pristine, work: Path, name: str) -> None:
     target = index_dir / name
     target.chmod(0)
     env = subprocess_env(home, CITEQA_EMBEDDING__MODEL="hash", CITEQA_INDEX_DIR=str(index_dir))
+    corpus = work / "corpus"
+    shutil.copytree(REPO / "corpus" / "articles", corpus)
+    (corpus / "zz_extra.txt").write_text("Extra\n\nA short note about tea and scones in Bristol.\n")
     try:
         r = subprocess.run([*prefix, str(CITEQA), "search", SEARCH_QUESTION], env=env, capture_output=True,
                            text=True, timeout=300)
@@ -931,17 +934,14 @@ def test_unreadable_file(pristine: Pristine, work: Path, name: str) -> None:
         r = subprocess.run([*prefix, str(CITEQA), "index", "-q"], env=env, capture_output=True, text=True,
                            timeout=300)
         assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+        assert index_files(index_dir) == pristine.files
+        # The next update, by the same user, while the unreadable folder is wherever the repair put it.
+        r = subprocess.run([*prefix, str(CITEQA), "index", "-q", str(corpus)], env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
+        left = sorted(q.name for q in index_dir.parent.iterdir() if q.name.startswith(".index."))
+        assert left in ([], [".index.lock"]), f"left beside the index after the repair: {left}"
     finally:
         for p in (target, *index_dir.parent.glob(f".{index_dir.name}.*/{name}")):
             if p.exists():
                 p.chmod(0o755 if p.is_dir() else 0o644)
-    assert index_files(index_dir) == pristine.files
-    # the next update, by the same user, must not trip over what the repair left behind
-    corpus = work / "corpus"
-    shutil.copytree(REPO / "corpus" / "articles", corpus)
-    (corpus / "zz_extra.txt").write_text("Extra\n\nA short note about tea and scones in Bristol.\n")
-    r = subprocess.run([*prefix, str(CITEQA), "index", "-q", str(corpus)], env=env, capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
-    left = sorted(q.name for q in index_dir.parent.iterdir() if q.name.startswith(".index."))
-    assert left in ([], [".index.lock"]), f"left beside the index after the repair: {left}"
