@@ -21,14 +21,12 @@ the FAISS file; no checksums) fail until that fix lands.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +51,7 @@ from rel_index_util import (
     subprocess_env,
 )
 
-from embeddings import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalSettings
+from embeddings import HashEmbedder, IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalSettings
 
 SEARCH_QUESTION = QUESTIONS[1]
 
@@ -817,50 +815,57 @@ def test_index_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     assert index_dir.read_text() == "my shopping list"
 
 
-def _wait_for_reader(fifo: Path, builder: threading.Thread) -> int:
-    """Block until someone opens ``fifo`` to read it; returns our write end (kept open: the reader waits on it)."""
-    deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
-    while True:
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
-                raise
-        assert builder.is_alive(), "the build ended before it read the FIFO"
-        assert time.monotonic() < deadline, "the build never opened the FIFO"
-        time.sleep(0.01)
+class _GatedHashEmbedder(HashEmbedder):
+    """The hash embedder (same vectors, same fingerprint) that, on its first batch of chunks, says so and waits.
+
+    Holds a build at a point fixed by the data (its first embedding batch), not by time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached = threading.Event()
+        self.go = threading.Event()
+
+    def embed(self, texts, *, progress: bool = False):  # type: ignore[no-untyped-def]
+        """Embed like HashEmbedder; the first call waits for ``go``."""
+        if not self.reached.is_set():
+            self.reached.set()
+            assert self.go.wait(GUARD_S), "the test never let the build go on"
+        return super().embed(texts, progress=progress)
+
+
+GUARD_S = 120  # a guard against a hang, not a timing assertion
 
 
 def test_rebuild_keeps_the_old_index_answering_until_the_swap(pristine: Pristine, work: Path) -> None:
-    """Item 2: ``--rebuild`` writes beside the old index; mid-build (reading its last file) the old one answers.
-
-    The last file to index is a FIFO: the build blocks reading it, at a point fixed by the data, not by time.
-    """
+    """Item 2: ``--rebuild`` writes beside the old index; mid-build (embedding) the old one is intact and answers."""
     from qa import QA
 
     index_dir = work / "index"
     shutil.copytree(pristine.index_dir, index_dir)
-    fifo = work / "zz_slow.txt"
-    os.mkfifo(fifo)
     settings = {"embedding": {"model": "hash"}, "index": {"dir": str(index_dir)}}
+    embedder = _GatedHashEmbedder()
     outcome: dict[str, object] = {}
 
     def rebuild() -> None:
         try:
-            outcome["report"] = QA.build(settings, [REPO / "corpus" / "articles", fifo], rebuild=True, progress=False)
+            outcome["report"] = QA.build(settings, [REPO / "corpus" / "articles"], rebuild=True, progress=False,
+                                         embedder=embedder)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = exc
 
     builder = threading.Thread(target=rebuild, daemon=True)
     builder.start()
-    writer = _wait_for_reader(fifo, builder)
     try:
+        assert embedder.reached.wait(GUARD_S) and builder.is_alive(), f"the rebuild never embedded: {outcome}"
         assert index_files(index_dir) == pristine.files, "the rebuild changed the old index before its swap"
         assert answers_of(load_hash_index(index_dir), pristine.queries) == pristine.answers
     finally:
-        os.close(writer)  # end of file: the FIFO reads as an empty file, which the build skips
-        builder.join(120)
+        embedder.go.set()
+        builder.join(GUARD_S)
     assert not builder.is_alive() and "error" not in outcome, outcome
+    report = outcome["report"]
+    assert report[0].embedded_chunks == len(pristine.answers.chunks)  # type: ignore[index]  # really rebuilt
     assert answers_of(load_hash_index(index_dir), pristine.queries) == pristine.answers
 
 
