@@ -104,6 +104,9 @@ class OpenAIGenerator:
             api_key=self._secret or "not-needed",
             timeout=settings.timeout,  # each request gets the time left before its reply's deadline instead
             max_retries=0,
+            # The SDK follows redirects by default: an endpoint could send the server's request (the question
+            # and the passages) on to any address. The endpoint is the one the operator configured, nothing else.
+            http_client=openai.DefaultHttpxClient(timeout=settings.timeout, follow_redirects=False),
         )
 
     def __repr__(self) -> str:
@@ -329,6 +332,11 @@ class OpenAIGenerator:
                 return ModelNotFoundError(
                     f"the LLM endpoint at {url} does not serve model {self.model!r} (HTTP {status}: {detail}); "
                     "check the model name and that the base URL ends in /v1"
+                )
+            if 300 <= status < 400:
+                return GeneratorError(
+                    f"the LLM endpoint at {url} redirected the request (HTTP {status}); citeqa does not follow "
+                    "redirects: set generator.base_url to the address that answers"
                 )
             if status >= 500 or status in _TRANSIENT_STATUS:
                 return EndpointError(f"the LLM endpoint at {url} failed with HTTP {status}{tries}: {detail}")

@@ -15,6 +15,7 @@ would in the field. The modes (``FaultServer.MODES``):
     error_event    an OpenAI-style {"error": ...} event inside the stream
     hang_headers   accepts the request and never answers (no status line)
     status:<code>  an OpenAI-style JSON error with that HTTP status (e.g. status:500, status:429)
+    redirect:<url> a 307 redirect to <url>
     garbage        a 200 with a plain-text body that is no event stream
     empty          a 200 with an empty event stream ([DONE] only)
 
@@ -88,6 +89,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("connection", "close")
             self.end_headers()
             self._write(body)
+            return
+        if mode.startswith("redirect:"):  # e.g. redirect:http://127.0.0.1:PORT/v1/chat/completions
+            self.send_response(307)
+            self.send_header("location", mode.split(":", 1)[1])
+            self.send_header("content-length", "0")
+            self.send_header("connection", "close")
+            self.end_headers()
             return
         if mode == "hang_headers":
             stop.wait()

@@ -224,6 +224,22 @@ def test_recovers_when_the_endpoint_comes_back() -> None:
         assert gen.complete(HI) == "Paris is the capital [1]."
 
 
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_redirect_is_not_followed_and_the_target_receives_nothing(stream: bool) -> None:
+    """An endpoint that redirects would send the question, the passages and the key on to another address."""
+    with FaultServer("ok") as elsewhere:
+        target = elsewhere.base_url + "/chat/completions"
+        with FaultServer(f"redirect:{target}") as srv:
+            gen = _gen(srv, api_key="sk-rel-SECRET-0002")
+            with pytest.raises(GeneratorError, match=r"redirected the request \(HTTP 307\); citeqa does not follow"):
+                if stream:
+                    list(gen.stream(HI))
+                else:
+                    gen.complete(HI)
+            assert srv.hits == 1
+        assert elsewhere.hits == 0 and elsewhere.auth == []
+
+
 # -- answer(settings=...): a changed API key is a different client ---------------------------------------
 def test_answer_uses_the_api_key_it_is_given(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Paris is the capital of France.\n", encoding="utf-8")
