@@ -30,9 +30,9 @@ def test_build_streams_files_and_uploads_with_their_skip_reasons(tmp_path: Path,
     calls: list[str] = []
     real = load_module.load_article
 
-    def counting(path: Path, *, doc_id: str | None = None):  # type: ignore[no-untyped-def]
+    def counting(path: Path, *, doc_id: str | None = None, **options):  # type: ignore[no-untyped-def]
         calls.append(Path(path).name)
-        return real(path, doc_id=doc_id)
+        return real(path, doc_id=doc_id, **options)
 
     monkeypatch.setattr(load_module, "load_article", counting)
     report, skipped = QA.build(settings, [tmp_path / "docs"], progress=False)
