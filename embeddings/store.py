@@ -100,6 +100,7 @@ _HASH_BLOCK = 1 << 20
 _RESAMPLE = 32  # chunks `check_index` re-embeds to compare with their stored vectors
 _RESAMPLE_MIN_COSINE = 0.99  # the same model on the same text: ~1.0 (ONNX vs torch differ in the 6th digit)
 _PRECOUNT_GROUP = 256  # articles whose sentences are token-counted in one batch (bounds the memory used)
+_PRECOUNT_BATCH = 1024  # sentences per tokenizer call: one 5 MB article held 800 MB of encodings at once
 # A checkpoint batch: at most this many articles, cut early once it holds this many chunks. The shipped model
 # on 2 busy cores managed ~21 chunks/s (7770 chunks in 365 s), so 512 chunks is ~25 s of work: the most a
 # killed build loses. Smaller calls should cost little (the model encodes 64 texts at a time anyway; not benched).
@@ -831,7 +832,9 @@ def _chunk_articles(
         known: dict[str, int] = {}
         if callable(count_batch):
             sentences = [a.text[s:e] for a in group for s, e in split_sentences(a.text)]
-            known = dict(zip(sentences, count_batch(sentences), strict=True))
+            for i in range(0, len(sentences), _PRECOUNT_BATCH):  # the tokenizer's encodings of a slice at a time
+                part = sentences[i : i + _PRECOUNT_BATCH]
+                known.update(zip(part, count_batch(part), strict=True))
 
         count = _cached_counter(known, embedder.count_tokens)
         for a in group:
