@@ -100,7 +100,7 @@ _HASH_BLOCK = 1 << 20
 _RESAMPLE = 32  # chunks `check_index` re-embeds to compare with their stored vectors
 _RESAMPLE_MIN_COSINE = 0.99  # the same model on the same text: ~1.0 (ONNX vs torch differ in the 6th digit)
 _PRECOUNT_GROUP = 256  # articles whose sentences are token-counted in one batch (bounds the memory used)
-_PRECOUNT_BATCH = 1024  # sentences per tokenizer call: one 5 MB article held 800 MB of encodings at once
+_PRECOUNT_BATCH = 256  # sentences (<= 2,000 chars each) per tokenizer call: a 5 MB article held 800 MB of encodings
 # A checkpoint batch: at most this many articles, cut early once it holds this many chunks. The shipped model
 # on 2 busy cores managed ~21 chunks/s (7770 chunks in 365 s), so 512 chunks is ~25 s of work: the most a
 # killed build loses. Smaller calls should cost little (the model encodes 64 texts at a time anyway; not benched).
