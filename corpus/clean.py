@@ -33,6 +33,9 @@ _FURNITURE = [
         r"(?:advertisement|sponsored content|skip to (?:main )?content)\W*",
     )
 ]
+# All of them in one pattern: one regex call per line instead of ten (many-line files clean in linear time anyway,
+# but a 5 MB file of one-word lines has 2.5 million lines).
+_ANY_FURNITURE = re.compile("|".join(f"(?:{p.pattern})" for p in _FURNITURE), _FLAGS)
 # Navigation: "View All Reports View All Articles & Multimedia" (case-sensitive: every word capitalised).
 _VIEW_ALL = re.compile(r"View All(?: (?:[A-Z][\w-]*|&))+")
 # Cross-links to other stories: a label, then a headline. Only short lines, so prose is never touched.
@@ -103,7 +106,7 @@ def is_furniture(line: str) -> bool:
     stripped = line.strip()
     if not stripped:
         return False
-    if any(p.fullmatch(stripped) for p in _FURNITURE) or _VIEW_ALL.fullmatch(stripped):
+    if _ANY_FURNITURE.fullmatch(stripped) or _VIEW_ALL.fullmatch(stripped):
         return True
     if _CROSS_LINK.fullmatch(stripped) and len(stripped.split()) <= _CROSS_LINK_MAX_WORDS:
         return True
