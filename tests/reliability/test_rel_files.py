@@ -350,3 +350,22 @@ def test_cli_reports_every_skip_once_and_indexes_megabytes_of_dots(tmp_path: Pat
         assert len(mentions) == 1, (name, lines)
         assert mentions[0].startswith(f"skipped {root}/")
     assert "indexed 3 articles" in proc.stdout  # good.txt, sub/in.txt, dots.txt
+
+
+def test_cli_follow_symlinks_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from ui.cli import cli
+
+    monkeypatch.setenv("CITEQA_EMBEDDING__MODEL", "hash")
+    root = tmp_path / "corpus"
+    root.mkdir()
+    write(root / "good.txt", "A real article. It has two sentences.")
+    write(tmp_path / "notes.txt", "Notes kept elsewhere. Linked in.")
+    (root / "notes.txt").symlink_to(tmp_path / "notes.txt")
+    plain = CliRunner().invoke(cli, ["index", "-q", str(root)])
+    assert plain.exit_code == 0, plain.output
+    assert "indexed 1 articles" in plain.output and "not followed (use --follow-symlinks)" in plain.output
+    followed = CliRunner().invoke(cli, ["index", "-q", "--follow-symlinks", str(root)])
+    assert followed.exit_code == 0, followed.output
+    assert "indexed 2 articles" in followed.output and "skipped" not in followed.output
