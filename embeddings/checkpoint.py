@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import re
-import shutil
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from corpus.types import Article, Chunk
+from embeddings.atomic import discard, make_room
 from embeddings.embedder import Embedder
 
 logger = logging.getLogger(__name__)
@@ -73,18 +74,23 @@ class Checkpoint:
 
     @classmethod
     def open(cls, folder: Path, *, key: dict[str, Any], dim: int) -> Checkpoint:
-        """The checkpoint in ``folder`` if it was written with ``key``; else a new empty one there."""
+        """The checkpoint in ``folder`` if it was written with ``key``; else a new empty one there.
+
+        Anything else at ``folder`` (another checkpoint, an unreadable one, a file, a symlink: never followed) is
+        removed first (``make_room``; RetrievalError when it cannot be).
+        """
         folder = Path(folder)
-        if folder.exists():
+        if os.path.lexists(folder):
             try:
-                stored_key = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                stored_key = None
-            if stored_key == key:
-                entries, next_batch = _read_batches(folder, dim)
-                return cls(folder, dim=dim, entries=entries, next_batch=next_batch)
-            logger.info("ignoring the checkpoint at %s: written with other settings or unreadable", folder)
-            shutil.rmtree(folder, ignore_errors=True)
+                if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                    raise NotADirectoryError(f"{folder} is not a folder")
+                if json.loads((folder / KEY_FILE).read_text(encoding="utf-8")) == key:
+                    entries, next_batch = _read_batches(folder, dim)
+                    return cls(folder, dim=dim, entries=entries, next_batch=next_batch)
+                logger.info("ignoring the checkpoint at %s: written with other settings", folder)
+            except (OSError, ValueError) as exc:
+                logger.info("ignoring the checkpoint at %s: %s", folder, exc)
+            make_room(folder)
         folder.mkdir(parents=True)
         _write_json_durably(folder / KEY_FILE, key)
         _fsync_path(folder.parent)
@@ -128,7 +134,7 @@ class Checkpoint:
     def discard(self) -> None:
         """Delete the checkpoint (after the index it fed has been swapped into place)."""
         self._open.clear()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        discard(self.folder)
 
 
 class BatchEmbedder:
@@ -216,7 +222,7 @@ class BatchEmbedder:
         if self.checkpoint is not None:
             self.checkpoint.discard()
         else:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            discard(self.folder)
 
     def _embed_queue(self) -> None:
         group, self._queue = self._queue, []

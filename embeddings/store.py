@@ -52,7 +52,6 @@ import json
 import logging
 import operator
 import shlex
-import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack, closing
@@ -67,6 +66,7 @@ from corpus.types import Article, ArticleMeta, Chunk
 from embeddings.atomic import (
     build_lock,
     check_index_folder,
+    discard,
     jsonl_line,
     lock_holder,
     parse_record,
@@ -288,7 +288,9 @@ def _verify_files(
     """Check the files against the manifest's checksums: sizes, and the sha256 of those ``hashed`` selects.
 
     Args:
-        select: check only the recorded files it selects (default: all of them, and no file may be unrecorded).
+        select: check only the files it selects (default: all of them). Every selected file on disk must be
+            recorded, so that checks of complementary selections (a build's of the files it reuses, then of
+            the derived ones) add up to the check of all files that ``Index.load`` makes.
 
     Returns:
         False when the manifest records no checksums (an index written before them); True when all match.
@@ -301,11 +303,10 @@ def _verify_files(
         return False
     if not isinstance(files, dict):
         raise _Damage(f"{MANIFEST}: 'files' is not an object")
-    if select is None:
-        unknown = sorted(set(_data_files(index_dir)) - set(files))
-        if unknown:
-            raise _Damage(f"{', '.join(unknown[:3])} not recorded in {MANIFEST}")
-    else:
+    unknown = sorted(name for name in set(_data_files(index_dir)) - set(files) if select is None or select(name))
+    if unknown:
+        raise _Damage(f"{', '.join(unknown[:3])} not recorded in {MANIFEST}")
+    if select is not None:
         files = {name: rec for name, rec in files.items() if select(name)}
     for name, rec in sorted(files.items()):
         if not isinstance(rec, dict):
@@ -365,7 +366,7 @@ class Index:
             NotAnIndexError: the folder holds files that are not a citeqa index.
         """
         index_dir = Path(index_dir)
-        recover(index_dir)
+        recover(index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
         check_index_folder(index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
         try:
             manifest, articles, chunks, stored = _read_stored(index_dir, embedder=embedder, chunking=chunking)
@@ -592,13 +593,13 @@ def _update(
     # before anything is embedded (checked again at the swap)
     check_index_folder(index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
     with build_lock(index_dir, wait=not if_absent):
-        recover(index_dir, locked=True)
+        recover(index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS, locked=True)
         remove_stale_temps(index_dir)
         if if_absent:
             if index_dir.exists() and any(index_dir.iterdir()):
                 logger.info("index %s was built meanwhile: not building it again", index_dir)
                 return BuildReport(0, 0, 0, 0, 0, 0, 0, time.perf_counter() - t0)
-            if sibling(index_dir, "resume").exists():
+            if sibling(index_dir, "resume").is_dir() and not sibling(index_dir, "resume").is_symlink():
                 raise IndexNotFoundError(
                     f"no index at {index_dir}: an interrupted build left its checkpoint at "
                     f"{sibling(index_dir, 'resume')}; run `citeqa index` with the files it was indexing to finish it")
@@ -664,7 +665,7 @@ def _update(
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             swap_into_place(tmp, index_dir, names=INDEX_NAMES, keys=_MANIFEST_KEYS)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            discard(tmp)
         fresh.discard()
     seconds = time.perf_counter() - t0
     logger.info("index %s written: %d articles, %d chunks in %.1f s", index_dir, len(docs), n_chunks, seconds)
@@ -782,16 +783,23 @@ def _checkpoint_key(embedder: Embedder, chunking: ChunkSettings) -> dict[str, An
 
 
 def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
-    """Whether faiss.index and bm25/ match their checksums, load and match the stored chunks (else they are rebuilt
-    from the stored vectors)."""
+    """Whether faiss.index and bm25/ match their checksums (none unrecorded), load and match the stored chunks
+    (else they are rebuilt from the stored vectors).
+
+    With ``_read_previous``'s checks of the files a build reuses, this makes every check ``Index.load`` makes:
+    an index is called up to date only if it loads.
+    """
     try:
         _verify_files(index_dir, prev.manifest, select=_is_derived, hashed=_is_derived)
         dense = DenseIndex.load(index_dir / FAISS_FILE, prev.manifest["faiss_type"])
         bm25 = BM25Index.load(index_dir / BM25_DIR)
+        if not dense.ntotal == bm25.n_docs == len(prev.spans) or dense.dim != prev.manifest["dim"]:
+            raise ValueError(f"FAISS has {dense.ntotal} rows of dim {dense.dim}, BM25 {bm25.n_docs} documents, "
+                             f"for {len(prev.spans)} chunks")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
         logger.warning("rewriting the FAISS and BM25 files of %s: %s", index_dir, exc)
         return False
-    return dense.ntotal == bm25.n_docs == len(prev.spans)
+    return True
 
 
 def _load_hashed(name: str) -> bool:
