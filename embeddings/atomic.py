@@ -210,6 +210,8 @@ def remove_stale_temps(index_dir: Path) -> None:
     parent, name = index_dir.parent, index_dir.name
     for pattern in (f".{name}.building-*", *(f".{name}.{s}.{_TRASH}-*" for s in ("old", "resume", "lock"))):
         for stale in parent.glob(pattern):
+            if f".{_TRASH}-{os.getpid()}-" in stale.name:
+                continue  # moved aside by this build a moment ago, and already warned about
             logger.info("removing %s left by an interrupted build", stale)
             try:
                 remove_path(stale)
