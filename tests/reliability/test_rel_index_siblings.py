@@ -7,8 +7,8 @@ Guards the fixes of commits 4b5368a and 220633f, each case on a copy of the cata
     and ``citeqa index`` repairs it (before the fix a build checked only the files the map records, called the
     index up to date and left it damaged);
 2f. ``.index.lock`` a symlink to a user's file (the build truncated it to write its pid) or a FIFO (the build
-    hung opening it); ``.index.resume`` / ``.index.old`` symlinks to a user's folder (the build failed, or a
-    query made the link the index): the links go, what they point to is untouched;
+    failed with "unexpected error": not seekable); ``.index.resume`` / ``.index.old`` symlinks to a user's
+    folder (the build failed, or a query made the link the index): the links go, what they point to is untouched;
 3b. a ``.index.old`` that cannot be removed (a subfolder owned by another user): moved aside to
     ``.index.old.trash-*`` with a warning, and the swap goes ahead (before, every later build failed);
 4.  ``.index.old`` a file while the index folder is missing: ``recover`` does not rename it into place (before, it
@@ -134,8 +134,9 @@ def test_lock_symlink_to_a_users_file_is_replaced_not_followed(pristine: Pristin
 
 @pytest.mark.heavy
 def test_lock_fifo_is_replaced_and_the_build_does_not_hang(pristine: Pristine, work: Path) -> None:
-    """Opening a FIFO for writing blocks until a reader comes: the build must not open it (a child process, so
-    that a hang is killed by the guard and reported instead of stopping the suite)."""
+    """A FIFO is no lock file: the build replaces it and succeeds (before the fix: "unexpected error", a FIFO is not
+    seekable). Opening one write-only would block until a reader comes, so the build runs in a child process
+    whose hang the guard kills and reports instead of stopping the suite."""
     home = work / "home"
     index_dir = _copy(pristine, work)
     lock = work / ".index.lock"
