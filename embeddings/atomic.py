@@ -210,16 +210,18 @@ def remove_stale_temps(index_dir: Path) -> None:
     parent, name = index_dir.parent, index_dir.name
     for pattern in (f".{name}.building-*", *(f".{name}.{s}.{_TRASH}-*" for s in ("old", "resume", "lock"))):
         for stale in parent.glob(pattern):
-            if f".{_TRASH}-{os.getpid()}-" in stale.name:
-                continue  # moved aside by this build a moment ago, and already warned about
             logger.info("removing %s left by an interrupted build", stale)
             try:
                 remove_path(stale)
             except OSError as exc:
-                logger.warning("cannot remove %s (%s); remove it yourself", stale, exc)
+                # Retried by every build; warned about once per process (a long-running app builds many times).
+                log = logger.info if stale in _warned else logger.warning
+                _warned.add(stale)
+                log("cannot remove %s (%s); remove it yourself", stale, exc)
 
 
 _TRASH = "trash"
+_warned: set[Path] = set()  # what this process already told the user it could not remove
 
 
 def remove_path(path: Path) -> None:
@@ -288,6 +290,7 @@ def make_room(path: Path) -> None:
     except OSError:
         raise RetrievalError(f"cannot remove {path}, left beside the index ({error.strerror or error}); "
                              f"remove it yourself (e.g. `rm -rf '{path}'`) and try again") from None
+    _warned.add(aside)
     logger.warning("cannot remove %s (%s): moved it aside to %s; remove that yourself", path, error, aside)
 
 

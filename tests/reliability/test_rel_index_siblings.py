@@ -294,3 +294,19 @@ def test_old_file_beside_a_missing_index_does_not_stop_a_build(pristine: Pristin
     assert _siblings(index_dir) == [".index.lock"], _siblings(index_dir)
     check = cli(["index", "--check"], index_dir, home)
     assert check.exit_code == 0, check.output
+
+
+def test_a_long_running_process_retries_what_it_moved_aside_itself(tmp_path: Path) -> None:
+    """The UI builds many times in one process: trash it moved aside earlier (its own pid in the name) is
+    removed by its next build once that is possible, not skipped until a restart."""
+    import os
+
+    from embeddings.atomic import remove_stale_temps
+
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    trash = tmp_path / f".index.old.trash-{os.getpid()}-1"
+    (trash / "bm25").mkdir(parents=True)
+    (trash / "bm25" / "data.npy").write_bytes(b"x")
+    remove_stale_temps(index_dir)
+    assert not trash.exists()
