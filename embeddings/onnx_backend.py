@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.errors import EmbedderError
+from embeddings.models import folder_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def export_onnx(model_dir: Path, cache_dir: Path, *, fingerprint: str, backend: 
     Args:
         model_dir: the local sentence-transformers model folder.
         cache_dir: citeqa's cache folder; exports go to ``cache_dir/onnx/<fingerprint[:16]>/``.
-        fingerprint: identifies the weights (``embeddings.embedder._folder_fingerprint``).
+        fingerprint: identifies the weights (``embeddings.models.folder_fingerprint``).
         backend: ``onnx`` (fp32) or ``onnx-int8`` (dynamic int8 quantisation of the MatMul weights).
 
     Raises:
@@ -309,8 +310,6 @@ class OnnxEmbedder:
 
     def __init__(self, model_dir: str | Path, *, model_id: str, backend: str, cache_dir: Path,
                  batch_size: int = 32, threads: int = 0) -> None:
-        from embeddings.embedder import _folder_fingerprint  # noqa: PLC0415 - embedder imports this module
-
         if backend not in ONNX_BACKENDS:
             raise EmbedderError(f"unknown onnx backend {backend!r}; choose one of {', '.join(ONNX_BACKENDS)}")
         if not onnx_available():
@@ -324,7 +323,7 @@ class OnnxEmbedder:
         self.dim = self.layout.dim
         self.max_tokens = self.layout.max_tokens
         self.batch_size = batch_size
-        self._weights_fingerprint = _folder_fingerprint(self.path)
+        self._weights_fingerprint = folder_fingerprint(self.path)
         self.onnx_path = export_onnx(self.path, cache_dir, fingerprint=self._weights_fingerprint, backend=backend)
         try:
             self._session = _OnnxSession(self.onnx_path, self.layout, threads=threads, batch_size=batch_size)

@@ -296,7 +296,7 @@ def _real_counter() -> Callable[[str], int]:
     from tokenizers import Tokenizer
 
     from embeddings.config import DEFAULT_MODEL
-    from embeddings.embedder import resolve_model_path
+    from embeddings.models import resolve_model_path
 
     tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(DEFAULT_MODEL)) / "tokenizer.json"))
     tokenizer.no_truncation()
