@@ -22,8 +22,6 @@ from evals.cli_base import CiteqaGroup, command_settings, offline_env
 
 logger = logging.getLogger(__name__)
 
-MAX_CLI_QUESTION_CHARS = 2000
-
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -96,7 +94,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
       citeqa index ~/articles/ notes/extra.md
       citeqa index --check
     """
-    from qa.pipeline import QA
+    from qa import library
 
     if check:
         if paths or rebuild or faiss_type:
@@ -109,7 +107,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
             raise click.ClickException(f"{p}: no such file or folder")
     settings = command_settings(ctx, index={"faiss": faiss_type}, corpus={"follow_symlinks": follow_symlinks or None})
     t0 = time.perf_counter()
-    report, skipped = QA.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
+    report, skipped = library.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
     secs = time.perf_counter() - t0
     for err in skipped:
         click.echo(f"skipped {err}", err=True)
@@ -145,8 +143,8 @@ def search(ctx: click.Context, query: str, k: int, mode: str | None, as_json: bo
     """
     from qa.pipeline import QA, validate_question
 
-    q = validate_question(query, max_chars=MAX_CLI_QUESTION_CHARS)
     settings = command_settings(ctx, retrieval={"top_k": k, "mode": mode})
+    q = validate_question(query, max_chars=settings.answer.max_question_chars)
     qa = QA.from_settings(settings)
     hits = qa.index.search(q, settings.retrieval, k=k)
     if as_json:
@@ -210,7 +208,8 @@ def ask(ctx: click.Context, question: str, backend: str | None, k: int | None, b
     """
     from qa.pipeline import validate_question
 
-    q = validate_question(question, max_chars=MAX_CLI_QUESTION_CHARS)  # before loading any model
+    limit = command_settings(ctx).answer.max_question_chars
+    q = validate_question(question, max_chars=limit)  # before loading any model
     qa = _qa_for(ctx, backend, k, base_url, model)
     a = qa.answer(q)
     if as_json:
@@ -245,7 +244,7 @@ def chat(ctx: click.Context, backend: str | None, k: int | None, base_url: str |
         if line.strip().lower() in ("exit", "quit"):
             return
         try:
-            q = validate_question(line, max_chars=MAX_CLI_QUESTION_CHARS)
+            q = validate_question(line, max_chars=qa.settings.answer.max_question_chars)
             final = None
             for item in qa.stream(q, history):
                 if isinstance(item, Answer):
