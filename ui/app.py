@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from corpus.errors import CiteqaError
 from evals.cli_base import offline_env
-from qa import QA, ConfigError, QAError, Settings
+from qa import QA, ConfigError, Settings
 from ui import endpoints, render
 from ui.auth import LOOPBACK_HOSTS, Access, load_access
 from ui.handlers import ChatUI, Conversation, Preferences, QAOrFactory, panel
@@ -363,7 +364,7 @@ def _warm_up(qa: QA) -> None:
     t = time.perf_counter()
     try:
         qa.answer(EXAMPLE_QUESTIONS[0])
-    except QAError as exc:  # a misconfigured generator shows up in the chat, with its message
+    except CiteqaError as exc:  # a misconfigured generator shows up in the chat, with its message
         logger.warning("warm-up question failed: %s", exc)
     logger.info("warm-up answered in %.0f ms", (time.perf_counter() - t) * 1000)
 
@@ -401,7 +402,7 @@ def launch_app(
             flush=True,
         )
     qa = QA.ensure(settings, progress=True)  # builds the bundled corpus's index first when there is none
-    print(f"citeqa: {len(qa.articles())} articles indexed", file=sys.stderr, flush=True)
+    print(f"citeqa: {len(qa.library.articles())} articles indexed", file=sys.stderr, flush=True)
     _warm_up(qa)
     demo = create_app(qa, settings, access=access)
     # Every event names its own queue (answers side by side, indexing one at a time); anything else is light.

@@ -15,7 +15,6 @@ import html
 import logging
 import os
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import CiteqaError
 from evals.feedback import Turn, Verdict, feedback_path, record_feedback
 from qa import (
     QA,
@@ -33,13 +33,12 @@ from qa import (
     GeneratorError,
     InvalidQuestionError,
     ModelNotFoundError,
-    QAError,
     Settings,
 )
 from qa.config import GeneratorSettings, data_dir
 from ui import endpoints, render
 from ui.auth import Access
-from ui.uploads import check_uploads
+from ui.uploads import add_uploads
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +214,7 @@ class ChatUI:
         except GeneratorError as exc:
             error = _generator_error(exc)
             logger.warning("answering failed: %s", exc)  # the full message, server body included: the log only
-        except QAError as exc:
+        except CiteqaError as exc:  # qa's errors and the layers' below (e.g. a damaged index)
             error = str(exc) or type(exc).__name__
             logger.warning("answering failed: %s", error)
         except Exception as exc:  # the app must keep serving; the details go to the server log
@@ -268,7 +267,7 @@ class ChatUI:
         metas: dict[str, render.SourceMeta] = {}
         for doc_id in doc_ids:
             try:
-                art = qa.article(doc_id)
+                art = qa.library.article(doc_id)
             except KeyError:  # removed since the answer was given
                 articles[doc_id] = None
                 continue
@@ -324,23 +323,24 @@ class ChatUI:
     def article_rows(self) -> list[list[Any]]:
         """The Articles table: title, doc_id, outlet, author, date, chunks."""
         return [
-            [a.title, a.doc_id, a.outlet or "", a.author or "", a.date or "", a.n_chunks] for a in self.qa.articles()
+            [a.title, a.doc_id, a.outlet or "", a.author or "", a.date or "", a.n_chunks]
+            for a in self.qa.library.articles()
         ]
 
     def articles_heading(self) -> str:
-        infos = self.qa.articles()
+        infos = self.qa.library.articles()
         chunks = sum(a.n_chunks for a in infos)
         return f"**{len(infos)} article{'s' if len(infos) != 1 else ''} indexed** ({chunks} chunks)"
 
     def doc_ids(self) -> list[str]:
-        return [a.doc_id for a in self.qa.articles()]
+        return [a.doc_id for a in self.qa.library.articles()]
 
     def is_admin(self, user: str | None) -> bool:
         """Whether ``user`` (``gr.Request.username``; None without logins) may add and delete articles."""
         return self.access.is_admin(user)
 
     def _hide_paths(self, text: str, *extra: Path) -> str:
-        """``text`` without the server's folders (index, data dir, staging): users see names, not paths."""
+        """``text`` without the server's folders (index, data dir, uploads): users see names, not paths."""
         places = [*extra, self.settings.index_dir(), data_dir(), Path(tempfile.gettempdir())]
         for place in sorted({str(p) for p in places}, key=len, reverse=True):
             text = text.replace(place + os.sep, "").replace(place, "(server folder)")
@@ -355,43 +355,16 @@ class ChatUI:
     ) -> str:
         """Index uploaded files (limits checked, names sanitised); a Markdown status message.
 
-        Only an admin may add articles (``user`` is the logged-in user). The files are copied under their safe
-        names into a private staging folder; QA copies them on into the index's uploads folder and indexes them
-        incrementally.
+        Only an admin may add articles (``user`` is the logged-in user). The upload policy (``ui.uploads``) checks
+        the files; the library of the shared index copies each once into its uploads folder, under its safe name,
+        and indexes them incrementally: the cached session variants see them too.
         """
         if not self.is_admin(user):
             return NOT_ADMIN.format(action="add articles")
         paths = [p for p in (paths or []) if p]
         if not paths:
             return "Choose one or more .txt, .md, .html or .pdf files first."
-        check = check_uploads(paths)
-        added: list[str] = []
-        skipped: list[str] = list(check.refused)
-        if check.accepted:
-            staging = Path(tempfile.mkdtemp(prefix="citeqa-upload-"))
-            try:
-                staged = []
-                for src, safe in check.accepted:
-                    shutil.copyfile(src, staging / safe)
-                    staged.append(staging / safe)
-                if progress:
-                    progress(f"Reading {len(staged)} file(s)\u2026")
-                # QA copies share one index: the cached session variants see the new one too
-                report = self.qa.add_files(staged, progress=progress)
-            except QAError as exc:
-                return f"**Nothing was added.** {html.escape(self._hide_paths(str(exc), staging))}"
-            except OSError as exc:
-                logger.warning("upload failed: %s", exc)
-                return "**Nothing was added.** The uploaded files could not be stored (see the server log)."
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-            added = list(report.added_doc_ids)
-            skipped = [html.escape(self._hide_paths(str(err), staging)) for err in report.skipped] + skipped
-        lines = [f"**Added {len(added)} article(s):** " + ", ".join(f"`{d}`" for d in added)] if added else []
-        if skipped:
-            lines.append("**Nothing was added.** Skipped:" if not added else "**Skipped:**")
-            lines += [f"- {s}" for s in skipped]
-        return "\n".join(lines) or "Nothing was added."
+        return add_uploads(self.qa.library, paths, progress=progress, hide_paths=self._hide_paths)
 
     def remove(self, doc_id: str | None, *, user: str | None = None) -> str:
         """Delete an article from the index (admins only); a Markdown status message."""
@@ -400,10 +373,10 @@ class ChatUI:
         if not doc_id:
             return "Choose an article to delete."
         try:
-            report = self.qa.remove_article(doc_id)
+            report = self.qa.library.remove_article(doc_id)
         except KeyError:
             return f"`{html.escape(doc_id)}` is not in the index."
-        except QAError as exc:
+        except CiteqaError as exc:
             return f"**Could not delete** `{html.escape(doc_id)}`: {html.escape(self._hide_paths(str(exc)))}"
         return f"Deleted `{html.escape(doc_id)}`; {report.articles} article(s) remain."
 

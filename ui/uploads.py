@@ -1,6 +1,8 @@
 """Upload policy for the chat UI: how many files, how big, which types, and the safe names they are stored under.
 
-``check_uploads`` is the one check an upload goes through before it reaches the index (``ChatUI.add_uploads``).
+``check_uploads`` is the one check an upload goes through before it reaches the index; ``add_uploads`` hands the
+accepted files, with their safe names, to ``qa.library.Library.add_files``, which reads each from where Gradio put
+it and makes the one copy into the uploads folder (its doc_id rule, ``uploads/<name>``, is the library's).
 
 Example::
 
@@ -11,13 +13,21 @@ Example::
 from __future__ import annotations
 
 import html
+import logging
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corpus import SUPPORTED_SUFFIXES
+from corpus.errors import CiteqaError
+
+if TYPE_CHECKING:
+    from qa.library import Library
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_FILES = 20
@@ -84,3 +94,42 @@ def check_uploads(
         taken.add(unique.lower())
         accepted.append((p, unique))
     return UploadCheck(accepted, refused)
+
+
+def add_uploads(
+    library: Library,
+    paths: Sequence[str | Path],
+    *,
+    progress: Callable[[str], None] | None = None,
+    hide_paths: Callable[..., str] = lambda text, *_: text,
+) -> str:
+    """Check ``paths`` (``check_uploads``), add the accepted files to ``library`` and say what happened, in Markdown.
+
+    Args:
+        library: the collection to add to (``QA.library``; every QA sharing its index sees the new articles).
+        paths: the uploaded files, where Gradio stored them.
+        progress: called with a status line when reading and when indexing start.
+        hide_paths: ``hide_paths(text, *folders)`` removes server folders from a message shown to the user.
+    """
+    check = check_uploads(paths)
+    added: list[str] = []
+    skipped: list[str] = list(check.refused)
+    if check.accepted:
+        sources = [src for src, _ in check.accepted]
+        folders = sorted({src.parent for src in sources})
+        try:
+            if progress:
+                progress(f"Reading {len(sources)} file(s)\u2026")
+            report = library.add_files(sources, progress=progress, names=[safe for _, safe in check.accepted])
+        except CiteqaError as exc:
+            return f"**Nothing was added.** {html.escape(hide_paths(str(exc), *folders))}"
+        except OSError as exc:
+            logger.warning("upload failed: %s", exc)
+            return "**Nothing was added.** The uploaded files could not be stored (see the server log)."
+        added = list(report.added_doc_ids)
+        skipped = [html.escape(hide_paths(str(err), *folders)) for err in report.skipped] + skipped
+    lines = [f"**Added {len(added)} article(s):** " + ", ".join(f"`{d}`" for d in added)] if added else []
+    if skipped:
+        lines.append("**Nothing was added.** Skipped:" if not added else "**Skipped:**")
+        lines += [f"- {s}" for s in skipped]
+    return "\n".join(lines) or "Nothing was added."

@@ -238,8 +238,9 @@ def test_add_uploads_sanitises_names_and_reports(ui: ChatUI, fake_qa: FakeQA, tm
     status = ui.add_uploads([str(good), str(bad), str(exe)], progress=progress.append)
     assert "Added 1 article(s)" in status and "uploads/Zanzibar_report_2024.txt" in status
     assert "broken.txt" in status and "x.exe" in status and "Skipped" in status
-    assert [p.name for p in fake_qa.added_paths] == ["Zanzibar_report_2024.txt", "broken.txt"]
-    assert all(not p.exists() for p in fake_qa.added_paths)  # the staging copies are gone
+    assert fake_qa.added_names == ["Zanzibar_report_2024.txt", "broken.txt"]
+    assert fake_qa.added_paths == [good, bad]  # read where they were uploaded: no staging copy
+    assert sorted(p.name for p in folder.iterdir()) == sorted([good.name, bad.name, exe.name])
     assert progress and "uploads/Zanzibar_report_2024.txt" in ui.doc_ids()
     rows = ui.article_rows()
     assert rows[0][1] == "001_versailles.txt" and rows[0][-1] == 3
