@@ -33,8 +33,8 @@ HASH_MODEL_ID = "hash"
 
 # A query (a handful of short texts) is encoded on one torch thread. Intra-op parallelism gains little on
 # ~20 tokens, and when the cores are busy (2-core machines running tests, a UI and a build at once) the
-# spinning OpenMP workers make it far worse: measured on 2 busy cores, p50 880 ms with 2 threads vs 50 ms
-# with 1. Bulk encoding (indexing) keeps torch's default thread count.
+# spinning OpenMP workers make it many times slower than one thread (`citeqa bench`'s retrieval section
+# compares the two). Bulk encoding (indexing) keeps torch's default thread count.
 QUERY_BATCH_MAX = 8
 QUERY_TORCH_THREADS = 1
 _threads_lock = threading.Lock()
