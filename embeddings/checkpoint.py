@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from corpus.types import Article, Chunk
-from embeddings.atomic import discard, make_room
+from embeddings.atomic import discard, fsync, make_room
 from embeddings.config import ChunkSettings
 from embeddings.embedder import Embedder
 
@@ -99,7 +99,7 @@ class Checkpoint:
             make_room(folder)
         folder.mkdir(parents=True)
         _write_json_durably(folder / KEY_FILE, key)
-        _fsync_path(folder.parent)
+        fsync(folder.parent)
         return cls(folder, dim=dim, entries={}, next_batch=0)
 
     def lookup(self, doc_id: str, content_hash: str) -> CheckpointEntry | None:
@@ -335,12 +335,4 @@ def _write_json_durably(path: Path, record: Any) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_path(path.parent)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync(path.parent)
