@@ -9,7 +9,7 @@ from files import write
 
 import corpus.load as load_module
 from corpus.errors import ArticleError
-from qa import QA, Settings, get_settings, library
+from qa import QA, ArticleNotFoundError, Settings, get_settings, library
 from qa.library import uploads_dir
 
 
@@ -67,3 +67,33 @@ def test_add_files_reports_added_and_skipped_in_order(tmp_path: Path) -> None:
     assert result.report is not None and (result.report.added, result.report.articles) == (2, 7)
     assert sorted(p.name for p in uploads_dir(settings).iterdir()) == ["one.txt", "two.md"]
     assert qa.library.add_files([files[0], files[2]]).report is None
+
+
+def test_add_files_under_checked_names_copies_once_and_remove_deletes_that_copy(tmp_path: Path) -> None:
+    """The UI's path: its upload policy names each file; the library keeps one copy under that name."""
+    settings = hash_settings(tmp_path)
+    library.build(settings, progress=False)
+    qa = QA.from_settings(settings)
+    src = write(tmp_path / "gradio-tmp" / "Weird Name (1).TXT", "The weird upload is about a green lighthouse.")
+    result = qa.library.add_files([src], names=["Weird_Name_1.txt"])
+    assert result.added_doc_ids == ["uploads/Weird_Name_1.txt"] == [library.upload_doc_id("Weird_Name_1.txt")]
+    assert [p.name for p in uploads_dir(settings).iterdir()] == ["Weird_Name_1.txt"]
+    assert src.is_file()  # the caller's file is copied, never moved
+    assert qa.library.article("uploads/Weird_Name_1.txt").text.startswith("The weird upload")
+    qa.library.remove_article("uploads/Weird_Name_1.txt")
+    assert list(uploads_dir(settings).iterdir()) == []
+    with pytest.raises(ArticleNotFoundError, match="no article 'uploads/Weird_Name_1.txt'"):
+        qa.library.article("uploads/Weird_Name_1.txt")
+    with pytest.raises(KeyError):  # still a KeyError for callers that catch that
+        qa.library.remove_article("uploads/Weird_Name_1.txt")
+    with pytest.raises(ValueError, match="one name per path"):
+        qa.library.add_files([src], names=[])
+
+
+def test_only_an_uploads_doc_id_removes_a_file_from_the_uploads_folder(tmp_path: Path) -> None:
+    settings = hash_settings(tmp_path)
+    write(tmp_path / "docs" / "same.txt", "An indexed article that shares a name with an upload.")
+    library.build(settings, [tmp_path / "docs"], progress=False)
+    keep = write(uploads_dir(settings) / "same.txt", "An uploaded file of the same name.")
+    QA.from_settings(settings).library.remove_article("same.txt")
+    assert keep.is_file()
