@@ -22,7 +22,7 @@ from embeddings.types import Hit
 from qa import lexical
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
-from qa.generators import GenerationRequest, Generator
+from qa.generate import GenerationRequest, Generator
 from qa.prompts import CANNOT_ANSWER_PHRASE
 
 REFUSAL_TEXT = (

@@ -1,17 +1,16 @@
-"""Generators: one interface, picked by name from one registry.
+"""Generators by name: one registry, the built-in generators registered in it like any other.
 
-A generator turns the retrieved chunks into answer text whose ``[n]`` markers index the hits; ``qa.cite``
-then aligns every claim with its exact quote, whatever the generator wrote. The built-in generators are
-registered below through the same ``register_generator`` call anyone else would use (as simonw/llm registers
+The built-ins go through the same ``register_generator`` call anyone else would use (as simonw/llm registers
 its own models through its plugin hook)::
 
     extractive   qa.extractive.ExtractiveGenerator  the offline default: verbatim sentences of the hits
     openai       qa.llm.OpenAIGenerator             any OpenAI-compatible chat endpoint
 
 ``settings.generator.backend`` names the one to use (``auto``: openai when an endpoint or key is set, else
-extractive). Example of adding one::
+extractive). Every generator implements ``qa.generate.Generator``. Example of adding one::
 
-    from qa.generators import Generator, register_generator
+    from qa.generate import Generator
+    from qa.generators import register_generator
 
     class Echo(Generator):
         name = "echo"
@@ -23,51 +22,16 @@ extractive). Example of adding one::
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from qa.errors import ConfigError
+from qa.extractive import ExtractiveGenerator
+from qa.generate import Generator
+from qa.llm import OpenAIGenerator
 
 if TYPE_CHECKING:
-    from embeddings.types import Hit
     from qa.config import Settings
-    from qa.evidence import Evidence
-
-
-@dataclass(frozen=True)
-class GenerationRequest:
-    """What a generator answers from.
-
-    Attributes:
-        question: the question as asked (validated).
-        query: the standalone query that was searched (the question itself unless a follow-up was rewritten).
-        hits: the retrieved chunks in rank order; ``[n]`` in the answer means ``hits[n - 1]``.
-        history: earlier turns, ``{"role": ..., "content": ...}``.
-        evidence: sentences and vectors of the index the hits come from.
-    """
-
-    question: str
-    query: str
-    hits: Sequence[Hit]
-    history: Sequence[Mapping[str, str]]
-    evidence: Evidence
-
-
-class Generator(ABC):
-    """The one interface of every generator: ``generate`` is required, ``rewrite_query`` is optional."""
-
-    name: str = "generator"
-
-    @abstractmethod
-    def generate(self, request: GenerationRequest) -> Iterator[str]:
-        """Yield the answer's text deltas, with ``[n]`` markers indexing ``request.hits``."""
-
-    def rewrite_query(self, question: str, history: Sequence[Mapping[str, str]]) -> str:
-        """A follow-up rewritten as a standalone query, or ``question`` unchanged when this generator has no
-        rewrite of its own (the answer path then resolves the follow-up with ``qa.rewrite``)."""
-        return question
 
 
 GeneratorFactory = Callable[["Settings"], Generator]
@@ -104,15 +68,11 @@ def make_generator(settings: Settings) -> Generator:
 
 
 def _extractive(settings: Settings) -> Generator:
-    from qa.extractive import ExtractiveGenerator
-
     return ExtractiveGenerator(settings.answer)
 
 
 def _openai(settings: Settings) -> Generator:
-    from qa.llm import OpenAIGenerator  # lazily: only this backend needs the openai package
-
-    return OpenAIGenerator(settings.generator)
+    return OpenAIGenerator(settings.generator)  # imports the openai package only now
 
 
 register_generator("extractive", _extractive)

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from qa.config import GeneratorSettings
 from qa.errors import AuthError, ConfigError, EndpointError, GeneratorError, ModelNotFoundError
-from qa.generators import GenerationRequest, Generator
+from qa.generate import GenerationRequest, Generator
 from qa.prompts import DEFAULT_CHAR_BUDGET, build_answer_messages, build_rewrite_messages
 
 logger = logging.getLogger(__name__)

@@ -2,9 +2,9 @@
 
 ``QA`` holds the loaded index and models; build it once with ``QA.from_settings`` and call ``answer`` or
 ``stream`` as often as you like: the query path does no disk I/O and loads no model. The generator is the one
-``settings.generator`` names in the registry of ``qa.generators``. Copies made with ``with_settings`` /
-``with_generator`` share the loaded index through one ``qa.library.SharedIndex``, so an update through the
-``library`` of any of them (``add_files``, ``remove_article``) is seen by all.
+``settings.generator`` names in the registry of ``qa.generators`` (its interface: ``qa.generate``). Copies
+made with ``with_settings`` / ``with_generator`` share the loaded index through one ``qa.library.SharedIndex``,
+so an update through the ``library`` of any of them (``add_files``, ``remove_article``) is seen by all.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
 from qa.extractive import REFUSAL_TEXT
-from qa.generators import GenerationRequest, Generator, make_generator
+from qa.generate import GenerationRequest, Generator
+from qa.generators import make_generator
 from qa.library import Library, SharedIndex, load_or_build
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup

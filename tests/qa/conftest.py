@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 
-from qa.generators import GENERATORS, GenerationRequest, Generator, register_generator
+from qa.generate import GenerationRequest, Generator
+from qa.generators import GENERATORS, register_generator
 
 SCRIPTED = "scripted"  # the test-only registry name
 

@@ -14,7 +14,7 @@ from qa.cite import cite
 from qa.config import AnswerSettings
 from qa.evidence import Evidence
 from qa.extractive import ExtractiveGenerator
-from qa.generators import GenerationRequest
+from qa.generate import GenerationRequest
 
 SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
 RT = "004_6c5723df540ffc3e.txt"  # opens with the dateline "9 Sep, 2019 09:12"

@@ -40,9 +40,9 @@ def test_the_built_in_generators_are_registered_by_name() -> None:
         make_generator(get_settings({"generator": {"backend": "openai", "model": "m"}}))
 
 
-def test_an_unregistered_backend_is_a_setting_error() -> None:
-    with pytest.raises(ConfigError, match="generator.backend"):
-        get_settings({"generator": {"backend": SCRIPTED}})  # registered only inside the `scripted` fixture
+def test_an_unregistered_backend_is_a_setting_error(seed_qa: QA) -> None:
+    with pytest.raises(ConfigError, match="unknown generator 'scripted'; registered: extractive, openai"):
+        seed_qa.with_generator({"backend": SCRIPTED})  # registered only inside the `scripted` fixture
 
 
 def test_a_name_is_registered_once(scripted: ScriptedGenerator) -> None:

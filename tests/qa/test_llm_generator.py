@@ -24,7 +24,7 @@ from embeddings.types import Hit
 from qa.config import GeneratorSettings
 from qa.errors import AuthError, ConfigError, EndpointError, GeneratorError, ModelNotFoundError
 from qa.evidence import Evidence
-from qa.generators import GenerationRequest
+from qa.generate import GenerationRequest
 from qa.llm import OpenAIGenerator, _clean_query, _plausible_query
 from qa.prompts import (
     ANSWER_SYSTEM_PROMPT,
