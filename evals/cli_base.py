@@ -61,8 +61,6 @@ class CiteqaGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             raise click.ClickException(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)) from None
-        except KeyError as exc:  # lookups by doc_id etc.
-            raise click.ClickException(str(exc.args[0]) if exc.args else "not found") from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
