@@ -148,20 +148,20 @@ def _pack(
 
 
 def _refit(text: str, units: list[tuple[int, int]], limit: int, count: Callable[[str], int]) -> list[tuple[int, int]]:
-    """Regroup consecutive units so that each group's exact count is within ``limit`` (binary search on the
-    number of units; every single unit already fits)."""
+    """Regroup consecutive units so that each group's exact count is within ``limit`` (every single unit
+    already fits). The search starts from all remaining units: a chunk is re-split only when its estimate fell
+    a little short, so the first group is usually all of it but a unit or two."""
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(units):
-        lo, hi = 1, len(units) - i
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if count(text[units[i][0] : units[i + mid - 1][1]]) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        spans.append((units[i][0], units[i + lo - 1][1]))
-        i += lo
+        first = units[i][0]
+        take = _longest_fit(
+            lambda k: count(text[first : units[i + k - 1][1]]) <= limit,  # noqa: B023 — called right here
+            most=len(units) - i,
+            guess=len(units) - i,
+        )
+        spans.append((first, units[i + take - 1][1]))
+        i += take
     return spans
 
 
@@ -207,7 +207,8 @@ def _split_word(text: str, start: int, end: int, limit: int, count: Callable[[st
 
 
 def _longest_fit(fits: Callable[[int], bool], *, most: int, guess: int) -> int:
-    """The largest ``k`` in ``1..most`` found with ``fits(k)`` true (``fits(1)`` is taken as true).
+    """The largest ``k`` in ``1..most`` found with ``fits(k)`` true (``fits(1)`` is taken as true): the one
+    search behind every split of this module (words of a sentence, characters of a word, units of a chunk).
 
     Exponential search from ``guess`` (up while it fits, down while it does not), then bisection between the
     last size that fitted and the first that did not. With a guess near the answer this costs a couple of

@@ -6,8 +6,13 @@ Typical use::
     emb = load_embedder(EmbeddingSettings())
     build_index(articles, index_dir=path, embedder=emb, chunking=ChunkSettings(), index_settings=IndexSettings())
     hits = Index.load(path, embedder=emb, chunking=ChunkSettings()).search("question", RetrievalSettings())
+
+Modules: ``models`` (model folders, fingerprints), ``embedder`` + ``onnx_backend`` (the Embedder backends),
+``layout`` (the index format on disk), ``build`` (the resumable atomic builder), ``index`` (the loaded Index)
+with ``search``, ``faiss_index`` and ``bm25`` under it, ``checkpoint`` and ``atomic`` under the builder.
 """
 
+from embeddings.build import BuildReport, build_index, remove_articles
 from embeddings.config import ChunkSettings, EmbeddingSettings, IndexSettings, RetrievalSettings
 from embeddings.embedder import (
     Embedder,
@@ -25,7 +30,7 @@ from embeddings.errors import (
     NotAnIndexError,
     RetrievalError,
 )
-from embeddings.store import BuildReport, Index, IndexCheck, build_index, check_index, remove_articles
+from embeddings.index import Index, IndexCheck, check_index
 from embeddings.types import Hit
 
 __all__ = [

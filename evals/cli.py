@@ -18,55 +18,9 @@ from typing import Any
 
 import click
 
-from corpus.errors import CiteqaError
+from evals.cli_base import DefaultCommandGroup, command_settings
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_COMMAND = "run"
-
-
-class DefaultCommandGroup(click.Group):
-    """A group that runs ``DEFAULT_COMMAND`` when the first argument is not one of its subcommands.
-
-    ``citeqa eval SET.jsonl -k 5`` becomes ``citeqa eval run SET.jsonl -k 5``: the group's own options
-    (``--index-dir``, ``--config``) are skipped, and ``run`` is inserted before the first argument that is
-    neither one of them nor a subcommand name. Errors become one line (``click.ClickException``).
-    """
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args = list(args)
-        i = 0
-        while i < len(args) and args[i] != "--":
-            opt = self._own_option(ctx, args[i].split("=", 1)[0])
-            if opt is None:
-                break
-            i += 1 if ("=" in args[i] or opt.is_flag or opt.count) else 2
-        if i < len(args) and args[i] not in self.commands and args[i] not in ctx.help_option_names:
-            args.insert(i, DEFAULT_COMMAND)
-        return super().parse_args(ctx, args)
-
-    def _own_option(self, ctx: click.Context, token: str) -> click.Option | None:
-        if not token.startswith("-"):
-            return None
-        for p in self.get_params(ctx):
-            if isinstance(p, click.Option) and token in (*p.opts, *p.secondary_opts):
-                return p
-        return None
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, "[OPTIONS] SET.jsonl [ARGS]... | COMMAND [ARGS]...")
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CiteqaError as exc:  # evals.errors' EvalSetError and SquadImportError among them
-            raise click.ClickException(str(exc)) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            raise click.ClickException(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
-
 
 _config_opt = click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
                            help="JSON settings file (default: the parent's, or CITEQA_CONFIG).")
@@ -100,23 +54,6 @@ def eval_group(ctx: click.Context, config: Path | None, index_dir: Path | None) 
         ctx.obj["config"] = config
     if index_dir is not None:
         ctx.obj["index_dir"] = index_dir
-
-
-def _settings(ctx: click.Context, *, config: Path | None, index_dir: Path | None, **sections: dict[str, Any]) -> Any:
-    """Settings from (highest first) this command's options, the group's/parent's options, the environment."""
-    from qa.config import get_settings
-
-    obj = ctx.obj or {}
-    config = config or obj.get("config")
-    index_dir = index_dir or obj.get("index_dir")
-    base: dict[str, Any] = {}
-    if index_dir:
-        base["index"] = {"dir": str(index_dir)}
-    for name, values in sections.items():
-        values = {k: v for k, v in values.items() if v is not None}
-        if values:
-            base.setdefault(name, {}).update(values)
-    return get_settings(config, **base) if config else get_settings(base)
 
 
 def _known_metrics(judge: bool) -> set[str]:
@@ -199,7 +136,7 @@ def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int 
     items = load_eval_set(eval_set)
     if limit:
         items = items[:limit]
-    settings = _settings(ctx, config=config, index_dir=index_dir,
+    settings = command_settings(ctx, config=config, index_dir=index_dir,
                          generator={"backend": backend, "base_url": base_url, "model": model},
                          retrieval={"top_k": k})
     judge_obj = Judge.from_settings(settings.generator, cache_path=data_dir() / JUDGE_CACHE_FILE) if judge else None
@@ -330,7 +267,8 @@ def feedback_command(feedback_file: Path, out_file: Path | None) -> None:
 
     Example: citeqa eval feedback ~/.local/share/citeqa/feedback.jsonl --out evals/sets/drafts.jsonl
     """
-    from evals.importers import feedback_drafts, read_feedback, write_drafts
+    from evals.feedback import read_feedback
+    from evals.importers import feedback_drafts, write_drafts
 
     records, bad = read_feedback(feedback_file)
     down = sum(r.get("verdict") == "down" for r in records)

@@ -302,28 +302,6 @@ def _unique(qid: str, seen: set[str]) -> str:
 # -- feedback → draft eval lines ------------------------------------------------------------------------
 
 
-def read_feedback(path: str | Path) -> tuple[list[dict[str, Any]], int]:
-    """The records of a UI feedback file and how many lines could not be read (e.g. cut by a crash).
-
-    Raises:
-        OSError: the file cannot be read.
-    """
-    records, bad = [], 0
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1
-            continue
-        if isinstance(obj, dict):
-            records.append(obj)
-        else:
-            bad += 1
-    return records, bad
-
-
 def feedback_drafts(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Draft eval lines for the thumbs-down records, one per distinct question and history, in file order.
 

@@ -120,7 +120,7 @@ class Judge:
         Raises:
             ConfigError: no endpoint (``generator.base_url``) or model is configured.
         """
-        if not settings.base_url or not settings.model:
+        if settings.missing_endpoint():
             raise ConfigError(
                 "--judge needs an LLM endpoint: set OPENAI_BASE_URL and OPENAI_MODEL "
                 "(or generator.base_url and generator.model in the config file)"

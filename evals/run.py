@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from evals import metrics
 from evals.sets import EvalItem
 from qa.cite import split_claims, strip_markers
-from qa.errors import InvalidQuestionError
+from qa.errors import ArticleNotFoundError, InvalidQuestionError
 
 if TYPE_CHECKING:
     from evals.judge import Judge
@@ -152,8 +152,8 @@ def run_eval(
 def _article_text(qa: QA) -> Callable[[str], str | None]:
     def text(doc_id: str) -> str | None:
         try:
-            return qa.article(doc_id).text
-        except KeyError:
+            return qa.library.article(doc_id).text
+        except ArticleNotFoundError:
             return None
 
     return text

@@ -22,9 +22,11 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from corpus.errors import CiteqaError
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RetrievalError
 from qa.config import Settings, get_settings
 from qa.errors import (
+    ArticleNotFoundError,
     AuthError,
     ConfigError,
     EndpointError,
@@ -39,7 +41,9 @@ from qa.types import Answer, Citation
 __all__ = [
     "QA",
     "Answer",
+    "ArticleNotFoundError",
     "AuthError",
+    "CiteqaError",
     "Citation",
     "ConfigError",
     "EndpointError",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -32,10 +32,15 @@ def data_dir() -> Path:
 
 
 class GeneratorSettings(BaseModel):
+    """Which generator answers (by its registered name) and how to reach an LLM endpoint."""
+
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["auto", "extractive", "openai"] = Field(
-        "auto", description="'auto' = openai when base_url or api_key is set, else the offline extractive generator."
+    backend: str = Field(
+        "auto",
+        description="'auto' = openai when base_url or api_key is set, else the offline extractive generator; "
+        "or the name of a registered generator (extractive, openai: see qa.generators; an unknown name is a "
+        "ConfigError when the QA is made).",
     )
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
     api_key: SecretStr | None = Field(None, description="API key for the endpoint (never logged or printed).")
@@ -51,20 +56,27 @@ class GeneratorSettings(BaseModel):
     )
     max_retries: int = Field(2, ge=0, description="Retries with exponential backoff on transient errors.")
 
-    def resolved_backend(self) -> Literal["extractive", "openai"]:
+    def resolved_backend(self) -> str:
+        """The generator's registered name, with ``auto`` resolved."""
         if self.backend == "auto":
             return "openai" if (self.base_url or self.api_key) else "extractive"
         return self.backend
 
+    def missing_endpoint(self) -> list[str]:
+        """What an OpenAI-compatible endpoint needs and these settings lack: ``base_url``, ``model`` or both."""
+        return [name for name in ("base_url", "model") if not getattr(self, name)]
+
 
 class AnswerSettings(BaseModel):
+    """How answers are chosen and checked: refusal, sentences quoted, support, question length."""
+
     model_config = ConfigDict(extra="forbid")
 
     refusal_threshold: float = Field(
         0.50,
         description="The extractive generator refuses when the cosine similarity between the query and its best "
-        "sentence is below this. Calibrated on evals/sets/seed_dev.jsonl (scripts/calibrate_refusal.py): 0.50 refuses "
-        "43% of unanswerable questions at 10% false refusals; 0.46 gives 29% at 6%.",
+        "sentence is below this. Calibrated on evals/sets/seed_dev.jsonl: `python -m evals.calibrate` prints the "
+        "refusal rates of each threshold, `citeqa eval` the effect on answers.",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences the extractive generator quotes.")
     support_threshold: float = Field(

@@ -15,13 +15,14 @@ refusal threshold, the generator says the articles don't say, and cites nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from embeddings.types import Hit
 from qa import lexical
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
+from qa.generate import GenerationRequest, Generator
 from qa.prompts import CANNOT_ANSWER_PHRASE
 
 REFUSAL_TEXT = (
@@ -29,7 +30,7 @@ REFUSAL_TEXT = (
     "The closest passages are listed below."
 )
 
-# Weights of the score's parts, tuned on evals/sets/seed_dev.jsonl (see the issue notes for the sweep).
+# Weights of the score's parts, tuned on evals/sets/seed_dev.jsonl (re-measure with `citeqa eval` after a change).
 W_SEMANTIC = 0.55
 W_LEXICAL = 0.35
 W_TYPE = 0.12
@@ -86,24 +87,34 @@ def _query_terms(query: str) -> dict[str, float]:
     return {t: (1.5 if t in names else 1.0) for t in lexical.content_terms(query)}
 
 
-class ExtractiveGenerator:
-    """Deterministic, offline answers made of verbatim source sentences.
+class ExtractiveGenerator(Generator):
+    """Deterministic, offline answers made of verbatim source sentences (registered as ``extractive``).
 
     Args:
-        evidence: sentences and vectors of the index's articles.
         settings: refusal threshold and the most sentences to quote.
+
+    Example::
+
+        gen = ExtractiveGenerator(AnswerSettings())
+        chosen, confidence = gen.select("Where did Macron receive Putin?", hits, evidence)
     """
 
     name = "extractive"
 
-    def __init__(self, evidence: Evidence, settings: AnswerSettings) -> None:
-        self.evidence = evidence
+    def __init__(self, settings: AnswerSettings) -> None:
         self.settings = settings
 
     def score(
-        self, question: str, hits: Sequence[Hit], *, query: str | None = None, history: Sequence[dict] | None = None
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        evidence: Evidence,
+        *,
+        query: str | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
     ) -> list[Scored]:
-        """All sentences of the hits, best first (a sentence in two overlapping chunks counts once).
+        """All sentences of the hits (read from ``evidence``), best first (a sentence in two overlapping chunks
+        counts once).
 
         A follow-up wants something new: sentences the previous answer already quoted rank lower.
         """
@@ -114,14 +125,14 @@ class ExtractiveGenerator:
         seen: set[tuple[str, int, int]] = set()
         cands: list[tuple[int, Sentence]] = []
         for i, hit in enumerate(hits, start=1):
-            for s in self.evidence.sentences(hit):
+            for s in evidence.sentences(hit):
                 key = (s.doc_id, s.start, s.end)
                 if key not in seen:
                     seen.add(key)
                     cands.append((i, s))
         if not cands:
             return []
-        vecs = self.evidence.embed([query] + [s.text for _, s in cands])
+        vecs = evidence.embed([query] + [s.text for _, s in cands])
         sims = vecs[1:] @ vecs[0]
         qtype = lexical.question_type(question)
         qnames = lexical.name_tokens(query)
@@ -150,31 +161,37 @@ class ExtractiveGenerator:
         return scored
 
     def select(
-        self, question: str, hits: Sequence[Hit], *, query: str | None = None, history: Sequence[dict] | None = None
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        evidence: Evidence,
+        *,
+        query: str | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
     ) -> tuple[list[Scored], float]:
         """The sentences to answer with (empty when refusing) and the confidence (cosine of the best sentence)."""
-        scored = self.score(question, hits, query=query, history=history)
+        scored = self.score(question, hits, evidence, query=query, history=history)
         if not scored or scored[0].similarity < self.settings.refusal_threshold:
             return [], (scored[0].similarity if scored else float("-inf"))
         best = scored[0].score
         chosen = [scored[0]]
-        chosen_vecs = [self.evidence.embed([scored[0].sentence.text])[0]]
+        chosen_vecs = [evidence.embed([scored[0].sentence.text])[0]]
         for cand in scored[1:]:
             if len(chosen) >= self.settings.max_sentences or cand.score < best - MARGIN - OTHER_ARTICLE_MARGIN:
                 break
             new_doc = all(c.sentence.doc_id != cand.sentence.doc_id for c in chosen)
             if cand.score < best - MARGIN and not new_doc:
                 continue
-            v = self.evidence.embed([cand.sentence.text])[0]
+            v = evidence.embed([cand.sentence.text])[0]
             if max(float(v @ c) for c in chosen_vecs) >= REDUNDANT_COSINE:
                 continue
             chosen.append(cand)
             chosen_vecs.append(v)
         if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
-            chosen = self._with_date(chosen, scored)
+            chosen = self._with_date(evidence, chosen, scored)
         return chosen, scored[0].similarity
 
-    def _with_date(self, chosen: list[Scored], scored: list[Scored]) -> list[Scored]:
+    def _with_date(self, evidence: Evidence, chosen: list[Scored], scored: list[Scored]) -> list[Scored]:
         """Add the date the best sentence's article gives to an answer to a date question that states none.
 
         The article's dateline comes first: a report dates the events it tells ('have met ... on Monday') by
@@ -184,7 +201,7 @@ class ExtractiveGenerator:
         best = chosen[0]
         if not _TERMINAL.search(chosen[-1].sentence.text):
             return chosen  # a line after a heading-like sentence would run into it as one claim
-        dateline = self.evidence.dateline(best.sentence.doc_id)
+        dateline = evidence.dateline(best.sentence.doc_id)
         if dateline is not None:
             # cited through the best sentence's chunk: qa.cite quotes a date-only claim from the article's dateline
             return [*chosen, Scored(best.hit_no, dateline, score=0.0, similarity=0.0)]  # added, not ranked
@@ -199,15 +216,14 @@ class ExtractiveGenerator:
                 return [*chosen[: self.settings.max_sentences - 1], cand]
         return chosen
 
-    def generate(
-        self, question: str, hits: Sequence[Hit], history: Sequence[dict] | None = None, *, query: str | None = None
-    ) -> Iterator[str]:
+    def generate(self, request: GenerationRequest) -> Iterator[str]:
         """Yield the answer sentence by sentence, each followed by its chunk marker [n]."""
-        chosen, _ = self.select(question, hits, query=query, history=history)
+        chosen, _ = self.select(
+            request.question, request.hits, request.evidence, query=request.query, history=request.history
+        )
         if not chosen:
             yield REFUSAL_TEXT
             return
         for i, c in enumerate(chosen):
             text = " ".join(c.sentence.text.split())
             yield ("" if i == 0 else " ") + f"{text} [{c.hit_no}]"
-

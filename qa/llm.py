@@ -34,13 +34,13 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from embeddings.types import Hit
 from qa.config import GeneratorSettings
 from qa.errors import AuthError, ConfigError, EndpointError, GeneratorError, ModelNotFoundError
+from qa.generate import GenerationRequest, Generator
 from qa.prompts import DEFAULT_CHAR_BUDGET, build_answer_messages, build_rewrite_messages
 
 logger = logging.getLogger(__name__)
@@ -60,8 +60,9 @@ _SERVER_TEXT_CHARS = 300
 MAX_CHARS_PER_TOKEN = 32
 
 
-class OpenAIGenerator:
-    """Answers with citations from an OpenAI-compatible chat endpoint, streaming text deltas.
+class OpenAIGenerator(Generator):
+    """Answers with citations from an OpenAI-compatible chat endpoint, streaming text deltas (registered as
+    ``openai``).
 
     Args:
         settings: ``base_url`` and ``model`` are required; ``api_key`` is optional (local servers).
@@ -74,7 +75,7 @@ class OpenAIGenerator:
     Example::
 
         gen = OpenAIGenerator(GeneratorSettings(base_url="http://127.0.0.1:8080/v1", model="smollm2"))
-        for delta in gen.generate("Where did Macron receive Putin?", hits):
+        for delta in gen.stream([{"role": "user", "content": "Say hello."}]):
             print(delta, end="")
     """
 
@@ -83,18 +84,19 @@ class OpenAIGenerator:
     def __init__(
         self, settings: GeneratorSettings, *, char_budget: int = DEFAULT_CHAR_BUDGET, backoff: float = 0.5
     ) -> None:
-        if not settings.base_url:
+        missing = settings.missing_endpoint()
+        if "base_url" in missing:
             raise ConfigError(
                 "the openai generator needs generator.base_url, e.g. http://127.0.0.1:8080/v1 "
                 "(or https://api.openai.com/v1 for OpenAI)"
             )
-        if not settings.model:
+        if "model" in missing:
             raise ConfigError(f"the openai generator needs generator.model: the model {settings.base_url} serves")
         import openai  # lazily: only the LLM backend needs it
 
         self.settings = settings
-        self.base_url = settings.base_url.rstrip("/")
-        self.model = settings.model
+        self.base_url = (settings.base_url or "").rstrip("/")  # both set: checked just above
+        self.model: str = settings.model or ""
         self.char_budget = char_budget
         self.backoff = backoff
         self._openai = openai
@@ -112,20 +114,14 @@ class OpenAIGenerator:
     def __repr__(self) -> str:
         return f"OpenAIGenerator(base_url={_safe_url(self.base_url)!r}, model={self.model!r})"
 
-    def generate(
-        self, question: str, hits: Sequence[Hit], history: Sequence[Mapping[str, str]] | None = None
-    ) -> Generator[str, None, None]:
-        """Stream an answer to ``question`` from the passages ``hits``, citing them as ``[n]``.
-
-        Args:
-            question: the user's question.
-            hits: retrieved chunks in rank order; ``[n]`` in the answer means ``hits[n - 1]``.
-            history: earlier chat turns, ``{"role": ..., "content": ...}``.
+    def generate(self, request: GenerationRequest) -> Iterator[str]:
+        """Stream an answer to ``request.question`` from the passages ``request.hits``, citing them as ``[n]``.
 
         Yields:
             Text deltas of the answer.
         """
-        return self.stream(build_answer_messages(question, hits, history, char_budget=self.char_budget))
+        messages = build_answer_messages(request.question, request.hits, request.history, char_budget=self.char_budget)
+        return self.stream(messages)
 
     def rewrite_query(self, question: str, history: Sequence[Mapping[str, str]] | None) -> str:
         """Rewrite a follow-up question into a standalone search query.
@@ -150,7 +146,7 @@ class OpenAIGenerator:
 
     def stream(
         self, messages: Sequence[Mapping[str, str]], *, max_tokens: int | None = None
-    ) -> Generator[str, None, None]:
+    ) -> Iterator[str]:
         """Stream the reply to ``messages`` as text deltas.
 
         Transient failures (connection errors, timeouts, 408/409/429, 5xx) are retried up to
@@ -213,7 +209,7 @@ class OpenAIGenerator:
 
     def _stream_once(
         self, messages: Sequence[Mapping[str, str]], max_tokens: int | None, deadline: float
-    ) -> Generator[str, None, None]:
+    ) -> Iterator[str]:
         """One streaming request: yields content deltas; raises ``GeneratorError`` for a broken bound
         (deadline, reply size) and lets every other exception through unmapped."""
         started = time.perf_counter()

@@ -1,77 +1,38 @@
 """The answer path: history + question → standalone query → hybrid retrieval → generator → cite → Answer.
 
 ``QA`` holds the loaded index and models; build it once with ``QA.from_settings`` and call ``answer`` or
-``stream`` as often as you like: the query path does no disk I/O and loads no model. Copies made with
-``with_settings`` / ``with_generator`` share the loaded index through one ``SharedIndex``, so an update
-(``add_files``, ``remove_article``) through any of them is seen by all.
+``stream`` as often as you like: the query path does no disk I/O and loads no model. The generator is the one
+``settings.generator`` names in the registry of ``qa.generators`` (its interface: ``qa.generate``). Copies
+made with ``with_settings`` / ``with_generator`` share the loaded index through one ``qa.library.SharedIndex``,
+so an update through the ``library`` of any of them (``add_files``, ``remove_article``) is seen by all.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
-import shutil
-import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from corpus.errors import ArticleError
-from corpus.load import SUPPORTED_SUFFIXES, bundled_corpus_dir, iter_articles, load_article
-from corpus.types import Article
-from embeddings.config import ChunkSettings
+from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
-from embeddings.errors import IndexBusyError, IndexNotFoundError
-from embeddings.store import BuildReport, Index, build_index, remove_articles
-from embeddings.types import Hit
 from qa import lexical
 from qa.cite import cite, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
-from qa.extractive import REFUSAL_TEXT, ExtractiveGenerator
+from qa.extractive import REFUSAL_TEXT
+from qa.generate import GenerationRequest, Generator
+from qa.generators import make_generator
+from qa.library import Library, SharedIndex, load_or_build
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup
 from qa.types import Answer
 
 logger = logging.getLogger(__name__)
-
-ProgressFn = Callable[[str], None]
-
-
-class Generator(Protocol):
-    """What the answer path needs of a generator: text deltas with [n] markers indexing the hits."""
-
-    name: str
-
-    def generate(self, question: str, hits: Sequence[Hit], history: Sequence[dict] | None = None) -> Iterator[str]: ...
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    """An indexed article as the UI and CLI list it."""
-
-    doc_id: str
-    title: str
-    author: str | None
-    outlet: str | None
-    date: str | None
-    n_chunks: int
-
-
-@dataclass(frozen=True)
-class AddReport:
-    """Result of adding files: the index update, the files that were skipped and why, the new doc_ids."""
-
-    report: BuildReport | None
-    skipped: list[ArticleError]
-    added_doc_ids: list[str]
-
 
 def validate_question(question: Any, *, max_chars: int) -> str:
     """The question stripped, or InvalidQuestionError with a message a person can act on."""
@@ -128,63 +89,6 @@ def is_refusal(text: str) -> bool:
     return lexical.fold(CANNOT_ANSWER_PHRASE) in folded or "do not contain the answer" in folded
 
 
-def uploads_dir(settings: Settings) -> Path:
-    """Where files added through the UI are kept, beside the index folder (the index itself is swapped on writes)."""
-    index_dir = settings.index_dir()
-    return index_dir.with_name(index_dir.name + "-uploads")
-
-
-def _load_uploads(files: Sequence[Path], skipped: list[ArticleError], *, max_bytes: int) -> Iterator[Article]:
-    """Uploaded files, read one at a time, keep their ``uploads/<name>`` doc_ids when the index is rebuilt."""
-    for p in files:
-        try:
-            yield load_article(p, doc_id=f"uploads/{p.name}", max_bytes=max_bytes)
-        except ArticleError as exc:
-            skipped.append(exc)
-
-
-@dataclass(frozen=True)
-class LoadedIndex:
-    """One loaded index and the sentence evidence over its articles: what one answer reads from start to end."""
-
-    index: Index
-    evidence: Evidence
-
-
-class SharedIndex:
-    """The loaded index of a ``QA`` and of every copy made from it, reloaded in place when the index changes.
-
-    ``current`` is one attribute holding a ``LoadedIndex``: a question reads it once and keeps that snapshot, so
-    an answer sees either the old index or the new one, never a mix (the swap is a single reference assignment).
-    Updates hold a lock for the disk write and the reload, so two of them never interleave.
-
-    Args:
-        index: the loaded index.
-        embedder: the index's embedder, shared by every copy (wrapped in a ``CachedEmbedder`` if it is not one).
-        chunking: the chunking the index was built with (a reload checks it again).
-    """
-
-    def __init__(self, index: Index, embedder: Embedder, *, chunking: ChunkSettings) -> None:
-        evidence = Evidence(index.articles, embedder)
-        self.embedder: CachedEmbedder = evidence.embedder
-        self.index_dir = index.index_dir
-        self.chunking = chunking
-        self.current = LoadedIndex(index, evidence)
-        self._update_lock = threading.Lock()
-
-    @contextmanager
-    def updating(self) -> Iterator[Index]:
-        """Hold the update lock while the body changes the index on disk, then load the result for everyone.
-
-        Yields the index loaded now. When the body raises, nothing is reloaded: index writes are atomic, so the
-        disk still holds the index that is loaded.
-        """
-        with self._update_lock:
-            yield self.current.index
-            index = Index.load(self.index_dir, embedder=self.embedder, chunking=self.chunking)
-            self.current = LoadedIndex(index, Evidence(index.articles, self.embedder))
-
-
 class QA:
     """Question answering over one index. Build with ``QA.from_settings``.
 
@@ -199,6 +103,9 @@ class QA:
         index: a loaded ``Index``, or the ``SharedIndex`` of another QA to share its index and its updates.
         embedder: the index's embedder (for a ``SharedIndex``, the one it holds).
         generator: a generator to answer with instead of the one ``settings.generator`` names.
+
+    Attributes:
+        library: the articles of the shared index: list, add and remove them (``qa.library.Library``).
     """
 
     def __init__(
@@ -216,12 +123,8 @@ class QA:
         else:
             self.shared = SharedIndex(index, embedder, chunking=settings.chunking)
         self.embedder = self.shared.embedder  # cached: the query embedded for retrieval is reused
-        # None: the extractive generator over whichever index is current
-        self._generator: Generator | None = generator
-        if generator is None and settings.generator.resolved_backend() == "openai":
-            from qa.llm import OpenAIGenerator
-
-            self._generator = OpenAIGenerator(settings.generator)
+        self.library = Library(settings, self.shared)
+        self.generator: Generator = generator if generator is not None else make_generator(settings)
 
     @property
     def index(self) -> Index:
@@ -233,16 +136,6 @@ class QA:
         """Sentences and vectors of the current index's articles."""
         return self.shared.current.evidence
 
-    @property
-    def extractive(self) -> ExtractiveGenerator:
-        """The offline extractive generator over the current index, with this QA's answer settings."""
-        return ExtractiveGenerator(self.evidence, self.settings.answer)
-
-    @property
-    def generator(self) -> Generator:
-        """The generator that answers: the configured LLM, or the extractive generator over the current index."""
-        return self._generator if self._generator is not None else self.extractive
-
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
     def from_settings(cls, settings: Settings | dict[str, Any] | str | Path | None = None) -> QA:
@@ -252,80 +145,18 @@ class QA:
         index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
         return cls(s, index, embedder)
 
-    @staticmethod
-    def build(
-        settings: Settings | dict[str, Any] | None = None,
-        paths: Sequence[str | Path] | None = None,
-        *,
-        progress: bool = True,
-        rebuild: bool = False,
-        embedder: Embedder | None = None,
-        if_absent: bool = False,
-    ) -> tuple[BuildReport, list[ArticleError]]:
-        """Build or incrementally update the index from files (default: bundled corpus + uploads).
-
-        Files are read one at a time as the build consumes them (``iter_articles``), so the collection need
-        not fit in memory; the skipped files are complete once the build is done. The index is written beside
-        the current one and swapped in (``build_index``), so the current index answers until then, with
-        ``rebuild`` too, and a folder that is not a citeqa index is refused (NotAnIndexError) and left alone.
-
-        Args:
-            rebuild: embed every article again instead of reusing the current index's vectors.
-            if_absent: build only into an absent folder, never over an index, a running or an interrupted build
-                (see ``build_index``); what a query path may do.
-        """
-        s = get_settings(settings)
-        stream = iter_articles(
-            list(paths) if paths else [bundled_corpus_dir()],
-            max_file_bytes=s.corpus.max_file_bytes,
-            follow_symlinks=s.corpus.follow_symlinks,
-        )
-        uploads = sorted(uploads_dir(s).iterdir()) if not paths and uploads_dir(s).is_dir() else []
-        upload_skips: list[ArticleError] = []
-        articles = itertools.chain(stream, _load_uploads(uploads, upload_skips, max_bytes=s.corpus.max_file_bytes))
-        first = next(articles, None)  # reads up to the first readable file
-        if first is None:
-            raise ArticleError(", ".join(str(p) for p in (paths or [])) or "corpus", "no readable articles to index")
-        emb = embedder or load_embedder(s.embedding)
-        report = build_index(
-            itertools.chain([first], articles),
-            index_dir=s.index_dir(),
-            embedder=emb,
-            chunking=s.chunking,
-            index_settings=s.index,
-            progress=progress,
-            replace=True,
-            total=stream.n_files + len(uploads),
-            rebuild=rebuild,
-            if_absent=if_absent,
-            sources=[str(Path(p).resolve()) for p in paths] if paths else [],
-        )
-        skipped = [*stream.skipped, *upload_skips]
-        for err in upload_skips:  # logged like the stream's own; the caller reports them all (once)
-            logger.info("skipped %s", err)
-        return report, skipped
-
     @classmethod
     def ensure(cls, settings: Settings | dict[str, Any] | None = None, *, progress: bool = True) -> QA:
         """Load the index, building it from the bundled corpus first when the index folder is absent.
 
         A query path never builds over anything: an existing folder (index or not), a build running in another
         process (IndexBusyError naming its pid) or the checkpoint of an interrupted one (IndexNotFoundError) are
-        left alone. While a build updates an existing index, the current index is loaded and answers.
+        left alone. While a build updates an existing index, the current index is loaded and answers
+        (``qa.library.load_or_build``).
         """
         s = get_settings(settings)
         embedder = CachedEmbedder(load_embedder(s.embedding))
-        try:
-            index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
-        except IndexNotFoundError:
-            logger.info("no index at %s: building it from %s", s.index_dir(), bundled_corpus_dir())
-            try:
-                cls.build(s, progress=progress, embedder=embedder, if_absent=True)
-            except IndexBusyError as exc:
-                raise IndexBusyError(f"{exc} and there is no finished index to read yet; try again when it is done",
-                                     pid=exc.pid) from None
-            index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
-        return cls(s, index, embedder)
+        return cls(s, load_or_build(s, embedder, progress=progress), embedder)
 
     def with_generator(self, generator_settings: GeneratorSettings | dict[str, Any]) -> QA:
         """The same loaded index and models with another generator (e.g. from the UI's settings tab).
@@ -354,15 +185,13 @@ class QA:
 
     # -- the answer path ------------------------------------------------------------------------------
     def standalone_query(self, question: str, history: Sequence[dict]) -> str:
-        """The query to search: the LLM rewrites follow-ups when configured, else the deterministic rewrite."""
+        """The query to search: the generator's rewrite of a follow-up (an LLM's), else the deterministic one."""
         if not history:
             return question
-        rewrite = getattr(self.generator, "rewrite_query", None)
-        if rewrite is not None:
-            rewritten = str(rewrite(question, history)).strip()
-            if rewritten and rewritten != question:
-                return rewritten
-            # the LLM gave nothing usable (it falls back to the bare question): carry the subject over ourselves
+        rewritten = str(self.generator.rewrite_query(question, history)).strip()
+        if rewritten and rewritten != question:
+            return rewritten
+        # no rewrite of its own, or nothing usable (an LLM falls back to the bare question): carry the subject over
         return rewrite_followup(question, history)
 
     def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
@@ -379,15 +208,10 @@ class QA:
         timings["retrieve"] = sum(search_ms.values())
         t1 = time.perf_counter()
         parts: list[str] = []
-        generator = self._generator
-        if generator is None:
-            generator = ExtractiveGenerator(loaded.evidence, self.settings.answer)
+        generator = self.generator
         if hits:
-            if isinstance(generator, ExtractiveGenerator):
-                deltas = generator.generate(q, hits, turns, query=query)
-            else:
-                deltas = generator.generate(q, hits, turns)
-            for delta in deltas:
+            request = GenerationRequest(question=q, query=query, hits=hits, history=turns, evidence=loaded.evidence)
+            for delta in generator.generate(request):
                 parts.append(delta)
                 yield delta
         else:  # an empty index or a query nothing matches: nothing to answer from
@@ -427,78 +251,3 @@ class QA:
                 final = item
         assert final is not None
         return final
-
-    # -- articles -------------------------------------------------------------------------------------
-    def articles(self) -> list[ArticleInfo]:
-        """Indexed articles with their chunk counts, by doc_id."""
-        index = self.index
-        counts: dict[str, int] = {}
-        for c in index.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [
-            ArticleInfo(a.doc_id, a.title, a.meta.author, a.meta.outlet, a.meta.date, counts.get(a.doc_id, 0))
-            for a in sorted(index.articles.values(), key=lambda a: a.doc_id)
-        ]
-
-    def article(self, doc_id: str) -> Article:
-        return self.index.articles[doc_id]
-
-    def add_files(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> AddReport:
-        """Copy files into the uploads folder and index them incrementally; unreadable ones are skipped.
-
-        Each file is read (and copied) when the build takes it, so only one batch of texts is held at a time.
-        """
-        up = uploads_dir(self.settings)
-        up.mkdir(parents=True, exist_ok=True)
-        skipped: list[ArticleError] = []
-        added: list[str] = []
-        n_files = sum(Path(p).suffix.lower() in SUPPORTED_SUFFIXES for p in paths)
-
-        def read() -> Iterator[Article]:
-            for p in map(Path, paths):
-                if p.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    skipped.append(ArticleError(p.name, f"unsupported file type {p.suffix or '(none)'}"))
-                    continue
-                try:
-                    art = load_article(p, doc_id=f"uploads/{p.name}", max_bytes=self.settings.corpus.max_file_bytes)
-                except ArticleError as exc:
-                    skipped.append(ArticleError(p.name, exc.reason))
-                    continue
-                shutil.copyfile(p, up / p.name)
-                added.append(art.doc_id)
-                yield art
-
-        articles = read()
-        first = next(articles, None)
-        if first is None:
-            return AddReport(None, skipped, [])
-        if progress:
-            progress(f"indexing {n_files} article(s)")
-        with self.shared.updating():  # one update at a time; every copy of this QA sees the new index
-            report = build_index(
-                itertools.chain([first], articles),
-                index_dir=self.settings.index_dir(),
-                embedder=self.embedder.inner,  # chunk vectors need no cache
-                chunking=self.settings.chunking,
-                index_settings=self.settings.index,
-                progress=False,
-                replace=False,
-                total=n_files,
-            )
-        return AddReport(report, skipped, added)
-
-    def remove_article(self, doc_id: str) -> BuildReport:
-        """Drop an article from the index (and its uploaded file, if it was uploaded)."""
-        with self.shared.updating() as index:
-            if doc_id not in index.articles:
-                raise KeyError(f"no article {doc_id!r} in the index")
-            report = remove_articles(
-                [doc_id],
-                index_dir=self.settings.index_dir(),
-                embedder=self.embedder.inner,
-                chunking=self.settings.chunking,
-                index_settings=self.settings.index,
-            )
-            if doc_id.startswith("uploads/"):
-                (uploads_dir(self.settings) / doc_id.removeprefix("uploads/")).unlink(missing_ok=True)
-        return report

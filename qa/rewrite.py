@@ -21,7 +21,8 @@ _ANAPHORA = re.compile(
 )
 _CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|what else|anything else|more)\b", re.I)
 # The previous answer names the story the follow-up is about; its first few hundred characters are enough.
-# On seed_dev's follow-ups this lifts doc recall@5 from 0.933 to 1.000 over carrying only its names.
+# Carrying it finds the story's article more often than carrying only its names (`citeqa eval` on the
+# follow-ups of evals/sets/seed_dev.jsonl shows the doc recall of either).
 MAX_CARRIED_ANSWER_CHARS = 300
 
 

@@ -18,20 +18,9 @@ from typing import Any
 import click
 
 from corpus.errors import CiteqaError
+from evals.cli_base import CiteqaGroup, command_settings, offline_env
 
 logger = logging.getLogger(__name__)
-
-MAX_CLI_QUESTION_CHARS = 2000
-
-
-def _offline_env() -> None:
-    # citeqa talks to no network service except the configured LLM endpoint: no hub look-ups, no analytics.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bars show progress; not the weight loading
 
 
 def _setup_logging(verbose: int) -> None:
@@ -45,42 +34,6 @@ def _setup_logging(verbose: int) -> None:
     logging.getLogger("embeddings.onnx_backend").setLevel(min(level, logging.INFO))
     for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "transformers", "filelock", "bm25s"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-class CiteqaGroup(click.Group):
-    """A click group whose commands report errors as one line, never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CiteqaError as exc:
-            raise click.ClickException(str(exc)) from None
-        except KeyError as exc:  # lookups by doc_id etc.
-            raise click.ClickException(str(exc.args[0]) if exc.args else "not found") from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(130)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
-            raise
-        except Exception as exc:  # a bug: still one line, with how to get details
-            if logging.getLogger().isEnabledFor(logging.DEBUG):
-                raise
-            raise click.ClickException(
-                f"unexpected error: {type(exc).__name__}: {exc} (run `citeqa -vv ...` for details)"
-            ) from None
-
-
-def _settings(ctx: click.Context, **sections: dict[str, Any]) -> Any:
-    from qa.config import get_settings
-
-    base: dict[str, Any] = {}
-    if ctx.obj.get("index_dir"):
-        base["index"] = {"dir": ctx.obj["index_dir"]}
-    for name, values in sections.items():
-        values = {k: v for k, v in values.items() if v is not None}
-        if values:
-            base.setdefault(name, {}).update(values)
-    return get_settings(ctx.obj.get("config"), **base) if ctx.obj.get("config") else get_settings(base)
 
 
 @click.group(cls=CiteqaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +53,7 @@ def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose
       citeqa ask "Where did Macron receive Putin in 2017?"
       citeqa ui                         # the chat UI at http://127.0.0.1:7860
     """
-    _offline_env()
+    offline_env()
     _setup_logging(verbose)
     ctx.ensure_object(dict)
     ctx.obj.update(config=config, index_dir=index_dir)
@@ -141,7 +94,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
       citeqa index ~/articles/ notes/extra.md
       citeqa index --check
     """
-    from qa.pipeline import QA
+    from qa import library
 
     if check:
         if paths or rebuild or faiss_type:
@@ -152,9 +105,9 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
     for p in paths:
         if not p.exists():
             raise click.ClickException(f"{p}: no such file or folder")
-    settings = _settings(ctx, index={"faiss": faiss_type}, corpus={"follow_symlinks": follow_symlinks or None})
+    settings = command_settings(ctx, index={"faiss": faiss_type}, corpus={"follow_symlinks": follow_symlinks or None})
     t0 = time.perf_counter()
-    report, skipped = QA.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
+    report, skipped = library.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
     secs = time.perf_counter() - t0
     for err in skipped:
         click.echo(f"skipped {err}", err=True)
@@ -167,10 +120,9 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
 
 
 def _check_index(ctx: click.Context) -> None:
-    from embeddings.embedder import load_embedder
-    from embeddings.store import check_index
+    from embeddings import check_index, load_embedder
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     result = check_index(settings.index_dir(), embedder=load_embedder(settings.embedding), chunking=settings.chunking)
     if not result.ok:
         raise click.ClickException("; ".join(result.problems))
@@ -191,8 +143,8 @@ def search(ctx: click.Context, query: str, k: int, mode: str | None, as_json: bo
     """
     from qa.pipeline import QA, validate_question
 
-    q = validate_question(query, max_chars=MAX_CLI_QUESTION_CHARS)
-    settings = _settings(ctx, retrieval={"top_k": k, "mode": mode})
+    settings = command_settings(ctx, retrieval={"top_k": k, "mode": mode})
+    q = validate_question(query, max_chars=settings.answer.max_question_chars)
     qa = QA.from_settings(settings)
     hits = qa.index.search(q, settings.retrieval, k=k)
     if as_json:
@@ -228,7 +180,7 @@ def _print_answer(a: Any) -> None:
 def _qa_for(ctx: click.Context, backend: str | None, k: int | None, base_url: str | None, model: str | None) -> Any:
     from qa.pipeline import QA
 
-    settings = _settings(
+    settings = command_settings(
         ctx, generator={"backend": backend, "base_url": base_url, "model": model}, retrieval={"top_k": k}
     )
     return QA.ensure(settings, progress=True)
@@ -256,7 +208,8 @@ def ask(ctx: click.Context, question: str, backend: str | None, k: int | None, b
     """
     from qa.pipeline import validate_question
 
-    q = validate_question(question, max_chars=MAX_CLI_QUESTION_CHARS)  # before loading any model
+    limit = command_settings(ctx).answer.max_question_chars
+    q = validate_question(question, max_chars=limit)  # before loading any model
     qa = _qa_for(ctx, backend, k, base_url, model)
     a = qa.answer(q)
     if as_json:
@@ -291,7 +244,7 @@ def chat(ctx: click.Context, backend: str | None, k: int | None, base_url: str |
         if line.strip().lower() in ("exit", "quit"):
             return
         try:
-            q = validate_question(line, max_chars=MAX_CLI_QUESTION_CHARS)
+            q = validate_question(line, max_chars=qa.settings.answer.max_question_chars)
             final = None
             for item in qa.stream(q, history):
                 if isinstance(item, Answer):
@@ -336,6 +289,7 @@ def ui(ctx: click.Context, host: str, port: int, auth: str | None, auth_file: Pa
     """
     from ui.app import launch_app
     from ui.auth import hash_password as make_hash
+    from ui.auth import parse_auth
 
     if hash_password:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -348,11 +302,8 @@ def ui(ctx: click.Context, host: str, port: int, auth: str | None, auth_file: Pa
             err=True,
         )
     auth = auth or os.environ.get("CITEQA_AUTH")
-    if auth:
-        user, sep, password = auth.partition(":")
-        if not sep or not user or not password:
-            raise click.ClickException("--auth must be user:password")
-    launch_app(_settings(ctx), host=host, port=port, auth=auth, auth_file=auth_file)
+    parse_auth(auth)  # a malformed value ends the command here, before the index is loaded
+    launch_app(command_settings(ctx), host=host, port=port, auth=auth, auth_file=auth_file)
 
 
 def _register_subcommands() -> None:

@@ -208,3 +208,20 @@ def test_property_offsets_bounds_and_coverage(
     art = article(text)
     chunks = chunk_article(art, count_tokens=count, size=size, overlap=overlap, max_tokens=max_tokens)
     check(art, chunks, count, max_tokens)
+
+
+def test_a_chunk_whose_estimate_fell_short_is_resplit_into_maximal_groups() -> None:
+    """The sum of sentence counts can undercount a chunk (a tokenizer may merge across a join): such a chunk
+    is regrouped, each group as many sentences as fit the limit, none over it, every sentence kept."""
+    sentences = [f"Sentence {i} has five words." for i in range(12)]
+    text = " ".join(sentences)
+
+    def joined_costs_more(s: str) -> int:  # every sentence join inside a string costs 3 extra tokens
+        return len(s.split()) + 2 + 3 * s.count(". ")
+
+    chunks = chunk_article(article(text), count_tokens=joined_costs_more, size=30, overlap=0, max_tokens=30)
+    # Packed by estimate: 5 sentences (2 + 5 * 5 = 27 tokens) per chunk, whose exact count is 2 + 25 + 12 = 39.
+    # Regrouped: k sentences count 2 + 5k + 3(k - 1) <= 30 for k <= 3, so 3 + 2 of each; the last 2 fit as packed.
+    groups = [[0, 1, 2], [3, 4], [5, 6, 7], [8, 9], [10, 11]]
+    assert [c.text for c in chunks] == [" ".join(sentences[i] for i in g) for g in groups]
+    assert all(joined_costs_more(c.text) <= 30 for c in chunks)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from embeddings import EmbedderError, EmbeddingSettings, HashEmbedder, load_embedder, model_fingerprint
-from embeddings.embedder import Embedder, resolve_model_path
+from embeddings.embedder import Embedder
+from embeddings.models import resolve_model_path
 
 
 def test_hash_embedder_is_deterministic_normalised_float32() -> None:
@@ -64,15 +65,15 @@ def test_fingerprints_are_stable_and_distinguish_models() -> None:
 
 
 def test_folder_fingerprint_hashes_weights_and_config(tmp_path: Path) -> None:
-    from embeddings.embedder import _fingerprint_cache, _folder_fingerprint
+    from embeddings.models import _fingerprint_cache, folder_fingerprint
 
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text('{"hidden": 4}')
         (tmp_path / name / "model.safetensors").write_bytes(b"weights-" + name.encode())
         (tmp_path / name / "README.md").write_text(name)
-    fa, fb = _folder_fingerprint(tmp_path / "a"), _folder_fingerprint(tmp_path / "b")
+    fa, fb = folder_fingerprint(tmp_path / "a"), folder_fingerprint(tmp_path / "b")
     assert fa != fb and len(fa) == 64
     _fingerprint_cache.clear()
     (tmp_path / "a" / "README.md").write_text("changed docs do not change the model")
-    assert _folder_fingerprint(tmp_path / "a") == fa
+    assert folder_fingerprint(tmp_path / "a") == fa

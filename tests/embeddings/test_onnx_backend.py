@@ -20,7 +20,8 @@ from embeddings import (
     load_embedder,
     onnx_backend,
 )
-from embeddings.embedder import SentenceTransformerEmbedder, resolve_model_path
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.models import resolve_model_path
 from embeddings.onnx_backend import ModelLayout, OnnxEmbedder
 
 REPO = Path(__file__).resolve().parents[2]

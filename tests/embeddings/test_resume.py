@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import embeddings.store as store
+import embeddings.build as builder
 from corpus.types import Article
 from embeddings import ChunkSettings, HashEmbedder, Index, IndexSettings, build_index
 from tests.embeddings.conftest import TOPICS
@@ -34,7 +34,7 @@ CHILD = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     sys.path.insert(0, {repo!r})
-    import embeddings.store as store
+    import embeddings.build as builder
     from corpus.types import Article
     from embeddings import ChunkSettings, HashEmbedder, IndexSettings, build_index
 
@@ -43,7 +43,7 @@ CHILD = textwrap.dedent(
             time.sleep({delay!r})
             return super().embed(texts, progress=progress)
 
-    store._EMBED_BATCH_ARTICLES = {batch!r}
+    builder._EMBED_BATCH_ARTICLES = {batch!r}
     articles = [Article(**rec) for rec in map(json.loads, Path({articles_file!r}).read_text().splitlines())]
     build_index(articles, index_dir=Path({index_dir!r}), embedder=SlowHashEmbedder(),
                 chunking=ChunkSettings(size={size!r}, overlap={overlap!r}), index_settings=IndexSettings(),
@@ -104,7 +104,7 @@ class FailingEmbedder(HashEmbedder):
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "_EMBED_BATCH_ARTICLES", SMALL_BATCH)
+    monkeypatch.setattr(builder, "_EMBED_BATCH_ARTICLES", SMALL_BATCH)
 
 
 def test_killed_build_resumes_from_its_checkpoint(tmp_path: Path, small_batches, caplog) -> None:
@@ -136,7 +136,7 @@ def test_killed_build_resumes_from_its_checkpoint(tmp_path: Path, small_batches,
     done = committed_batches(resume_dir)
     assert 3 <= done < 300 // SMALL_BATCH and not index_dir.exists()
 
-    with caplog.at_level(logging.INFO, logger="embeddings.store"):
+    with caplog.at_level(logging.INFO, logger="embeddings.build"):
         report = build(articles, index_dir)
     assert f"resuming: {done * SMALL_BATCH} of 300 articles already embedded" in caplog.text
     assert report.resumed_chunks > 0 and report.embedded_chunks > 0

@@ -211,7 +211,7 @@ def test_manifest_is_json_readable(built_index: Path) -> None:
 
 
 def test_batch_token_precount_gives_the_same_chunks(articles, chunking) -> None:
-    from embeddings.store import _chunk_articles
+    from embeddings.checkpoint import chunk_articles
 
     class BatchCounting(HashEmbedder):
         batches: list[int] = []
@@ -220,7 +220,7 @@ def test_batch_token_precount_gives_the_same_chunks(articles, chunking) -> None:
             self.batches.append(len(texts))
             return [self.count_tokens(t) for t in texts]
 
-    plain = _chunk_articles(articles, embedder=HashEmbedder(), chunking=chunking)
+    plain = chunk_articles(articles, embedder=HashEmbedder(), chunking=chunking)
     batched_embedder = BatchCounting()
-    assert _chunk_articles(articles, embedder=batched_embedder, chunking=chunking) == plain
+    assert chunk_articles(articles, embedder=batched_embedder, chunking=chunking) == plain
     assert batched_embedder.batches and batched_embedder.batches[0] > len(articles)

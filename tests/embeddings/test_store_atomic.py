@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     import embeddings.atomic as atomic
-    import embeddings.store as store
+    import embeddings.build as builder
     from corpus.types import Article
     from embeddings import ChunkSettings, EmbeddingSettings, HashEmbedder, IndexSettings, build_index, load_embedder
 
@@ -44,12 +44,12 @@ CHILD = textwrap.dedent(
             return original_embed(texts, progress=progress)
         embedder.embed = embed
     elif phase == "writing":
-        original_write = store._write_records
+        original_write = builder._write_records
         def write_records(*args, **kwargs):
             written = original_write(*args, **kwargs)  # records and vectors written, FAISS and BM25 not yet
             stall()
             return written
-        store._write_records = write_records
+        builder._write_records = write_records
     elif phase == "swapping":
         def rename(src, dst, _rename=atomic.os.rename):
             _rename(src, dst)

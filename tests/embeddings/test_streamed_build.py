@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import embeddings.build as builder
 import embeddings.checkpoint as checkpoint_module
-import embeddings.store as store
 from corpus.types import Article
 from embeddings import ChunkSettings, HashEmbedder, Index, IndexSettings, RetrievalSettings, build_index
 from embeddings.bm25 import BM25Builder, BM25Index, tokenize
-from embeddings.store import _chunk_articles, corpus_fingerprint
+from embeddings.checkpoint import chunk_articles
+from embeddings.layout import corpus_fingerprint
 from tests.embeddings.conftest import TOPICS
 
 CHUNKING = ChunkSettings(size=24, overlap=8)
@@ -41,12 +42,12 @@ def build(articles, index_dir: Path, *, embedder=None, **kw):
 def reference_chunks(articles: list[Article]):
     """Rows as every build has laid them out: articles by doc_id, each one's chunks in text order."""
     by_id = sorted(articles, key=lambda a: a.doc_id)
-    chunks = _chunk_articles(by_id, embedder=HashEmbedder(), chunking=CHUNKING)
+    chunks = chunk_articles(by_id, embedder=HashEmbedder(), chunking=CHUNKING)
     return [c for a in by_id for c in chunks[a.doc_id]]
 
 
 def test_a_build_holds_at_most_one_batch_of_articles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "_EMBED_BATCH_ARTICLES", 10)
+    monkeypatch.setattr(builder, "_EMBED_BATCH_ARTICLES", 10)
     made: list[weakref.ref[Article]] = []
 
     def stream() -> Iterator[Article]:  # each article exists only once the build asks for it

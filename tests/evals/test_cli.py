@@ -19,7 +19,7 @@ from llm_server import LLMServer
 
 from evals.cli import eval_group
 from evals.sets import SETS_DIR
-from qa import QA, get_settings
+from qa import get_settings, library
 
 SEED_DEV = SETS_DIR / "seed_dev.jsonl"
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cfg(workdir: Path) -> Path:
     """A config whose index (the seed articles, hash embedder) is already built."""
     path = _config(workdir, workdir / "index")
-    QA.build(get_settings(path), progress=False)
+    library.build(get_settings(path), progress=False)
     return path
 
 
@@ -166,7 +166,7 @@ def test_an_index_without_the_sets_articles_is_refused(workdir: Path, tmp_path: 
     (other / "lighthouse.txt").write_text("The Lighthouse\n\nThe lighthouse keeper lit the lamp at dusk.\n",
                                           encoding="utf-8")
     cfg = _config(tmp_path, tmp_path / "other-index")
-    QA.build(get_settings(cfg), [other], progress=False)
+    library.build(get_settings(cfg), [other], progress=False)
     r = invoke("--config", cfg, SEED_DEV, "--limit", 2, "-q")
     assert r.exit_code == 1 and "does not hold this set's articles" in r.stderr
     r = invoke("--config", _config(tmp_path, tmp_path / "nowhere"), SEED_DEV, "-q")
@@ -226,7 +226,7 @@ def test_import_squad_then_eval_on_its_own_index(tmp_path: Path) -> None:
     assert "wrote 1 articles" in r.stdout and "2 questions (0 unanswerable; date 1, numeric 1)" in r.stdout
     assert f"citeqa --index-dir {out / 'index'} index {out / 'articles'}" in r.stdout
     cfg = _config(tmp_path, out / "index")
-    QA.build(get_settings(cfg), [out / "articles"], progress=False)
+    library.build(get_settings(cfg), [out / "articles"], progress=False)
     r = invoke("--config", cfg, out / "eval.jsonl", "--out", tmp_path / "run", "-q",
                "--fail-under", "retrieval.doc_recall=1")
     assert r.exit_code == 0, r.output

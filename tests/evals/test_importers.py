@@ -10,12 +10,12 @@ import pytest
 
 from corpus.load import load_articles
 from evals.errors import EvalSetError, SquadImportError
+from evals.feedback import read_feedback
 from evals.importers import (
     doc_id_for,
     feedback_drafts,
     guess_type,
     import_squad,
-    read_feedback,
     write_drafts,
 )
 from evals.sets import load_eval_set, validate_against_corpus

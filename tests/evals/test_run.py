@@ -102,7 +102,7 @@ def test_records_hold_the_full_answer_and_metrics(full_run: EvalRun, items: list
         assert m["refusal"]["should_refuse"] == (not item.answerable)
         assert m["refusal"]["refused"] == a["refused"]
         for c in a["citations"]:
-            assert hash_qa.article(c["doc_id"]).text[c["start"] : c["end"]] == c["quote"]
+            assert hash_qa.library.article(c["doc_id"]).text[c["start"] : c["end"]] == c["quote"]
         if item.history:
             assert rec["history"] == item.history_messages()
     assert full_run.summary["citations"]["quotes_exact"] == 1.0

@@ -10,7 +10,8 @@ import qa
 
 def test_exported_members() -> None:
     assert set(qa.__all__) == {
-        "QA", "Answer", "AuthError", "Citation", "ConfigError", "EndpointError", "GeneratorError",
+        "QA", "Answer", "ArticleNotFoundError", "AuthError", "CiteqaError", "Citation", "ConfigError",
+        "EndpointError", "GeneratorError",
         "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError", "InvalidQuestionError",
         "ModelNotFoundError", "QAError", "RetrievalError", "Settings", "answer", "get_settings",
     }  # fmt: skip
@@ -39,8 +40,15 @@ def test_signatures() -> None:
     assert list(inspect.signature(qa.QA.stream).parameters) == ["self", "question", "history"]
 
 
-def test_every_error_is_a_qaerror() -> None:
-    for name in ("AuthError", "ConfigError", "EndpointError", "GeneratorError", "IndexCorruptError",
-                 "IndexMismatchError", "IndexNotFoundError", "InvalidQuestionError", "ModelNotFoundError",
-                 "RetrievalError"):  # fmt: skip
+def test_every_error_is_a_citeqa_error_and_qa_errors_are_qaerrors() -> None:
+    qa_errors = ("ArticleNotFoundError", "AuthError", "ConfigError", "EndpointError", "GeneratorError",
+                 "InvalidQuestionError", "ModelNotFoundError")  # fmt: skip
+    retrieval_errors = ("IndexCorruptError", "IndexMismatchError", "IndexNotFoundError", "RetrievalError")
+    for name in (*qa_errors, *retrieval_errors):
+        assert issubclass(getattr(qa, name), qa.CiteqaError), name
+    for name in qa_errors:
         assert issubclass(getattr(qa, name), qa.QAError), name
+    assert qa.QAError is not qa.CiteqaError  # one class, one name
+    assert not issubclass(qa.RetrievalError, qa.QAError)  # the retrieval layer has its own branch
+    # old `except KeyError` around a lookup still catches a missing article
+    assert issubclass(qa.ArticleNotFoundError, KeyError)

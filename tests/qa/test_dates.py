@@ -14,6 +14,7 @@ from qa.cite import cite
 from qa.config import AnswerSettings
 from qa.evidence import Evidence
 from qa.extractive import ExtractiveGenerator
+from qa.generate import GenerationRequest
 
 SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
 RT = "004_6c5723df540ffc3e.txt"  # opens with the dateline "9 Sep, 2019 09:12"
@@ -35,8 +36,8 @@ def _paragraph(evidence: Evidence, doc_id: str, needle: str) -> Hit:
 
 
 def _answer(evidence: Evidence, question: str, hits: list[Hit]) -> tuple[str, list]:
-    generator = ExtractiveGenerator(evidence, AnswerSettings(refusal_threshold=-1.0))
-    raw = "".join(generator.generate(question, hits))
+    generator = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0))
+    raw = "".join(generator.generate(GenerationRequest(question, question, hits, [], evidence)))
     result = cite(raw, hits, evidence, support_threshold=0.3)
     for c in result.citations:
         assert evidence.articles[c.doc_id].text[c.start : c.end] == c.quote

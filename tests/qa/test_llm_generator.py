@@ -19,9 +19,12 @@ import openai
 import pytest
 from llm_server import LLMServer, free_port
 
+from embeddings import HashEmbedder
 from embeddings.types import Hit
 from qa.config import GeneratorSettings
 from qa.errors import AuthError, ConfigError, EndpointError, GeneratorError, ModelNotFoundError
+from qa.evidence import Evidence
+from qa.generate import GenerationRequest
 from qa.llm import OpenAIGenerator, _clean_query, _plausible_query
 from qa.prompts import (
     ANSWER_SYSTEM_PROMPT,
@@ -56,6 +59,11 @@ def seed_hits(seeds_dir: Path) -> list[Hit]:
     for h in hits:
         assert (seeds_dir / h.doc_id).read_text(encoding="utf-8")[h.start : h.end] == h.text
     return hits
+
+
+def _request(question: str, hits: list[Hit], history: list[dict[str, str]] | None = None) -> GenerationRequest:
+    """What the answer path hands a generator (the evidence is the extractive generator's business, not the LLM's)."""
+    return GenerationRequest(question, question, hits, history or [], Evidence({}, HashEmbedder()))
 
 
 def _gen(server: LLMServer, **overrides: Any) -> OpenAIGenerator:
@@ -260,7 +268,7 @@ def test_complete_returns_the_whole_reply(llm_server: LLMServer) -> None:
 def test_generate_answers_from_seed_passages(llm_server: LLMServer, seed_hits: list[Hit]) -> None:
     gen = _gen(llm_server, max_tokens=64)
     started = time.perf_counter()
-    deltas = list(gen.generate(QUESTION, seed_hits, history=None))
+    deltas = list(gen.generate(_request(QUESTION, seed_hits)))
     elapsed = time.perf_counter() - started
     text = "".join(deltas)
     assert deltas and all(isinstance(d, str) and d for d in deltas)  # what the model says is its business
@@ -276,7 +284,7 @@ def test_generate_with_history_and_rewrite(llm_server: LLMServer, seed_hits: lis
     ]
     query = gen.rewrite_query("Where did they meet?", history)
     assert isinstance(query, str) and query.strip() and "\n" not in query  # a usable rewrite, or the question
-    assert all(isinstance(d, str) and d for d in gen.generate("Where did they meet?", seed_hits, history))
+    assert all(isinstance(d, str) and d for d in gen.generate(_request("Where did they meet?", seed_hits, history)))
 
 
 @pytest.mark.llm

@@ -60,7 +60,7 @@ def test_streamed_answer_is_checked_claim_by_claim(llm_server, seed_index) -> No
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", final.text)}
     assert cited == {c.n for c in final.citations}  # markers renumbered onto real citations only
     for c in final.citations:
-        assert qa.article(c.doc_id).text[c.start : c.end] == c.quote
+        assert qa.library.article(c.doc_id).text[c.start : c.end] == c.quote
     if not final.refused:
         uncited, failing = _unsupported_claims(final)
         assert uncited <= final.unsupported <= uncited + failing

@@ -10,7 +10,7 @@ import pytest
 from corpus.load import load_articles
 from embeddings import HashEmbedder, Index, build_index, load_embedder
 from embeddings.types import Hit
-from qa import QA, Answer, InvalidQuestionError, get_settings
+from qa import QA, Answer, InvalidQuestionError, get_settings, library
 from qa.cite import cite
 from qa.evidence import Evidence
 
@@ -36,7 +36,7 @@ def assert_citations_exact(qa: QA, a: Answer) -> None:
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", a.text)}
     assert markers == {c.n for c in a.citations}
     for c in a.citations:
-        assert qa.article(c.doc_id).text[c.start : c.end] == c.quote
+        assert qa.library.article(c.doc_id).text[c.start : c.end] == c.quote
         assert c.quote.strip() == c.quote and c.quote
         dateline = qa.evidence.dateline(c.doc_id)  # dates every chunk of its article
         in_dateline = dateline is not None and (dateline.start, dateline.end) == (c.start, c.end)
@@ -86,13 +86,13 @@ def test_bad_questions_raise_clear_errors(hash_qa: QA) -> None:
 
 
 def _hit(qa: QA, doc_id: str, needle: str) -> Hit:
-    text = qa.article(doc_id).text
+    text = qa.library.article(doc_id).text
     start = text.index(needle)
     # the whole paragraph around the needle, as a chunk would be
     s = text.rfind("\n\n", 0, start) + 2 if text.rfind("\n\n", 0, start) >= 0 else 0
     e = text.find("\n\n", start)
     e = len(text) if e < 0 else e
-    return Hit(doc_id, s, e, text[s:e], 1.0, title=qa.article(doc_id).title)
+    return Hit(doc_id, s, e, text[s:e], 1.0, title=qa.library.article(doc_id).title)
 
 
 def test_cite_drops_markers_outside_retrieved_set(hash_qa: QA) -> None:
@@ -123,17 +123,17 @@ def test_add_and_remove_an_uploaded_article(tmp_path: Path) -> None:
     f.write_text("The Zorbian lighthouse was painted green in 1911 by the keeper Albertine Moreau.\n")
     bad = tmp_path / "blob.bin"
     bad.write_bytes(b"\x00\x01\x02")
-    rep = qa.add_files([f, bad])
+    rep = qa.library.add_files([f, bad])
     assert rep.added_doc_ids == ["uploads/lighthouse.txt"]
     assert len(rep.skipped) == 1 and "blob.bin" in str(rep.skipped[0])
     a = qa.answer("Who painted the Zorbian lighthouse green?")
     assert any(c.doc_id == "uploads/lighthouse.txt" for c in a.citations)
-    assert {i.doc_id for i in qa.articles()} >= {"uploads/lighthouse.txt", "001_4531c746a2d8eea5.txt"}
+    assert {i.doc_id for i in qa.library.articles()} >= {"uploads/lighthouse.txt", "001_4531c746a2d8eea5.txt"}
     # a rebuild from sources keeps the upload
-    QA.build(qa.settings, progress=False, embedder=qa.embedder)
-    qa.remove_article("uploads/lighthouse.txt")
-    assert "uploads/lighthouse.txt" not in {i.doc_id for i in qa.articles()}
-    assert len(qa.articles()) == 5
+    library.build(qa.settings, progress=False, embedder=qa.embedder)
+    qa.library.remove_article("uploads/lighthouse.txt")
+    assert "uploads/lighthouse.txt" not in {i.doc_id for i in qa.library.articles()}
+    assert len(qa.library.articles()) == 5
 
 
 LIGHTHOUSE = "The Zorbian lighthouse was painted green in 1911 by the keeper Albertine Moreau.\n"
@@ -153,16 +153,16 @@ def test_copies_see_updates_made_through_the_original(tmp_path: Path, make_copy)
     copy = make_copy(qa)
     f = tmp_path / "lighthouse.txt"
     f.write_text(LIGHTHOUSE)
-    qa.add_files([f])
+    qa.library.add_files([f])
     a = copy.answer(LIGHTHOUSE_Q)
     assert _cites(a, "uploads/lighthouse.txt")
     assert_citations_exact(copy, a)
-    assert "uploads/lighthouse.txt" in {i.doc_id for i in copy.articles()}
-    qa.remove_article("uploads/lighthouse.txt")
+    assert "uploads/lighthouse.txt" in {i.doc_id for i in copy.library.articles()}
+    qa.library.remove_article("uploads/lighthouse.txt")
     assert not _cites(copy.answer(LIGHTHOUSE_Q), "uploads/lighthouse.txt")
-    assert len(copy.articles()) == 5
+    assert len(copy.library.articles()) == 5
     with pytest.raises(KeyError):
-        copy.article("uploads/lighthouse.txt")
+        copy.library.article("uploads/lighthouse.txt")
 
 
 def test_the_original_and_other_copies_see_updates_made_through_a_copy(tmp_path: Path) -> None:
@@ -172,29 +172,29 @@ def test_the_original_and_other_copies_see_updates_made_through_a_copy(tmp_path:
     grandchild = copy.with_settings(answer={"max_sentences": 1})
     f = tmp_path / "lighthouse.txt"
     f.write_text(LIGHTHOUSE)
-    copy.add_files([f])
+    copy.library.add_files([f])
     for each in (qa, sibling, grandchild):
         a = each.answer(LIGHTHOUSE_Q)
         assert _cites(a, "uploads/lighthouse.txt")
         assert_citations_exact(each, a)
-    grandchild.remove_article("uploads/lighthouse.txt")
+    grandchild.library.remove_article("uploads/lighthouse.txt")
     for each in (qa, copy, sibling):
         assert not _cites(each.answer(LIGHTHOUSE_Q), "uploads/lighthouse.txt")
-        assert "uploads/lighthouse.txt" not in {i.doc_id for i in each.articles()}
+        assert "uploads/lighthouse.txt" not in {i.doc_id for i in each.library.articles()}
     with pytest.raises(KeyError):
-        copy.remove_article("uploads/lighthouse.txt")  # already gone, whoever removed it
+        copy.library.remove_article("uploads/lighthouse.txt")  # already gone, whoever removed it
 
 
 def test_an_answer_under_way_keeps_the_index_it_started_with(tmp_path: Path) -> None:
     qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
     f = tmp_path / "lighthouse.txt"
     f.write_text(LIGHTHOUSE)
-    qa.add_files([f])
+    qa.library.add_files([f])
     before = qa.shared.current
     stream = qa.stream(LIGHTHOUSE_Q)
     first = next(stream)  # retrieval is done and generation has started
     assert isinstance(first, str)
-    qa.with_settings(retrieval={"top_k": 4}).remove_article("uploads/lighthouse.txt")
+    qa.with_settings(retrieval={"top_k": 4}).library.remove_article("uploads/lighthouse.txt")
     final = [item for item in stream if isinstance(item, Answer)][0]
     # the whole answer read the old index: its citations are exact spans of the article it retrieved
     assert _cites(final, "uploads/lighthouse.txt")
@@ -207,7 +207,7 @@ def test_a_failed_update_keeps_the_loaded_index(tmp_path: Path) -> None:
     qa = _qa(tmp_path, HashEmbedder(), refusal_threshold=0.3)
     before = qa.shared.current
     with pytest.raises(KeyError):
-        qa.remove_article("no-such-article.txt")
+        qa.library.remove_article("no-such-article.txt")
     assert qa.shared.current is before
 
 
@@ -234,7 +234,7 @@ def test_concurrent_updates_and_answers(tmp_path: Path) -> None:
         try:
             g = tmp_path / name
             g.write_text(LIGHTHOUSE.replace("Zorbian", name.split(".")[0].capitalize()))
-            each.add_files([g])
+            each.library.add_files([g])
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -248,7 +248,7 @@ def test_concurrent_updates_and_answers(tmp_path: Path) -> None:
     for t in readers:
         t.join()
     assert not errors, errors
-    assert {"uploads/light0.txt", "uploads/light1.txt"} <= {i.doc_id for i in qa.articles()}
+    assert {"uploads/light0.txt", "uploads/light1.txt"} <= {i.doc_id for i in qa.library.articles()}
 
 
 # -- the real model ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 CITEQA = REPO / ".venv" / "bin" / "citeqa"
 
 # Questions about the bundled articles (corpus/articles); the first is answered with "129" by the
-# extractive generator over the hash embedder (tests/test_citeqa_cli.py).
+# extractive generator over the hash embedder (tests/ui/test_citeqa_cli.py).
 QUESTIONS = (
     "How many people were massacred in Paris?",
     "Where did Macron receive Putin in 2017?",

@@ -267,9 +267,8 @@ def test_each_skip_is_in_the_stream_once(tmp_path: Path) -> None:
 
 
 def test_uploads_get_the_same_guards(tmp_path: Path) -> None:
-    """The UI's uploads go through QA.add_files → load_article: the same size limit and special-file guard."""
-    from embeddings.embedder import HashEmbedder
-    from embeddings.store import Index, build_index
+    """The UI's uploads go through qa.library.add_files → load_article: the same size limit and special-file guard."""
+    from embeddings import HashEmbedder, Index, build_index
     from qa.config import get_settings
     from qa.pipeline import QA
 
@@ -281,7 +280,7 @@ def test_uploads_get_the_same_guards(tmp_path: Path) -> None:
     qa = QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
     os.mkfifo(tmp_path / "pipe.txt")
     big = write(tmp_path / "big.txt", "A sentence of an article. " * 100)
-    report = _in_thread(lambda: qa.add_files([tmp_path / "pipe.txt", big]))
+    report = _in_thread(lambda: qa.library.add_files([tmp_path / "pipe.txt", big]))
     reasons = {e.path: e.reason for e in report.skipped}  # type: ignore[attr-defined]
     assert reasons == {
         "pipe.txt": "a FIFO (named pipe), not a regular file; not opened",
@@ -296,7 +295,7 @@ def _real_counter() -> Callable[[str], int]:
     from tokenizers import Tokenizer
 
     from embeddings.config import DEFAULT_MODEL
-    from embeddings.embedder import resolve_model_path
+    from embeddings.models import resolve_model_path
 
     tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(DEFAULT_MODEL)) / "tokenizer.json"))
     tokenizer.no_truncation()

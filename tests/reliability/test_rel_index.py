@@ -98,16 +98,16 @@ def test_folder_that_is_not_an_index_is_refused_untouched(tmp_path: Path, rebuil
 def test_rebuild_reembeds_and_the_old_index_answers_until_the_swap(tmp_path: Path, monkeypatch) -> None:
     index_dir = tmp_path / "index"
     _build(index_dir, _articles(4))
-    import embeddings.store as store
+    import embeddings.build as builder
 
     seen: list[str] = []
-    original = store._write_search_indexes
+    original = builder._write_search_indexes
 
     def during_rebuild(*args: object, **kwargs: object) -> str:
         seen.append(_top(_load(index_dir), "Topic 2 sentence 3 is about widget2 and gadget3."))
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "_write_search_indexes", during_rebuild)
+    monkeypatch.setattr(builder, "_write_search_indexes", during_rebuild)
     report = _build(index_dir, _articles(4), rebuild=True)
     assert seen == ["a0002.txt"], "the old index did not answer during the rebuild"
     assert report.embedded_chunks == report.chunks > 0  # type: ignore[attr-defined]

@@ -839,7 +839,7 @@ GUARD_S = 120  # a guard against a hang, not a timing assertion
 
 def test_rebuild_keeps_the_old_index_answering_until_the_swap(pristine: Pristine, work: Path) -> None:
     """Item 2: ``--rebuild`` writes beside the old index; mid-build (embedding) the old one is intact and answers."""
-    from qa import QA
+    from qa import library
 
     index_dir = work / "index"
     shutil.copytree(pristine.index_dir, index_dir)
@@ -849,8 +849,8 @@ def test_rebuild_keeps_the_old_index_answering_until_the_swap(pristine: Pristine
 
     def rebuild() -> None:
         try:
-            outcome["report"] = QA.build(settings, [REPO / "corpus" / "articles"], rebuild=True, progress=False,
-                                         embedder=embedder)
+            outcome["report"] = library.build(settings, [REPO / "corpus" / "articles"], rebuild=True,
+                                              progress=False, embedder=embedder)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = exc
 

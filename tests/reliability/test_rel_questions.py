@@ -24,8 +24,8 @@ from corpus.load import load_articles
 from embeddings import HashEmbedder, Index, build_index
 from qa import QA, InvalidQuestionError, answer, get_settings
 from qa.pipeline import validate_question
-from ui.app import ChatUI
 from ui.cli import cli
+from ui.handlers import ChatUI
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = "Macron received Putin at Versailles in May 2017.\n\nThe meeting at the palace was tense.\n"

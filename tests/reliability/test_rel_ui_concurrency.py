@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from qa import Answer
-from qa.pipeline import AddReport
+from qa.library import AddReport
 from tests.ui.browser import free_port
 from tests.ui.conftest import FakeQA
 
@@ -37,10 +37,12 @@ class HeldQA(FakeQA):
         self.release = threading.Event()
         self.holding = threading.Event()  # set once a held job is running
 
-    def add_files(self, paths: Sequence[Path], progress: Any = None) -> AddReport:
+    def add_files(
+        self, paths: Sequence[Path], progress: Any = None, *, names: Sequence[str] | None = None
+    ) -> AddReport:
         self.holding.set()
         assert self.release.wait(GUARD_S), "never released"
-        return super().add_files(paths, progress)
+        return super().add_files(paths, progress, names=names)
 
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Iterator[str | Answer]:
         if "slow" in question:

@@ -32,9 +32,10 @@ from qa.config import GeneratorSettings
 from tests.ui import test_handlers as ui_cases
 from tests.ui.browser import free_port
 from tests.ui.conftest import FakeQA
-from ui.app import ChatUI, Conversation, Preferences, check_uploads, sanitize_filename
 from ui.auth import Access, check_password, hash_password, load_access, read_password_file
 from ui.endpoints import CUSTOM, DEFAULT_NAME, EXTRACTIVE, url_allowed
+from ui.handlers import ChatUI, Conversation, Preferences
+from ui.uploads import check_uploads, sanitize_filename
 
 SECRET = "sk-test-SECRET123"
 LEAKED_BODY = "INTERNAL-METADATA iam/security-credentials/role AKIAEXAMPLE"

@@ -43,11 +43,13 @@ def free_port() -> int:
 
 
 def ui_command(port: int, *extra: str) -> list[str]:
-    """``citeqa ui`` from this interpreter's environment; ``python -m ui.app`` when it is not installed."""
+    """``citeqa ui`` from this interpreter's environment (the click CLI run by this interpreter when the ``citeqa``
+    script is not installed)."""
     script = Path(sys.executable).with_name("citeqa")
     if script.exists():
         return [str(script), "ui", "--port", str(port), *extra]
-    return [sys.executable, "-m", "ui.app", "--port", str(port), *extra]
+    code = "import sys; sys.argv[0] = 'citeqa'; from ui.cli import main; main()"
+    return [sys.executable, "-c", code, "ui", "--port", str(port), *extra]
 
 
 class Server:

@@ -10,10 +10,10 @@ import pytest
 
 from corpus.errors import ArticleError
 from corpus.types import Article, ArticleMeta
-from embeddings.store import BuildReport
+from embeddings import BuildReport
 from embeddings.types import Hit
 from qa import Answer, Citation, EndpointError, InvalidQuestionError, Settings, get_settings
-from qa.pipeline import AddReport, ArticleInfo
+from qa.library import AddReport, ArticleInfo
 
 VERSAILLES = (
     "France's new president, Emmanuel Macron, hosted his Russian counterpart Vladimir Putin at the Palace of "
@@ -54,6 +54,8 @@ class FakeQA:
         )
         self.streamed: list[tuple[str, list[dict[str, str]]]] = []
         self.added_paths: list[Path] = []
+        self.added_names: list[str] = []
+        self.library = self  # a real QA's articles are its ``library`` (qa.library.Library); the fake plays both
 
     # -- answer path ---------------------------------------------------------------------------------
     def stream(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Iterator[str | Answer]:
@@ -118,15 +120,18 @@ class FakeQA:
     def article(self, doc_id: str) -> Article:
         return self.articles_by_id[doc_id]
 
-    def add_files(self, paths: Sequence[Path], progress: Any = None) -> AddReport:
+    def add_files(
+        self, paths: Sequence[Path], progress: Any = None, *, names: Sequence[str] | None = None
+    ) -> AddReport:
         added, skipped = [], []
-        for p in paths:
+        for p, name in zip(paths, names if names is not None else [Path(p).name for p in paths], strict=True):
             self.added_paths.append(Path(p))
+            self.added_names.append(name)
             text = Path(p).read_text(encoding="utf-8", errors="replace").strip()
             if not text or "UNREADABLE" in text:
-                skipped.append(ArticleError(Path(p).name, "no article text found"))
+                skipped.append(ArticleError(name, "no article text found"))
                 continue
-            doc_id = f"uploads/{Path(p).name}"
+            doc_id = f"uploads/{name}"
             self.articles_by_id[doc_id] = Article(doc_id, text.splitlines()[0][:80], text)
             added.append(doc_id)
         if progress:

@@ -9,22 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from evals.feedback import feedback_path, read_feedback
 from qa import ConfigError, get_settings
 from qa.config import data_dir
 from tests.ui.conftest import CRITIC, QUOTE, FakeQA
-from ui.app import (
-    MAX_UPLOAD_BYTES,
-    ChatUI,
-    Conversation,
-    Preferences,
-    check_uploads,
-    create_app,
-    launch_kwargs,
-    parse_auth,
-    sanitize_filename,
-)
-from ui.feedback import feedback_path, read_feedback
+from ui.app import create_app, launch_kwargs
+from ui.auth import parse_auth
+from ui.handlers import ChatUI, Conversation, Preferences
 from ui.render import NOT_IN_ARTICLES
+from ui.uploads import MAX_UPLOAD_BYTES, check_uploads, sanitize_filename
 
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
 
@@ -107,7 +100,7 @@ def test_generator_failure_is_a_readable_message_and_the_chat_goes_on(ui: ChatUI
 
 
 def test_unexpected_error_hides_details_and_logs_them(ui: ChatUI, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="ui.app"):
+    with caplog.at_level(logging.ERROR, logger="ui.handlers"):
         _, (messages, _, _, _, _) = _ask(ui, "boom")
     assert "unexpected error" in messages[-1]["content"]
     assert "internal detail" not in messages[-1]["content"]
@@ -166,7 +159,8 @@ def test_feedback_appends_jsonl(ui: ChatUI) -> None:
     _, (_, _, conv, _, _) = _ask(ui, "What did he criticise there?", conv)
     assert "marked helpful" in ui.feedback(conv, "up")
     assert "with your comment" in ui.feedback(conv, "down", "wrong article", message_index=1)
-    rows = read_feedback(ui.feedback_file)
+    rows, bad = read_feedback(ui.feedback_file)
+    assert bad == 0
     assert [r["verdict"] for r in rows] == ["up", "down"]
     latest, first = rows
     assert latest["question"] == "What did he criticise there?" and len(latest["history"]) == 2
@@ -244,8 +238,9 @@ def test_add_uploads_sanitises_names_and_reports(ui: ChatUI, fake_qa: FakeQA, tm
     status = ui.add_uploads([str(good), str(bad), str(exe)], progress=progress.append)
     assert "Added 1 article(s)" in status and "uploads/Zanzibar_report_2024.txt" in status
     assert "broken.txt" in status and "x.exe" in status and "Skipped" in status
-    assert [p.name for p in fake_qa.added_paths] == ["Zanzibar_report_2024.txt", "broken.txt"]
-    assert all(not p.exists() for p in fake_qa.added_paths)  # the staging copies are gone
+    assert fake_qa.added_names == ["Zanzibar_report_2024.txt", "broken.txt"]
+    assert fake_qa.added_paths == [good, bad]  # read where they were uploaded: no staging copy
+    assert sorted(p.name for p in folder.iterdir()) == sorted([good.name, bad.name, exe.name])
     assert progress and "uploads/Zanzibar_report_2024.txt" in ui.doc_ids()
     rows = ui.article_rows()
     assert rows[0][1] == "001_versailles.txt" and rows[0][-1] == 3

@@ -49,7 +49,7 @@ def test_indexing_and_latency_on_a_tiny_run(sentences, tmp_path):
     texts = bench_pipeline.chunk_all(batches[0], emb, __import__("embeddings").ChunkSettings())
     assert ix["runs"][0]["chunks"] == len(texts)
 
-    from embeddings.store import Index
+    from embeddings import Index
     from qa.config import get_settings
     from qa.pipeline import QA
 

@@ -1,4 +1,8 @@
-"""Thumbs up/down on answers, appended to a JSON Lines file that ``citeqa eval`` can turn into cases.
+"""Thumbs up/down on answers: the feedback file's one format, its one writer and its one reader.
+
+The chat UI writes it (``record_feedback``); ``citeqa eval feedback`` reads it (``read_feedback``) and turns the
+thumbs-down lines into draft eval cases (``evals.importers.feedback_drafts``). It lives in evals/ because ui/ may
+import evals/, not the reverse.
 
 One line per verdict::
 
@@ -92,14 +96,23 @@ def record_feedback(path: Path, turn: Turn, verdict: Verdict, comment: str = "")
     return record
 
 
-def read_feedback(path: Path) -> list[dict[str, Any]]:
-    """All records of a feedback file (skipping unreadable lines); [] when it does not exist."""
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+def read_feedback(path: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """The records of a feedback file and how many lines could not be read (e.g. cut by a crash).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    records, bad = [], 0
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
             continue
-    return out
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            bad += 1
+            continue
+        if isinstance(obj, dict):
+            records.append(obj)
+        else:
+            bad += 1
+    return records, bad

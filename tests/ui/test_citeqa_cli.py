@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from ui.cli import cli
 
-SEEDS = Path(__file__).resolve().parent.parent / "corpus" / "articles"
+SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
 
 
 @pytest.fixture
