@@ -120,7 +120,7 @@ class Judge:
         Raises:
             ConfigError: no endpoint (``generator.base_url``) or model is configured.
         """
-        if settings.missing_endpoint():
+        if settings.missing_endpoint() or not settings.model:
             raise ConfigError(
                 "--judge needs an LLM endpoint: set OPENAI_BASE_URL and OPENAI_MODEL "
                 "(or generator.base_url and generator.model in the config file)"
