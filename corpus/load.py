@@ -11,7 +11,6 @@ memory); ``load_articles`` collects them all.
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import logging
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 from corpus.clean import clean_text
 from corpus.errors import ArticleError
 from corpus.meta import extract_metadata
-from corpus.types import Article, ArticleMeta
+from corpus.types import Article, ArticleMeta, text_hash
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +304,7 @@ def load_article(path: Path, *, doc_id: str | None = None, max_bytes: int = DEFA
         title=title,
         text=text,
         meta=meta,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=text_hash(text),
     )
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+
+
+def text_hash(text: str) -> str:
+    """sha256 hex of the UTF-8 text: an article's ``content_hash`` (and what index fingerprints are made of)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from corpus.types import Article, ArticleMeta, Chunk
+from corpus.types import Article, ArticleMeta, Chunk, text_hash
 from embeddings.atomic import check_index_folder, lock_holder, read_jsonl, recover
 from embeddings.bm25 import BM25Index
 from embeddings.config import ChunkSettings, RetrievalSettings
@@ -36,7 +36,6 @@ from embeddings.layout import (
     load_hashed,
     read_manifest,
     repair_hint,
-    sha256_text,
     verify_files,
 )
 from embeddings.search import STAGES, Retriever
@@ -216,7 +215,7 @@ def check_index(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings,
                                     f"{repair_hint(index.manifest)} and record them")
         done.append(f"sha256 of {len(index.manifest['files'])} files")
         for a in index.articles.values():
-            if sha256_text(a.text) != a.content_hash:
+            if text_hash(a.text) != a.content_hash:
                 raise Damage(f"the text of {a.doc_id} does not match its content hash")
         done.append("article texts against their content hashes")
         stored = np.load(index_dir / VECTORS, mmap_mode="r")

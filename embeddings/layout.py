@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus.types import Article, ArticleMeta
+from corpus.types import Article, ArticleMeta, text_hash
 from embeddings.atomic import read_manifest_text
 from embeddings.config import ChunkSettings
 from embeddings.embedder import Embedder, model_fingerprint
@@ -57,7 +57,7 @@ _SOURCE_FILES = frozenset({ARTICLES, CHUNKS, VECTORS})  # what a build reuses; t
 
 def content_hash(article: Article) -> str:
     """The article's ``content_hash``, computed from its text when the loader left it empty."""
-    return article.content_hash or sha256_text(article.text)
+    return article.content_hash or text_hash(article.text)
 
 
 def corpus_fingerprint(articles: Iterable[Article]) -> str:
@@ -67,12 +67,8 @@ def corpus_fingerprint(articles: Iterable[Article]) -> str:
 
 def fingerprint_hashes(hashes: Iterable[tuple[str, str]]) -> str:
     """``corpus_fingerprint`` of ``(doc_id, content_hash)`` pairs (what a build knows without the texts)."""
-    return sha256_text("\n".join(sorted(f"{doc_id}:{h}" for doc_id, h in hashes)))
+    return text_hash("\n".join(sorted(f"{doc_id}:{h}" for doc_id, h in hashes)))
 
-
-def sha256_text(text: str) -> str:
-    """sha256 hex of the UTF-8 text (what the loader records as an article's ``content_hash``)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _citeqa_version() -> str:
