@@ -1,4 +1,4 @@
-"""The eval set loader, its validation, and the shipped seed_dev set against the seed articles."""
+"""The eval set loader, its validation, and the shipped sets (evals/sets/*.jsonl) against the seed articles."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 
 from evals.errors import EvalSetError
+from evals.metrics import contains
 from evals.sets import QUESTION_TYPES, SETS_DIR, EvalItem, Turn, load_eval_set, validate_against_corpus
 
 SEED_DEV = SETS_DIR / "seed_dev.jsonl"
+SEED_DEV2 = SETS_DIR / "seed_dev2.jsonl"
+SHIPPED_SETS = sorted(SETS_DIR.glob("*.jsonl"))
 
 A = "a.txt"
 B = "b.txt"
@@ -206,12 +209,75 @@ def test_validate_each_listed_doc_needs_a_quote() -> None:
     assert problems == ["q1: doc 'b.txt' has no evidence quote"]
 
 
-# ---------------------------------------------------------------------------------- the shipped seed set
+# ---------------------------------------------------------------------------------- the shipped sets
+
+
+def test_the_shipped_sets_are_found() -> None:
+    """The parametrised checks below run over every shipped set; they must not silently run over none."""
+    assert SEED_DEV in SHIPPED_SETS and SEED_DEV2 in SHIPPED_SETS
+
+
+@pytest.fixture(scope="module", params=SHIPPED_SETS, ids=lambda p: p.stem)
+def shipped_items(request: pytest.FixtureRequest) -> list[EvalItem]:
+    return load_eval_set(request.param)
+
+
+def test_shipped_set_ids_are_sequential(shipped_items: list[EvalItem]) -> None:
+    assert [i.id for i in shipped_items] == [f"q{n:03d}" for n in range(1, len(shipped_items) + 1)]
+
+
+def test_shipped_set_follow_ups_have_a_conversation(shipped_items: list[EvalItem]) -> None:
+    for item in shipped_items:
+        if item.type == "follow-up":
+            assert len(item.history) >= 2 and item.history[-1].role == "assistant", item.id
+
+
+def test_shipped_set_questions_are_distinct(shipped_items: list[EvalItem]) -> None:
+    keys = Counter((i.question.casefold(), tuple(t.content for t in i.history)) for i in shipped_items)
+    assert [k for k, n in keys.items() if n > 1] == []
+
+
+def _stated(answer: str, evidence: str) -> bool:
+    """The evidence states the answer, or each part of an "X and Y" answer drawn from several quotes."""
+    return bool(contains(evidence, [answer])) or all(contains(evidence, [part]) for part in answer.split(" and "))
+
+
+def test_shipped_set_gold_answers_are_in_their_evidence(shipped_items: list[EvalItem]) -> None:
+    """Each answerable item but a comparison (its gold may be a verdict: "no") has a gold answer its evidence states."""
+    missing = [i.id for i in shipped_items if i.answerable and i.type != "comparison"
+               and not any(_stated(a, " ".join(i.evidence)) for a in i.answers)]
+    assert missing == []
+
+
+def test_shipped_set_evidence_is_verbatim_in_raw_articles(shipped_items: list[EvalItem], seeds_dir: Path) -> None:
+    raw = {p.name: p.read_text(encoding="utf-8") for p in seeds_dir.glob("*.txt")}
+    assert validate_against_corpus(shipped_items, raw) == []
+
+
+def test_shipped_set_evidence_is_verbatim_in_cleaned_articles(shipped_items: list[EvalItem], seeds_dir: Path) -> None:
+    """Citations point into the cleaned text, so the gold quotes must survive cleaning unchanged."""
+    try:
+        from corpus.load import load_articles
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("corpus.load", "corpus"):
+            raise
+        pytest.skip("corpus.load is not written yet")
+    res = load_articles([seeds_dir])
+    cleaned = {a.doc_id: a.text for a in res.articles}
+    assert validate_against_corpus(shipped_items, cleaned) == []
+
+
+# ---------------------------------------------------------------------------------- seed_dev and seed_dev2
 
 
 @pytest.fixture(scope="module")
 def seed_items() -> list[EvalItem]:
     return load_eval_set(SEED_DEV)
+
+
+@pytest.fixture(scope="module")
+def seed2_items() -> list[EvalItem]:
+    return load_eval_set(SEED_DEV2)
 
 
 def test_seed_dev_size_and_type_coverage(seed_items: list[EvalItem]) -> None:
@@ -223,35 +289,23 @@ def test_seed_dev_size_and_type_coverage(seed_items: list[EvalItem]) -> None:
     assert sum(1 for i in seed_items if len(i.docs) >= 2) >= 5
 
 
-def test_seed_dev_ids_are_sequential(seed_items: list[EvalItem]) -> None:
-    assert [i.id for i in seed_items] == [f"q{n:03d}" for n in range(1, len(seed_items) + 1)]
-
-
 def test_seed_dev_covers_every_seed_article(seed_items: list[EvalItem], seeds_dir: Path) -> None:
     used = Counter(d for i in seed_items for d in i.docs)
     assert set(used) == {p.name for p in seeds_dir.glob("*.txt")}
     assert min(used.values()) >= 8
 
 
-def test_seed_dev_follow_ups_have_a_conversation(seed_items: list[EvalItem]) -> None:
-    for item in seed_items:
-        if item.type == "follow-up":
-            assert len(item.history) >= 2 and item.history[-1].role == "assistant", item.id
+def test_seed_dev2_size_and_type_coverage(seed2_items: list[EvalItem], seeds_dir: Path) -> None:
+    """seed_dev2 weighs refusals: more unanswerable questions, some of them follow-ups, plus two-hop items."""
+    counts = Counter(i.type for i in seed2_items)
+    assert len(seed2_items) >= 90
+    assert set(counts) == set(QUESTION_TYPES)
+    assert sum(1 for i in seed2_items if not i.answerable) >= 35
+    assert any(i.type == "follow-up" and not i.answerable for i in seed2_items)
+    assert counts["follow-up"] >= 10 and counts["multi-doc"] >= 8
+    assert {d for i in seed2_items for d in i.docs} == {p.name for p in seeds_dir.glob("*.txt")}
 
 
-def test_seed_dev_evidence_is_verbatim_in_raw_articles(seed_items: list[EvalItem], seeds_dir: Path) -> None:
-    raw = {p.name: p.read_text(encoding="utf-8") for p in seeds_dir.glob("*.txt")}
-    assert validate_against_corpus(seed_items, raw) == []
-
-
-def test_seed_dev_evidence_is_verbatim_in_cleaned_articles(seed_items: list[EvalItem], seeds_dir: Path) -> None:
-    """Citations point into the cleaned text, so the gold quotes must survive cleaning unchanged."""
-    try:
-        from corpus.load import load_articles
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("corpus.load", "corpus"):
-            raise
-        pytest.skip("corpus.load is not written yet")
-    res = load_articles([seeds_dir])
-    cleaned = {a.doc_id: a.text for a in res.articles}
-    assert validate_against_corpus(seed_items, cleaned) == []
+def test_seed_dev2_does_not_repeat_seed_dev(seed_items: list[EvalItem], seed2_items: list[EvalItem]) -> None:
+    asked = {i.question.casefold() for i in seed_items if not i.history}
+    assert [i.id for i in seed2_items if not i.history and i.question.casefold() in asked] == []
