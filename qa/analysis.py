@@ -115,8 +115,10 @@ def analyze_question(question: str) -> QuestionAnalysis:
     yes_no = _starts_with_aux(sent) and (wh is None or wh.i > _first_word(sent).i)
     if yes_no:  # "Do A and B agree on what ...?": the wh-word opens a subordinate clause
         wh = None
+    choice = _has_alternatives(sent)  # "Did it take place in Versailles or in Paris?" is answered by a place
+    yes_no = yes_no and not choice
     # the whole question: "Was the trip planned? Compare how the two articles describe it."
-    comparison = _compares(doc) or _has_alternatives(sent)
+    comparison = _compares(doc) or choice
     if wh is not None:
         kind, labels, head, wh_word = _wh_type(wh, sent)
     else:
@@ -170,8 +172,6 @@ def candidates(analysis: QuestionAnalysis, entities: Sequence[Entity]) -> list[E
     return found
 
 
-# --- the parse rules ---------------------------------------------------------------------------------------------
-
 def _asking_sentence(doc: Doc) -> Any:
     """The sentence that asks: the first with a wh-word or ending in '?' (a question may open with context)."""
     sents = list(doc.sents)
@@ -208,9 +208,9 @@ def _compares(sent: Any) -> bool:
     subject is coordinated ('do A and B agree')."""
     if any(t.tag_ in ("JJR", "RBR") or t.lower_ in lex.COMPARE_WORDS or t.lemma_ in lex.COMPARE_WORDS for t in sent):
         return True
-    return any(t.lemma_ in lex.PERSPECTIVE_VERBS and any(
-        c.dep_ in ("nsubj", "nsubjpass") and any(g.dep_ == "conj" for g in c.children) for c in t.children)
-        for t in sent)
+    return any(t.lemma_ in lex.PERSPECTIVE_VERBS and any(  # "A and B agree", "the two reports agree"
+        c.dep_ in ("nsubj", "nsubjpass") and any(g.dep_ == "conj" or g.lower_ in ("two", "both") for g in c.children)
+        for c in t.children) for t in sent)
 
 
 def _has_alternatives(sent: Any) -> bool:
