@@ -323,9 +323,6 @@ def _noun_type(noun: Token) -> tuple[str, frozenset[str]]:
         return lex.NOUN_TYPES[lemma]
     if noun.pos_ == "PROPN" or (noun.dep_ == "pobj" and noun.head.head.lemma_ in ("name", "title")):
         return THING, NAME_LABELS  # a proper noun, or the puppy of "the name of the puppy"
-    for child in noun.children:  # "which French-language newspaper": a compound may carry the type
-        if child.dep_ == "compound" and child.lemma_.lower() in lex.NOUN_TYPES:
-            return lex.NOUN_TYPES[child.lemma_.lower()]
     return DESCRIPTION, frozenset()
 
 
