@@ -57,7 +57,7 @@ NOUN_TYPES: dict[str, tuple[str, frozenset[str]]] = {
     **{w: (NUMBER, _N) for w in (
         "number", "amount", "percentage", "percent", "proportion", "share", "rate", "price", "cost", "sum",
         "total", "population", "size", "distance", "length", "height", "weight", "temperature", "speed",
-        "value", "figure", "count", "quantity", "budget", "salary", "fee", "fine", "toll", "anniversary",
+        "value", "figure", "quantity", "budget", "salary", "fee", "fine", "toll", "anniversary",
         "score", "ratio", "fraction", "majority")},
     **{w: (REASON, frozenset()) for w in ("reason", "cause", "purpose", "motive", "motivation", "explanation")},
     **{w: (THING, TYPE_LABELS[THING]) for w in (
