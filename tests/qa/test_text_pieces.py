@@ -1,4 +1,4 @@
-"""Pure pieces of the answer path: lexical evidence, claim splitting, follow-up rewrite, question checks."""
+"""Pure pieces of the answer path: lexical evidence, claim splitting, question checks (rewrite: test_rewrite.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from qa import lexical
 from qa.cite import lexically_supported, split_claims, strip_markers
 from qa.errors import InvalidQuestionError
 from qa.pipeline import is_refusal, validate_question
-from qa.rewrite import is_followup, rewrite_followup
 
 
 def test_numbers_are_normalised() -> None:
@@ -97,28 +96,6 @@ def test_refusal_detection_tolerates_curly_apostrophes() -> None:
     assert is_refusal("The articles don’t say who won.")
     assert is_refusal("The articles don't say.")
     assert not is_refusal("Macron hosted Putin at Versailles. [1]")
-
-
-HISTORY = [
-    {"role": "user", "content": "Which French ministers visited Moscow in September 2019?"},
-    {"role": "assistant", "content": "Florence Parly and Jean-Yves Le Drian visited Moscow. [1]"},
-]
-
-
-def test_followup_is_rewritten_with_previous_subject() -> None:
-    q = "And who did they meet on the Russian side?"
-    assert is_followup(q, HISTORY)
-    query = rewrite_followup(q, HISTORY)
-    assert query.startswith(q)
-    assert "Moscow" in query and "2019" in query
-    assert "Parly" in query
-
-
-def test_standalone_question_is_not_rewritten() -> None:
-    q = "How many people were killed in the Paris attacks?"
-    assert not is_followup(q, HISTORY)
-    assert rewrite_followup(q, HISTORY) == q
-    assert rewrite_followup("And who did they meet?", None) == "And who did they meet?"
 
 
 def test_split_claims_keeps_sentence_spacing_for_trailing_markers() -> None:
