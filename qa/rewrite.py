@@ -41,10 +41,11 @@ _DESCRIPTION = re.compile(r"\b(?:the|that|this|these|those)\s+([a-z]+)\b(?!\s+[A
 _LEAD = re.compile(r"^\s*(?:and|but|so|also)\b[\s,]*", re.I)
 _ABOUT = re.compile(r"^\s*(?:what|how)\s+about\b\s*", re.I)
 
-PERSON, GROUP, PLACE, DATE, THING = "person", "group", "place", "date", "thing"
+PERSON, GROUP, PLACE, DATE, THING, MONEY = "person", "group", "place", "date", "thing", "money"
 # entity label → the kind of reference it can stand for
 _LABEL_KIND = {"PERSON": PERSON, "ORG": GROUP, "NORP": GROUP, "GPE": PLACE, "LOC": PLACE, "FAC": PLACE,
-               "DATE": DATE, "TIME": DATE, "EVENT": THING, "WORK_OF_ART": THING, "LAW": THING, "PRODUCT": THING}
+               "DATE": DATE, "TIME": DATE, "MONEY": MONEY, "EVENT": THING, "WORK_OF_ART": THING, "LAW": THING,
+               "PRODUCT": THING}
 _PRONOUN_KIND = {"he": PERSON, "him": PERSON, "his": PERSON, "she": PERSON, "her": PERSON, "hers": PERSON,
                  "they": GROUP, "them": GROUP, "their": GROUP, "it": THING, "its": THING}
 _POSSESSIVES = frozenset({"his", "their", "its"})  # "her" is possessive only when tagged PRP$
@@ -173,6 +174,7 @@ def _definite(phrase: str) -> str:
 
 def _doc_mentions(doc: Doc) -> list[Mention]:
     found: list[Mention] = []
+    late: list[Mention] = []
     covered: set[int] = set()
     for ent in doc.ents:
         kind = _LABEL_KIND.get(ent.label_)
@@ -181,6 +183,8 @@ def _doc_mentions(doc: Doc) -> list[Mention]:
         text = ent.text[4:] if ent.text.lower().startswith("the ") and kind == PERSON else ent.text
         found.append(Mention(text, kind, prep=_prep_before(ent), plural=False))
         covered.update(range(ent.start, ent.end))
+        if kind in (GROUP, THING) and ent.root.dep_ in ("nsubj", "nsubjpass") and all(t.pos_ == "PROPN" for t in ent):
+            late.append(Mention(text, PERSON))  # "When did Napoleon invade Russia?": a subject name tagged ORG
     for token in doc:  # a name the recogniser missed ('Hollande'): a subject is taken for a person
         if token.pos_ == "PROPN" and token.i not in covered and token.dep_ in ("nsubj", "nsubjpass"):
             found.append(Mention(token.text, PERSON))
@@ -189,6 +193,8 @@ def _doc_mentions(doc: Doc) -> list[Mention]:
         if head.pos_ != "NOUN" or any(t.tag_ in _WH for t in chunk) or head.i in covered:
             continue
         text = _phrase(head)
+        if chunk.start == 0 and doc[0].pos_ != "PROPN":  # "Economic sanctions over Ukraine."
+            text = text[:1].lower() + text[1:]
         found.append(Mention(text, _noun_kind(head), head=head.lemma_.lower(), prep=_prep_before(chunk),
                              plural=head.tag_ == "NNS" or any(c.dep_ == "conj" for c in head.children)))
     for token in doc:  # coordinated subjects: "France and Russia", "A and B visited Moscow"
@@ -196,6 +202,7 @@ def _doc_mentions(doc: Doc) -> list[Mention]:
             span = doc[token.left_edge.i: token.right_edge.i + 1]
             if not any(t.tag_ in _WH or t.pos_ == "PRON" for t in span):
                 found.insert(0, Mention(span.text, GROUP, plural=True))
+    found += late
     order = {id(m): i for i, m in enumerate(found)}
     return sorted(found, key=lambda m: (order[id(m)] if m.kind == GROUP and m.plural else 10**6 + order[id(m)]))
 
@@ -247,7 +254,7 @@ def _fill_ellipsis(doc: Doc, pq: Doc, mentions: list[Mention]) -> str:
     if len(words) == 1 and words[0].tag_ in _WH:  # "Why?" after "Where did ...?": the same question, other wh-word
         wh = next((t for t in pq if t.tag_ == "WRB"), None)
         return text if wh is None else text[:wh.idx] + words[0].text.lower() + text[wh.idx + len(wh.text):]
-    ents = list(doc.ents) or [doc[t.i: t.i + 1] for t in doc if t.pos_ == "PROPN"]
+    ents = list(doc.ents) or [doc[t.i: t.i + 1] for t in words if t.pos_ == "PROPN" or t.is_title]
     old_ents = list(pq.ents)
     edits = []
     for ent in ents:
@@ -316,11 +323,13 @@ def _span(token: Token, text: str) -> tuple[int, int, str]:
 def _pronoun_referent(token: Token, mentions: list[Mention], used: set[str]) -> Mention | None:
     possessive = token.tag_ == "PRP$" or token.lower_ in _POSSESSIVES
     own_subject = any(t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN") for t in token.doc[:token.i])
-    return pick_referent(token.lower_, mentions, used=used, possessive=possessive, own_subject=own_subject)
+    subject = token.dep_ in ("nsubj", "nsubjpass")
+    return pick_referent(token.lower_, mentions, used=used, possessive=possessive, own_subject=own_subject,
+                         subject=subject)
 
 
 def pick_referent(pronoun: str, mentions: Sequence[Mention], *, used: set[str] | frozenset[str] = frozenset(),
-                  possessive: bool = False, own_subject: bool = False) -> Mention | None:
+                  possessive: bool = False, own_subject: bool = False, subject: bool = False) -> Mention | None:
     """The most salient earlier mention that agrees with ``pronoun`` (lower case), or None.
 
     None as well when the reference is ambiguous: an object pronoun after a subject pronoun took one person
@@ -333,16 +342,22 @@ def pick_referent(pronoun: str, mentions: Sequence[Mention], *, used: set[str] |
         used: mentions already taken by another pronoun of the same question.
         possessive: the pronoun is a determiner ("her visit", "its name").
         own_subject: the pronoun's question has a noun subject of its own before it.
+        subject: the pronoun is its verb's subject: the doer ('how many did it send': the country), where an
+            object is more likely a thing ('why did France suspend it': the deal).
     """
     kind = _PRONOUN_KIND.get(pronoun, "")
+    names = [m for m in mentions if m.kind in (GROUP, PLACE) and not m.head and not m.plural]
     if pronoun in ("it", "its"):
-        cands = [m for m in mentions if m.kind == THING and not m.plural] or [
-            m for m in mentions if m.kind in (GROUP, PLACE) and not m.plural]
-    elif kind == GROUP:  # asked-for people, coordinated names, then a country or organisation, then plural nouns
+        asked = [m for m in mentions if m.kind == THING and m.answers and m.head and not m.plural]
+        things = [m for m in mentions if m.kind == THING and not m.plural]
+        cands = asked + (names + things if subject else things + names)
+    elif kind == GROUP:  # asked-for people, coordinated names, two people, then countries or plural nouns
         first = [m for m in mentions if m.answers and m.plural and m.kind in (GROUP, PERSON)]
-        cands = first + [m for m in mentions if m.kind == GROUP and m.plural] + [
-            m for m in mentions if m.kind in (GROUP, PLACE) and not m.head] + [
-            m for m in mentions if m.plural and m.kind == THING]
+        people = list(dict.fromkeys(m.text for m in mentions if m.kind == PERSON and not m.plural))
+        pair = [Mention(" and ".join(people[:2]), GROUP, plural=True)] if len(people) >= 2 else []
+        plural_things = [m for m in mentions if m.plural and m.kind == THING]
+        groups = [m for m in mentions if m.kind == GROUP and m.plural]
+        cands = first + groups + pair + (names + plural_things if subject else plural_things + names)
     elif kind == PERSON:
         cands = [m for m in mentions if m.kind == PERSON and not m.plural]
     else:
@@ -351,8 +366,8 @@ def pick_referent(pronoun: str, mentions: Sequence[Mention], *, used: set[str] |
     if possessive and own_subject:
         return None
     if pronoun in ("him", "her") and not possessive and used:
-        names = {m.text for m in mentions if not m.head and m.kind in (PERSON, GROUP)} - used
-        return cands[0] if len(names) == 1 and cands else None
+        others = {m.text for m in mentions if not m.head and m.kind in (PERSON, GROUP)} - used
+        return cands[0] if len(others) == 1 and cands else None
     return cands[0] if cands else None
 
 
@@ -365,6 +380,8 @@ def _description_edit(token: Token, mentions: list[Mention], asked_words: set[st
         return None  # "the Russian side", "the EU Treaty": already a description of its own
     lemma = token.lemma_.lower()
     same = [m for m in mentions if m.head == lemma]
+    if not same and lemma in ("money", "sum", "amount", "funds"):  # "that money" → "the 12 billion francs"
+        same = [Mention("the " + m.text, THING, head=lemma) for m in mentions if m.kind == MONEY][:1]
     if not same and lemma in _PERSON_NOUNS and lemma in asked_words:  # "Who is France's Minister of ...?"
         same = [Mention(lemma, PERSON, head=lemma)]
     if not same:
