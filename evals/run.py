@@ -57,7 +57,7 @@ RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
 CURVE_MAX_K = 10
 RETRIEVAL_KEYS = ("doc_recall", "evidence_recall", "mrr", "ndcg")
-ANSWER_KEYS = ("exact", "f1", "contains")
+ANSWER_KEYS = ("exact", "f1", "contains", "short_exact", "short_f1")
 
 
 @dataclass(frozen=True)
@@ -253,8 +253,12 @@ def score_item(
                       "correct": refused == (not item.answerable)}
     if item.answerable:
         pred = "" if answer is None or refused else strip_markers(answer.text)
+        short = "" if answer is None or refused or answer.short_answer is None else answer.short_answer.text
         out["answer"] = {"exact": metrics.exact_match(pred, item.answers), "f1": metrics.f1(pred, item.answers),
-                         "contains": metrics.contains(pred, item.answers)}
+                         "contains": metrics.contains(pred, item.answers),
+                         # the short answer stated first (none: 0), scored as SQuAD scores a span
+                         "short_exact": metrics.exact_match(short, item.answers),
+                         "short_f1": metrics.f1(short, item.answers)}
     if answer is not None and not refused:
         out["citations"] = citation_scores(answer, article_text)
     return out
@@ -279,6 +283,7 @@ def citation_scores(answer: Answer, article_text: Callable[[str], str | None]) -
         "supported_claims": sum(cl.supported for cl in claims),
         "citations": scores.n_citations,
         "quotes_exact": exact,
+        "quotes": len(answer.citations),
     }
 
 
@@ -314,13 +319,14 @@ def _groups(records: Sequence[Mapping[str, Any]], *, retrieval_only: bool) -> di
     }
     if not retrieval_only:
         answered = [x["answer"] for x in m if x.get("answer") is not None]
-        groups["answer"] = {key: _mean(a[key] for a in answered) for key in ANSWER_KEYS}
+        groups["answer"] = {key: _mean(a.get(key) for a in answered) for key in ANSWER_KEYS}
         cites = [x["citations"] for x in m if x.get("citations") is not None]
         n_citations = sum(c["citations"] for c in cites)
+        n_quotes = sum(c.get("quotes", c["citations"]) for c in cites)  # a quote two claims cite counts once
         groups["citations"] = {
             "precision": _mean(c["precision"] for c in cites),
             "recall": _mean(c["recall"] for c in cites),
-            "quotes_exact": _round(sum(c["quotes_exact"] for c in cites) / n_citations) if n_citations else None,
+            "quotes_exact": _round(sum(c["quotes_exact"] for c in cites) / n_quotes) if n_quotes else None,
             "answers": len(cites),
             "claims": sum(c["claims"] for c in cites),
             "citations": n_citations,

@@ -23,8 +23,9 @@ from corpus.sentences import split_sentences
 from embeddings.types import Hit
 from qa import lexical
 from qa.evidence import Evidence, Sentence
-from qa.types import Citation
+from qa.types import Citation, ShortAnswer
 
+SHORT_ANSWER_WORDS = 8  # a first claim this short that the cited sentence holds verbatim is the short answer
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
@@ -177,15 +178,30 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         claim_ok = bool(valid)
         for n in valid:
             cands = per_hit[n]
-            sims = cand_vecs[n] @ claim_vecs[ci]
-            lex_ok = np.array([lexically_supported(claim.text, c.text) for c in cands])
-            # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
-            penalty = np.array([0.0 if i < len(sentences[n]) else 0.03 for i in range(len(cands))])
-            if n in dateline_at and not date_only[ci]:
-                penalty[dateline_at[n]] = np.inf  # the dateline backs a claim that only states a date
-            best = int(np.argmax(sims + lex_ok * 1.0 - penalty))
+
+            def choose(i: int, n: int = n, cands: list[Sentence] = cands) -> tuple[int, np.ndarray, np.ndarray]:
+                sims = cand_vecs[n] @ claim_vecs[i]
+                lex_ok = np.array([lexically_supported(claims[i].text, c.text) for c in cands])
+                # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
+                penalty = np.array([0.0 if k < len(sentences[n]) else 0.03 for k in range(len(cands))])
+                if n in dateline_at and not date_only[i]:
+                    penalty[dateline_at[n]] = np.inf  # the dateline backs a claim that only states a date
+                return int(np.argmax(sims + lex_ok * 1.0 - penalty)), sims, lex_ok
+
+            best, sims, lex_ok = choose(ci)
+            # A short answer ("Versailles.") followed by the sentence it comes from, citing the same chunk: quote
+            # that sentence for both, whichever other sentence of the chunk also names it.
+            nxt = claims[ci + 1] if ci + 1 < len(claims) else None
+            if nxt is not None and n in nxt.markers and len(claim.text.split()) <= SHORT_ANSWER_WORDS:
+                follows = choose(ci + 1)[0]
+                if _span_in(claim.text, cands[follows].text) is not None and lex_ok[follows]:
+                    best = follows
             quote = cands[best]
             supported = bool(lex_ok[best]) and float(sims[best]) >= support_threshold
+            if not supported and len(claim.text.split()) <= SHORT_ANSWER_WORDS and nxt is not None:
+                # a short answer ("Versailles.") is too short to embed close to its sentence: the quote holding
+                # it verbatim supports it
+                supported = bool(lex_ok[best]) and _span_in(claim.text, quote.text) is not None
             claim_ok = claim_ok and supported
             key = (quote.doc_id, quote.start, quote.end)
             if key not in number_of:
@@ -220,3 +236,30 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
     pieces.append(_MARKER.sub("", raw[cursor:]))
     text = re.sub(r"[ \t]+\n", "\n", "".join(pieces)).strip()
     return CiteResult(text, citations, unsupported, len(claims))
+
+
+def _span_in(claim: str, quote: str) -> tuple[int, int] | None:
+    """(start, end) in the quote of a short claim, less the period that ends it (unless it is an abbreviation's,
+    'U.S.'), or None when the quote does not hold it verbatim."""
+    words = claim.strip()
+    if words.endswith(".") and "." not in words[:-1]:
+        words = words[:-1].rstrip()
+    at = quote.find(words) if words else -1
+    return (at, at + len(words)) if at >= 0 else None
+
+
+def short_answer(text: str, citations: Sequence[Citation]) -> ShortAnswer | None:
+    """The short answer an answer states first: its first claim when that is a few words its first citation's
+    quote holds verbatim ("Versailles. [1] Putin was received at Versailles … [1]"), with exact offsets; else None.
+    """
+    claims = split_claims(text)
+    if len(claims) < 2 or not claims[0].markers or len(claims[0].text.split()) > SHORT_ANSWER_WORDS:
+        return None
+    n = claims[0].markers[0]
+    if not 1 <= n <= len(citations):
+        return None
+    c = citations[n - 1]
+    span = _span_in(claims[0].text, c.quote)
+    if span is None:
+        return None
+    return ShortAnswer(c.quote[span[0]:span[1]], c.doc_id, c.start + span[0], c.start + span[1])

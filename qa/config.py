@@ -79,6 +79,18 @@ class AnswerSettings(BaseModel):
         "refusal rates of each threshold, `citeqa eval` the effect on answers.",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences the extractive generator quotes.")
+    answerability: bool = Field(
+        False,
+        description="The extractive generator answers a question that expects a name, place, date or number only "
+        "from a sentence holding such a candidate the question does not give (qa/answerability.py; spaCy), states "
+        "that short answer first, and otherwise refuses, saying what is missing and citing the closest sentence. "
+        "Off by default until it beats the similarity threshold alone on seed_dev and seed_dev2 (it catches more "
+        "unanswerable questions but also refuses more answerable ones).",
+    )
+    answer_margin: float = Field(
+        0.12, ge=0, le=1, description="With answerability: how far below the best sentence's score a sentence "
+        "holding a candidate answer may score and still answer."
+    )
     support_threshold: float = Field(
         0.5,
         description="Least cosine similarity between a claim and its cited quote for the citation to count as "

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from corpus.sentences import split_sentences
 from corpus.types import Article
 from embeddings.embedder import Embedder
 from embeddings.types import Hit
+
+if TYPE_CHECKING:
+    from qa.analysis import Entity
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,8 @@ class Evidence:
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._datelines: dict[str, Sentence | None] = {}
+        self._entities: dict[tuple[str, int, int], list[Entity]] = {}
+        self._entities_lock = threading.Lock()
 
     def spans(self, doc_id: str) -> list[tuple[int, int]]:
         if doc_id not in self._spans:
@@ -123,6 +128,25 @@ class Evidence:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised vectors for texts (cached)."""
         return self.embedder.embed(texts)
+
+    def entities(self, sentences: Sequence[Sentence]) -> list[list[Entity]]:
+        """The named entities, dates and numbers of each sentence (``qa.analysis.sentence_entities``), offsets
+        into the sentence's text.
+
+        Computed on first need, in one batch for the sentences not seen yet, and cached for as long as this
+        index is loaded: a sentence is analysed once however often it is retrieved (~1-2 ms a sentence).
+        """
+        from qa.analysis import sentence_entities  # spaCy loads on first use, not when the index loads
+
+        keys = [(s.doc_id, s.start, s.end) for s in sentences]
+        with self._entities_lock:
+            missing = {k: s for k, s in zip(keys, sentences, strict=True) if k not in self._entities}
+        if missing:
+            found = sentence_entities([s.text for s in missing.values()])
+            with self._entities_lock:
+                self._entities.update(zip(missing, found, strict=True))
+        with self._entities_lock:
+            return [self._entities[k] for k in keys]
 
 
 _HEAD_LINES = 8  # a dateline sits among the first lines: title, byline, date (corpus.meta reads 8 paragraphs)

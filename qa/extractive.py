@@ -19,7 +19,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from embeddings.types import Hit
-from qa import lexical
+from qa import answerability, lexical
+from qa.analysis import Entity
+from qa.answer_types import DATE
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.generate import GenerationRequest, Generator
@@ -60,6 +62,25 @@ class Scored:
     sentence: Sentence
     score: float  # ranks sentences
     similarity: float  # cosine(query, sentence): decides refusal (it separates unanswerable questions best)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the extractive generator answers with.
+
+    Attributes:
+        chosen: the sentences to quote, best first (empty when refusing).
+        confidence: cosine of the query and the best sentence.
+        short: the answer's words in ``chosen[0]`` (offsets into its text), or None.
+        missing: for a refusal of a question expecting an entity: what the articles don't say.
+        closest: for such a refusal: the sentence that comes closest, quoted in the refusal.
+    """
+
+    chosen: list[Scored]
+    confidence: float
+    short: Entity | None = None
+    missing: str | None = None
+    closest: Scored | None = None
 
 
 def _type_evidence(qtype: str, sentence: str, question_names: set[str]) -> float:
@@ -170,9 +191,44 @@ class ExtractiveGenerator(Generator):
         history: Sequence[Mapping[str, str]] | None = None,
     ) -> tuple[list[Scored], float]:
         """The sentences to answer with (empty when refusing) and the confidence (cosine of the best sentence)."""
+        plan = self.plan(question, hits, evidence, query=query, history=history)
+        return plan.chosen, plan.confidence
+
+    def plan(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        evidence: Evidence,
+        *,
+        query: str | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
+    ) -> Plan:
+        """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal)."""
         scored = self.score(question, hits, evidence, query=query, history=history)
+        confidence = scored[0].similarity if scored else float("-inf")
         if not scored or scored[0].similarity < self.settings.refusal_threshold:
-            return [], (scored[0].similarity if scored else float("-inf"))
+            return Plan([], confidence)
+        chosen = self._support(scored, evidence)
+        if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
+            chosen = self._with_date(evidence, chosen, scored)
+        if self.settings.answerability:
+            analysis = answerability.analyze(question)
+            if analysis.expects_entity:
+                found = answerability.find_answer(
+                    analysis, [c.sentence for c in scored], [c.score for c in scored], evidence,
+                    margin=self.settings.answer_margin)
+                if found is not None:
+                    first = scored[found.index]
+                    rest = [c for i, c in enumerate(scored) if i != found.index]
+                    return Plan(self._support([first, *rest], evidence), confidence, short=found.entity)
+                # a date question answered by the article's dateline or a close dated sentence of it: as before
+                dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen)
+                if not dated:
+                    return Plan([], confidence, missing=answerability.missing(analysis), closest=scored[0])
+        return Plan(chosen, confidence)
+
+    def _support(self, scored: list[Scored], evidence: Evidence) -> list[Scored]:
+        """The first sentence and the non-redundant ones scoring close to it (up to ``max_sentences``)."""
         best = scored[0].score
         chosen = [scored[0]]
         chosen_vecs = [evidence.embed([scored[0].sentence.text])[0]]
@@ -187,9 +243,7 @@ class ExtractiveGenerator(Generator):
                 continue
             chosen.append(cand)
             chosen_vecs.append(v)
-        if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
-            chosen = self._with_date(evidence, chosen, scored)
-        return chosen, scored[0].similarity
+        return chosen
 
     def _with_date(self, evidence: Evidence, chosen: list[Scored], scored: list[Scored]) -> list[Scored]:
         """Add the date the best sentence's article gives to an answer to a date question that states none.
@@ -217,13 +271,23 @@ class ExtractiveGenerator(Generator):
         return chosen
 
     def generate(self, request: GenerationRequest) -> Iterator[str]:
-        """Yield the answer sentence by sentence, each followed by its chunk marker [n]."""
-        chosen, _ = self.select(
+        """Yield the answer sentence by sentence, each followed by its chunk marker [n]: the short answer first
+        when there is one, or a refusal that says what is missing and quotes the closest sentence."""
+        plan = self.plan(
             request.question, request.hits, request.evidence, query=request.query, history=request.history
         )
-        if not chosen:
+        if plan.missing is not None and plan.closest is not None:
+            closest = " ".join(plan.closest.sentence.text.split())
+            yield f"{CANNOT_ANSWER_PHRASE} {plan.missing}; the closest they come is: {closest} [{plan.closest.hit_no}]"
+            return
+        if not plan.chosen:
             yield REFUSAL_TEXT
             return
-        for i, c in enumerate(chosen):
+        if plan.short is not None:
+            first = plan.chosen[0]
+            short = first.sentence.text[plan.short.start : plan.short.end]
+            # its own claim, cited through the chunk of the sentence it comes from (qa.cite quotes that sentence)
+            yield f"{short} [{first.hit_no}]."
+        for i, c in enumerate(plan.chosen):
             text = " ".join(c.sentence.text.split())
-            yield ("" if i == 0 else " ") + f"{text} [{c.hit_no}]"
+            yield ("" if i == 0 and plan.short is None else " ") + f"{text} [{c.hit_no}]"

@@ -20,7 +20,7 @@ from typing import Any
 from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
 from qa import lexical
-from qa.cite import cite, strip_markers
+from qa.cite import cite, short_answer, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
@@ -229,6 +229,7 @@ class QA:
             text, citations, unsupported = strip_markers(raw), [], 0
         else:
             text, citations, unsupported = result.text, result.citations, result.unsupported
+        short = None if refused else short_answer(text, citations)
         timings["cite"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         yield Answer(
@@ -241,6 +242,7 @@ class QA:
             question=q,
             unsupported=unsupported,
             timings_ms={k: round(v, 2) for k, v in timings.items()},
+            short_answer=short,
         )
 
     def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:

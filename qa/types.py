@@ -26,6 +26,20 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The answer in a few words (a name, number, date or place): an exact span of a source article.
+
+    ``article.text[start:end] == text``; it lies inside the quote of the citation its marker in ``Answer.text``
+    names.
+    """
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer grounded in retrieved chunks.
 
@@ -39,6 +53,8 @@ class Answer:
         question: the question as asked.
         unsupported: number of claims whose citation failed the support check or that cite nothing.
         timings_ms: time spent per stage.
+        short_answer: the answer in a few words with its exact offsets, stated first in ``text``; None when the
+            answer is not a short span (or refused).
     """
 
     text: str
@@ -50,6 +66,7 @@ class Answer:
     question: str = ""
     unsupported: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -198,14 +198,15 @@ def test_claims_without_markers_and_false_flags_lower_citation_scores() -> None:
     assert cit["claims"] == 3 and cit["supported_claims"] == 1 and cit["citations"] == 2
     assert cit["recall"] == pytest.approx(1 / 3) and cit["precision"] == pytest.approx(1 / 2)
     assert cit["quotes_exact"] == 1  # the second quote is not article.text[start:end]
-    assert m["answer"] == {"exact": 0.0, "f1": pytest.approx(m["answer"]["f1"]), "contains": 1.0}
+    assert m["answer"] == {"exact": 0.0, "f1": pytest.approx(m["answer"]["f1"]), "contains": 1.0,
+                           "short_exact": 0.0, "short_f1": 0.0}  # no short answer stated: 0
     assert m["refusal"] == {"should_refuse": False, "refused": False, "correct": True}
 
 
 def test_a_refusal_scores_zero_on_answerable_and_right_on_unanswerable() -> None:
     refusal = _answer("The articles don't say where. Versailles is not mentioned.", [], refused=True)
     m = score_item(_item(), refusal, refusal.chunks, refusal.chunks, k=5, article_text=_texts)
-    assert m["answer"] == {"exact": 0.0, "f1": 0.0, "contains": 0.0}  # the refusal text is not an answer
+    assert m["answer"] == {"exact": 0.0, "f1": 0.0, "contains": 0.0, "short_exact": 0.0, "short_f1": 0.0}  # a refusal
     assert m["refusal"]["correct"] is False and m["citations"] is None
     unans = _item(answers=(), doc=None, evidence=(), type="unanswerable")
     m = score_item(unans, refusal, refusal.chunks, refusal.chunks, k=5, article_text=_texts)

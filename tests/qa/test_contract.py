@@ -22,6 +22,10 @@ def test_exported_members() -> None:
 def test_answer_and_citation_fields() -> None:
     answer_fields = [f.name for f in dataclasses.fields(qa.Answer)]
     assert answer_fields[:6] == ["text", "citations", "chunks", "refused", "query", "backend"]
+    assert "short_answer" in answer_fields  # the answer in a few words with exact offsets, or None
+    from qa.types import ShortAnswer
+
+    assert [f.name for f in dataclasses.fields(ShortAnswer)] == ["text", "doc_id", "start", "end"]
     citation_fields = [f.name for f in dataclasses.fields(qa.Citation)]
     assert citation_fields == ["n", "doc_id", "title", "start", "end", "quote", "supported"]
     from embeddings.types import Hit
