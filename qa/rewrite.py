@@ -178,8 +178,8 @@ def _doc_mentions(doc: Doc) -> list[Mention]:
     covered: set[int] = set()
     for ent in doc.ents:
         kind = _LABEL_KIND.get(ent.label_)
-        if kind is None:
-            continue
+        if kind is None or (kind != PERSON and ent.root.dep_ in ("amod", "compound")):
+            continue  # 'French' in 'the French ministers' describes them: the noun phrase is the referent
         text = ent.text[4:] if ent.text.lower().startswith("the ") and kind == PERSON else ent.text
         found.append(Mention(text, kind, prep=_prep_before(ent), plural=False))
         covered.update(range(ent.start, ent.end))
@@ -190,13 +190,19 @@ def _doc_mentions(doc: Doc) -> list[Mention]:
             found.append(Mention(token.text, PERSON))
     for chunk in doc.noun_chunks:
         head = chunk.root
-        if head.pos_ != "NOUN" or any(t.tag_ in _WH for t in chunk) or head.i in covered:
+        asked = chunk[0].tag_ == "WDT" or (chunk.start > 0 and doc[chunk.start - 1].tag_ == "WDT")
+        if head.pos_ != "NOUN" or any(t.tag_ in _WH for t in chunk[1:]) or head.i in covered:
             continue
         text = _phrase(head)
+        if asked:  # 'Which French ministers visited …?': those asked about are 'the French ministers'
+            text = "the " + (text.split(" ", 1)[1] if chunk[0].tag_ == "WDT" else text)
         if chunk.start == 0 and doc[0].pos_ != "PROPN":  # "Economic sanctions over Ukraine."
             text = text[:1].lower() + text[1:]
-        found.append(Mention(text, _noun_kind(head), head=head.lemma_.lower(), prep=_prep_before(chunk),
-                             plural=head.tag_ == "NNS" or any(c.dep_ == "conj" for c in head.children)))
+        plural = head.tag_ == "NNS" or any(c.dep_ == "conj" for c in head.children)
+        kind = _noun_kind(head)
+        if plural and kind == THING and head.dep_ == "nsubj":
+            kind = GROUP  # 'Which Dutch engineers designed …?': plural doers are who a later 'they' means
+        found.append(Mention(text, kind, head=head.lemma_.lower(), prep=_prep_before(chunk), plural=plural))
     for token in doc:  # coordinated subjects: "France and Russia", "A and B visited Moscow"
         if token.dep_ in ("nsubj", "nsubjpass") and any(c.dep_ == "conj" for c in token.children):
             span = doc[token.left_edge.i: token.right_edge.i + 1]
@@ -357,7 +363,8 @@ def pick_referent(pronoun: str, mentions: Sequence[Mention], *, used: set[str] |
         pair = [Mention(" and ".join(people[:2]), GROUP, plural=True)] if len(people) >= 2 else []
         plural_things = [m for m in mentions if m.plural and m.kind == THING]
         groups = [m for m in mentions if m.kind == GROUP and m.plural]
-        cands = first + groups + pair + (names + plural_things if subject else plural_things + names)
+        plural_people = [m for m in mentions if m.kind == PERSON and m.plural]
+        cands = first + groups + plural_people + pair + (names + plural_things if subject else plural_things + names)
     elif kind == PERSON:
         cands = [m for m in mentions if m.kind == PERSON and not m.plural]
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SCRIPTED, ScriptedGenerator
+from scripted_generator import SCRIPTED, ScriptedGenerator
 
 from corpus.load import load_articles
 from embeddings import HashEmbedder, Index, build_index
@@ -103,7 +103,7 @@ def test_an_unusable_rewrite_falls_back_to_the_deterministic_one(seed_qa: QA, sc
                {"role": "assistant", "content": "Florence Parly and Jean-Yves Le Drian visited Moscow."}]
     scripted.enqueue("The articles don't say.")  # no rewrite queued: the question comes back unchanged
     final = _final(list(qa.stream("And who did they meet?", history)))
-    assert final.query != "And who did they meet?" and "Moscow" in final.query
+    assert final.query == "Who did Florence Parly and Jean-Yves Le Drian meet?"  # resolved by qa.rewrite
 
 
 def test_a_generator_error_mid_answer_reaches_the_caller(seed_qa: QA, scripted: ScriptedGenerator) -> None:

@@ -90,6 +90,10 @@ def test_gerund(lemma: str, form: str) -> None:
 
 # (previous question, previous answer, follow-up, the standalone question): none from the eval sets
 FOLLOWUPS = [
+    # a refused previous answer names nobody: "they" are those the previous question asked about
+    ("Which Dutch engineers designed the Oosterschelde barrier?", "The articles don't say: none of the retrieved "
+     "passages answers this question.", "And when did they finish it?",
+     "When did the Dutch engineers finish the Oosterschelde barrier?"),
     # pronouns by agreement
     ("Where did Macron receive Putin in 2017?", "At the Palace of Versailles, on May 29, 2017.",
      "And what did he say about RT and Sputnik?", "What did Macron say about RT and Sputnik?"),
