@@ -65,6 +65,8 @@ class QuestionAnalysis:
     is_yes_no: bool
     is_list: bool
     is_comparison: bool
+    is_nested: bool = False  # two hops or context first: a relative clause on a noun other than the focus, or
+    # a statement before the question ('The sale was cancelled. How much did France refund?')
 
     @property
     def expects_entity(self) -> bool:
@@ -136,7 +138,17 @@ def analyze_question(question: str) -> QuestionAnalysis:
         question=question, answer_type=kind, expected_labels=labels, focus=focus,
         focus_head=focus_token.lemma_.lower() if focus_token is not None else "",
         constraints=constraints, wh_word=wh_word, is_yes_no=yes_no, is_list=is_list,
-        is_comparison=comparison)
+        is_comparison=comparison, is_nested=_nested(doc, sent, focus_token))
+
+
+def _nested(doc: Doc, sent: Any, focus: Token | None) -> bool:
+    """A question resting on another one: 'the president who settled the dispute' (a relative clause opened by
+    who/which/that on a noun that is not the focus), or a sentence of context before the asking one."""
+    before = [s for s in doc.sents if s.end <= sent.start and sum(not t.is_punct for t in s) >= 3]
+    if before:
+        return True
+    return any(t.dep_ == "relcl" and t.head != focus and t.head.pos_ in _NOUNS
+               and any(c.tag_ in ("WDT", "WP", "WP$") for c in t.children) for t in sent)
 
 
 def sentence_entities(texts: Iterable[str], *, batch_size: int = 64) -> list[list[Entity]]:

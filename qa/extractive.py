@@ -212,7 +212,7 @@ class ExtractiveGenerator(Generator):
         if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
             chosen = self._with_date(evidence, chosen, scored)
         if self.settings.answerability:
-            analysis = answerability.analyze(question)
+            analysis = answerability.analyze(query or question)  # a follow-up: the resolved, standalone question
             if analysis.expects_entity:
                 found = answerability.find_answer(
                     analysis, [c.sentence for c in scored], [c.score for c in scored], evidence,
@@ -223,7 +223,11 @@ class ExtractiveGenerator(Generator):
                     return Plan(self._support([first, *rest], evidence), confidence, short=found.entity)
                 # a date question answered by the article's dateline or a close dated sentence of it: as before
                 dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen)
-                if not dated:
+                # a candidate a little further down (within twice the margin) leaves the answer in doubt: not refused
+                doubt = answerability.find_answer(
+                    analysis, [c.sentence for c in scored], [c.score for c in scored], evidence,
+                    margin=2 * self.settings.answer_margin) is not None
+                if not dated and not doubt and answerability.can_refuse(analysis):
                     return Plan([], confidence, missing=answerability.missing(analysis), closest=scored[0])
         return Plan(chosen, confidence)
 
