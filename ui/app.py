@@ -295,8 +295,12 @@ def _build(ui: ChatUI) -> gr.Blocks:
             **index_queue,
         )
 
+        def models_of(name: str) -> Any:  # the endpoint's first model shows as chosen: it is what Apply uses
+            models = endpoints.models_for(ui.settings, name)
+            return gr.update(choices=models, value=models[0] if models else None)
+
         endpoint.change(
-            lambda name: gr.update(choices=endpoints.models_for(ui.settings, name), value=None),
+            models_of,
             inputs=[endpoint],
             outputs=[model],
             queue=False,

@@ -251,6 +251,8 @@ def test_failing_endpoint_is_a_readable_error_and_the_app_keeps_serving(page: An
     page.get_by_role("tab", name="Settings").click()
     assert page.locator("#cq-base-url").count() == 0 or not page.locator("#cq-base-url").is_visible()  # no URL field
     pick(page, "cq-endpoint", "configured endpoint")
+    # the endpoint's model shows as chosen (what Apply will use), not an empty box
+    page.wait_for_function("document.querySelector('#cq-model input').value === 'no-such-model'", timeout=10_000)
     page.fill("#cq-api-key input", "sk-test-secret")
     page.click("#cq-apply")
     page.locator("#cq-settings-status").get_by_text("Applied").wait_for(timeout=10_000)
