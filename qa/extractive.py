@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from embeddings.types import Hit
 from qa import answerability, lexical
 from qa.analysis import Entity
@@ -61,7 +63,8 @@ class Scored:
     hit_no: int  # 1-based position in hits
     sentence: Sentence
     score: float  # ranks sentences
-    similarity: float  # cosine(query, sentence): decides refusal (it separates unanswerable questions best)
+    similarity: float  # cosine(query, sentence), for a follow-up the better of that and the cosine with the
+    # conversation's earlier question + the follow-up: decides refusal (it separates unanswerable questions best)
 
 
 @dataclass(frozen=True)
@@ -153,13 +156,19 @@ class ExtractiveGenerator(Generator):
                     cands.append((i, s))
         if not cands:
             return []
-        vecs = evidence.embed([query] + [s.text for _, s in cands])
-        sims = vecs[1:] @ vecs[0]
+        # A follow-up is also weighed against the conversation's question it continues: the resolved query can be
+        # short ('What changed in 1899?') where the sentence answering it is about the earlier question's subject.
+        asked_before = [t["content"] for t in (history or []) if t.get("role") == "user"][-1:]
+        context = [f"{asked_before[0]} {question}"] if asked_before and query != question else []
+        vecs = evidence.embed([query, *context] + [s.text for _, s in cands])
+        sentence_vecs = vecs[1 + len(context):]
+        sims = sentence_vecs @ vecs[0]
+        relevance = np.maximum(sims, sentence_vecs @ vecs[1]) if context else sims
         qtype = lexical.question_type(question)
         qnames = lexical.name_tokens(query)
         terms = _query_terms(query)
         scored = []
-        for (hit_no, s), sim in zip(cands, sims, strict=True):
+        for (hit_no, s), sim, relevant in zip(cands, sims, relevance, strict=True):
             n_words = len(s.text.split())
             penalty = 0.0
             if n_words < 6:
@@ -177,7 +186,7 @@ class ExtractiveGenerator(Generator):
                 + W_RANK / hit_no
                 - penalty
             )
-            scored.append(Scored(hit_no, s, total, float(sim)))
+            scored.append(Scored(hit_no, s, total, float(relevant)))
         scored.sort(key=lambda x: -x.score)
         return scored
 
