@@ -289,6 +289,8 @@ class ExtractiveGenerator(Generator):
         plan = self.plan(
             request.question, request.hits, request.evidence, query=request.query, history=request.history
         )
+        if np.isfinite(plan.confidence):
+            request.report["confidence"] = float(plan.confidence)
         if plan.missing is not None and plan.closest is not None:
             closest = " ".join(plan.closest.sentence.text.split())
             yield f"{CANNOT_ANSWER_PHRASE} {plan.missing}; the closest they come is: {closest} [{plan.closest.hit_no}]"

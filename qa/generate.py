@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from embeddings.types import Hit
@@ -27,6 +27,10 @@ class GenerationRequest:
         hits: the retrieved chunks in rank order; ``[n]`` in the answer means ``hits[n - 1]``.
         history: earlier turns, ``{"role": ..., "content": ...}``.
         evidence: sentences and vectors of the index the hits come from.
+        report: what the generator tells the answer path besides its text, filled while it generates. Known keys:
+            ``confidence`` (float): the score the generator's answer-or-refuse decision compares with its
+            threshold (``answer.refusal_threshold`` for the extractive generator); it becomes
+            ``Answer.confidence``, from which ``citeqa eval`` draws the refusal / false-refusal curve.
     """
 
     question: str
@@ -34,6 +38,7 @@ class GenerationRequest:
     hits: Sequence[Hit]
     history: Sequence[Mapping[str, str]]
     evidence: Evidence
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 class Generator(ABC):

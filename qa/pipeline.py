@@ -83,6 +83,15 @@ def _unencodable_at(text: str) -> int | None:
     return None
 
 
+def _number(value: Any) -> float | None:
+    """A generator's reported score as a finite float, or None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 4) if number == number and abs(number) != float("inf") else None
+
+
 def is_refusal(text: str) -> bool:
     """True when the generator said the articles don't contain the answer."""
     folded = lexical.fold(text)
@@ -209,8 +218,11 @@ class QA:
         t1 = time.perf_counter()
         parts: list[str] = []
         generator = self.generator
+        report: dict[str, Any] = {}
         if hits:
-            request = GenerationRequest(question=q, query=query, hits=hits, history=turns, evidence=loaded.evidence)
+            request = GenerationRequest(
+                question=q, query=query, hits=hits, history=turns, evidence=loaded.evidence, report=report
+            )
             for delta in generator.generate(request):
                 parts.append(delta)
                 yield delta
@@ -243,6 +255,7 @@ class QA:
             unsupported=unsupported,
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             short_answer=short,
+            confidence=_number(report.get("confidence")),
         )
 
     def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:

@@ -55,6 +55,8 @@ class Answer:
         timings_ms: time spent per stage.
         short_answer: the answer in a few words with its exact offsets, stated first in ``text``; None when the
             answer is not a short span (or refused).
+        confidence: the generator's score for answering, which it compares with its refusal threshold (None when
+            the generator reports none); refusals for want of an answer of the asked kind report the score too.
     """
 
     text: str
@@ -67,6 +69,7 @@ class Answer:
     unsupported: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
     short_answer: ShortAnswer | None = None
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

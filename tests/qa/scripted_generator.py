@@ -32,6 +32,7 @@ class ScriptedGenerator(Generator):
         self._rewrites: deque[str] = deque()
         self.requests: list[GenerationRequest] = []
         self.rewrites_asked: list[tuple[str, list[Mapping[str, str]]]] = []
+        self.report: dict[str, object] = {}  # copied into each request's report, as a generator fills it
 
     def enqueue(self, *deltas: str | BaseException) -> None:
         """Queue one reply: these deltas, streamed in order; an exception among them is raised when reached."""
@@ -44,6 +45,7 @@ class ScriptedGenerator(Generator):
     def generate(self, request: GenerationRequest) -> Iterator[str]:
         """Stream the next queued reply."""
         self.requests.append(request)
+        request.report.update(self.report)
         if not self._replies:
             raise AssertionError("the scripted generator was asked to answer but has no reply queued")
         for delta in self._replies.popleft():

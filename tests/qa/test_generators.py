@@ -114,3 +114,17 @@ def test_a_generator_error_mid_answer_reaches_the_caller(seed_qa: QA, scripted: 
         for item in qa.stream(QUESTION):
             received.append(item)
     assert received == ["Terrorists attacked"]
+
+
+def test_the_generators_reported_confidence_reaches_the_answer(seed_qa: QA, scripted: ScriptedGenerator) -> None:
+    extractive = seed_qa.answer(QUESTION)  # the extractive generator reports the score it thresholds
+    assert extractive.confidence is not None and -1.0 <= extractive.confidence <= 1.0
+    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    scripted.enqueue("Nothing reported.")
+    assert _final(list(qa.stream(QUESTION))).confidence is None  # a generator that reports none
+    scripted.report = {"confidence": float("nan")}
+    scripted.enqueue("A score that is not a number.")
+    assert _final(list(qa.stream(QUESTION))).confidence is None
+    scripted.report = {"confidence": 0.4321}
+    scripted.enqueue("A score.")
+    assert _final(list(qa.stream(QUESTION))).confidence == 0.4321
