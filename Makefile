@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup setup-dev setup-llm setup-browser run test test-fast lint bench eval clean
+.PHONY: setup setup-dev setup-scale setup-llm setup-browser run test test-fast lint bench eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ setup: $(BIN)/python
 
 setup-dev: setup
 	$(BIN)/pip install --quiet -e '.[dev]'
+
+# Ray and Milvus (Lite) for scaling out; the tests start a local Ray cluster and a Milvus Lite server.
+setup-scale: setup
+	$(BIN)/pip install --quiet -e '.[scale]'
 
 # llama.cpp's server compiles from source once (~9 min); pip caches the wheel afterwards.
 # Portable CPU flags: a -march=native build can pick AMX kernels that some VMs advertise but do not enable (SIGILL).
@@ -37,7 +41,7 @@ run: setup
 	$(BIN)/citeqa ui --host $(HOST) --port $(PORT)
 
 ## Set up everything and run the whole test suite: unit, real-model, real LLM server, real browser.
-test: setup-dev setup-llm setup-browser
+test: setup-dev setup-scale setup-llm setup-browser
 	$(BIN)/python -m pytest -m "" -q -p no:cacheprovider
 
 ## Fast unit tests only (no real models, servers or browsers).
