@@ -36,7 +36,7 @@ from qa.errors import (
     QAError,
 )
 from qa.pipeline import QA
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Retrieved, ShortAnswer
 
 __all__ = [
     "QA",
@@ -55,7 +55,9 @@ __all__ = [
     "ModelNotFoundError",
     "QAError",
     "RetrievalError",
+    "Retrieved",
     "Settings",
+    "ShortAnswer",
     "answer",
     "get_settings",
 ]

@@ -30,7 +30,7 @@ from qa.generators import make_generator
 from qa.library import Library, SharedIndex, load_or_build
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup
-from qa.types import Answer
+from qa.types import Answer, Retrieved
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +205,13 @@ class QA:
 
     def stream(self, question: str, history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text deltas as they are generated, then the final ``Answer``."""
+        for item in self.events(question, history):
+            if isinstance(item, (str, Answer)):
+                yield item
+
+    def events(self, question: str, history: Sequence[dict] | None = None) -> Iterator[Retrieved | str | Answer]:
+        """``stream`` with the steps between: a ``Retrieved`` as soon as retrieval ends (the sources can be shown
+        while the answer is written), then the text deltas, then the final ``Answer``."""
         t0 = time.perf_counter()
         q = validate_question(question, max_chars=self.settings.answer.max_question_chars)
         turns = _validate_history(history)
@@ -215,6 +222,7 @@ class QA:
         hits, search_ms = loaded.index.search_timed(query, self.settings.retrieval)
         timings.update({f"retrieve.{k}": v for k, v in search_ms.items()})
         timings["retrieve"] = sum(search_ms.values())
+        yield Retrieved(query=query, hits=list(hits))
         t1 = time.perf_counter()
         parts: list[str] = []
         generator = self.generator

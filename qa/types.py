@@ -73,3 +73,16 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """An event of ``QA.events``: retrieval is done, before the generator writes anything.
+
+    Attributes:
+        query: the standalone query that was searched.
+        hits: the retrieved chunks in rank order (``[n]`` in the answer will mean ``hits[n - 1]``).
+    """
+
+    query: str
+    hits: list[Hit]

@@ -13,7 +13,8 @@ def test_exported_members() -> None:
         "QA", "Answer", "ArticleNotFoundError", "AuthError", "CiteqaError", "Citation", "ConfigError",
         "EndpointError", "GeneratorError",
         "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError", "InvalidQuestionError",
-        "ModelNotFoundError", "QAError", "RetrievalError", "Settings", "answer", "get_settings",
+        "ModelNotFoundError", "QAError", "RetrievalError", "Retrieved", "Settings", "ShortAnswer", "answer",
+        "get_settings",
     }  # fmt: skip
     for name in qa.__all__:
         assert hasattr(qa, name), name

@@ -307,3 +307,15 @@ def test_one_shot_answer_builds_the_default_index_once() -> None:
         {"role": "assistant", "content": a.text},
     ])
     assert len(qa_module._default) == 1 and b.query != b.question
+
+
+def test_events_show_the_sources_before_the_first_word(hash_qa: QA) -> None:
+    from qa import Retrieved
+
+    items = list(hash_qa.events("How many people were massacred in Paris?"))
+    assert isinstance(items[0], Retrieved) and isinstance(items[-1], Answer)
+    assert all(isinstance(d, str) for d in items[1:-1]) and items[1:-1]
+    final = items[-1]
+    assert items[0].hits == final.chunks and items[0].query == final.query
+    # stream() is the same answer without the events
+    assert [i for i in items if not isinstance(i, Retrieved)][:-1] == list(hash_qa.stream(final.question))[:-1]
