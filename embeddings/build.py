@@ -63,7 +63,7 @@ from embeddings.atomic import (
 from embeddings.bm25 import BM25Builder, BM25Index
 from embeddings.checkpoint import PRECOUNT_GROUP, BatchEmbedder, Checkpoint, chunk_articles
 from embeddings.config import ChunkSettings, IndexSettings
-from embeddings.embedder import Embedder
+from embeddings.embedder import Embedder, model_fingerprint
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
 from embeddings.layout import (
@@ -311,6 +311,7 @@ def _update(
             prev = _read_previous(index_dir, embedder=embedder, chunking=chunking, missing_ok=missing_ok,
                                   damage_ok=damage_ok)
         old = prev.docs if prev else {}
+        store = _open_store(index_dir, index_settings, embedder, rebuild=rebuild)  # fails before any embedding
         fresh = BatchEmbedder(
             sibling(index_dir, "resume"), key=checkpoint_key(embedder, chunking), embedder=embedder,
             chunk=functools.partial(chunk_articles, embedder=embedder, chunking=chunking),
@@ -333,27 +334,34 @@ def _update(
             n_unchanged = len(docs) - added - updated
             same_faiss = prev is not None and prev.manifest.get("faiss_setting") == index_settings.faiss
             same_sources = prev is not None and (sources is None or prev.manifest.get("sources") == sources)
+            same_store = prev is not None and prev.manifest.get("store") == (store.record() if store else None)
             checked = prev is not None and "files" in prev.manifest  # else: rewritten, to record checksums
-            if (prev and same_faiss and same_sources and checked and not added + updated + removed + retitled
-                    and _derived_files_ok(index_dir, prev)):
+            if (prev and same_faiss and same_sources and same_store and checked
+                    and not added + updated + removed + retitled and _derived_files_ok(index_dir, prev)):
                 logger.info("index %s is up to date (%d articles)", index_dir, len(docs))
+                if store is not None:  # repairs a collection an earlier sync left unfinished
+                    store.sync(index_dir)
                 fresh.discard()  # as after any successful build: a checkpoint left beside it is stale
                 return BuildReport(len(docs), len(prev.spans), 0, 0, 0, n_unchanged, 0, time.perf_counter() - t0)
             logger.info("indexing %d articles: %d new/changed, %d unchanged, %d removed",
                         len(docs), added + updated, n_unchanged, removed)
             n_chunks, bm25 = _write_records(tmp, docs, prev, fresh.checkpoint, dim=embedder.dim)
-            faiss_kind = _write_search_indexes(tmp, bm25, faiss_setting=index_settings.faiss)
+            faiss_kind = "none" if store else _write_search_indexes(tmp, bm25, faiss_setting=index_settings.faiss)
+            if store is not None:  # Milvus searches the chunks: synced before the swap (a failure keeps the old index)
+                store.sync(tmp)
             manifest = new_manifest(
                 embedder=embedder, chunking=chunking, faiss_kind=faiss_kind, faiss_setting=index_settings.faiss,
                 n_chunks=n_chunks, n_articles=len(docs),
                 corpus_fingerprint=fingerprint_hashes((d, doc.content_hash) for d, doc in docs.items()),
-                sources=sources,
+                sources=sources, store=store.record() if store else None,
             )
             (tmp / _SPILL).unlink()
             write_manifest(tmp, manifest)
             swap_into_place(tmp, index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)
         finally:
             discard(tmp)
+            if store is not None:
+                store.close()
         fresh.discard()
     seconds = time.perf_counter() - t0
     logger.info("index %s written: %d articles, %d chunks in %.1f s", index_dir, len(docs), n_chunks, seconds)
@@ -459,6 +467,16 @@ def _write_records(
     return n_chunks, bm25
 
 
+def _open_store(index_dir: Path, settings: IndexSettings, embedder: Embedder, *, rebuild: bool) -> Any:
+    """The Milvus collection of the index when ``settings.store`` is Milvus, else None (nothing imports pymilvus)."""
+    if settings.store != "milvus":
+        return None
+    from embeddings.milvus_search import open_for_build
+
+    return open_for_build(settings, index_dir=index_dir, dim=embedder.dim, fingerprint=model_fingerprint(embedder),
+                          rebuild=rebuild)
+
+
 def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
     """Whether faiss.index and bm25/ match their checksums (none unrecorded), load and match the stored chunks
     (else they are rebuilt from the stored vectors).
@@ -468,6 +486,8 @@ def _derived_files_ok(index_dir: Path, prev: _Previous) -> bool:
     """
     try:
         verify_files(index_dir, prev.manifest, select=is_derived, hashed=is_derived)
+        if isinstance(prev.manifest.get("store"), dict):  # Milvus holds the search indexes (synced, then checked)
+            return True
         dense = DenseIndex.load(index_dir / FAISS_FILE, prev.manifest["faiss_type"])
         bm25 = BM25Index.load(index_dir / BM25_DIR)
         if not dense.ntotal == bm25.n_docs == len(prev.spans) or dense.dim != prev.manifest["dim"]:

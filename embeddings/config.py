@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -57,6 +57,25 @@ class IndexSettings(BaseModel):
         "scalar-quantised vectors, nprobe 32) from there on. `citeqa bench --sections vectors` measures the "
         "latency, recall against exact search and memory of every type.",
     )
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="Where chunks and vectors are searched: 'faiss' (default: FAISS + BM25 files in the index "
+        "folder, one process) or 'milvus' (a Milvus collection at `milvus_uri`: dense + built-in BM25 full-text "
+        "search fused by Milvus's RRF ranker; the index folder keeps the articles, chunk spans, vectors and "
+        "manifest for exact citations and incremental updates). Needs the [scale] extra.",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus to use with store='milvus': a server URL (http://host:19530, Milvus Standalone, "
+        "Distributed or Zilliz Cloud) or a Milvus Lite file path (e.g. ./citeqa-milvus.db; development only).",
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="Milvus token ('user:password' or an API key); never logged or written to the manifest.",
+    )
+    milvus_collection: str | None = Field(
+        None, description="Collection name. Default: 'citeqa_' + a hash of the index folder (one per index).",
+    )
+    milvus_timeout: float = Field(10.0, gt=0, description="Seconds to wait for Milvus to connect or answer a call.")
 
 
 class RetrievalSettings(BaseModel):

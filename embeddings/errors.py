@@ -7,7 +7,8 @@
           ├── IndexCorruptError    (files missing, truncated, inconsistent or not matching their checksums)
           ├── IndexBusyError       (a build of the folder is running: there is no finished index to read yet)
           ├── NotAnIndexError      (the folder holds something else than a citeqa index: never touched)
-          └── EmbedderError        (the embedding model cannot be loaded)
+          ├── EmbedderError        (the embedding model cannot be loaded)
+          └── StoreUnavailableError (the Milvus store cannot be reached or fails: the message names its URI)
 """
 
 from __future__ import annotations
@@ -45,3 +46,11 @@ class NotAnIndexError(RetrievalError):
 
 class EmbedderError(RetrievalError):
     """The embedding model could not be loaded."""
+
+
+class StoreUnavailableError(RetrievalError, ConnectionError):
+    """The vector store (Milvus at ``uri``) cannot be reached or failed; citeqa never falls back to FAISS."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri

@@ -16,7 +16,7 @@ import numpy as np
 from corpus.types import Article, ArticleMeta, Chunk, text_hash
 from embeddings.atomic import check_index_folder, lock_holder, read_jsonl, recover
 from embeddings.bm25 import BM25Index
-from embeddings.config import ChunkSettings, RetrievalSettings
+from embeddings.config import ChunkSettings, IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder
 from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
@@ -65,7 +65,7 @@ class Index:
 
     def __init__(
         self, *, index_dir: Path, manifest: dict[str, Any], articles: dict[str, Article], chunks: list[Chunk],
-        vectors: np.ndarray, dense: DenseIndex, bm25: BM25Index, embedder: Embedder,
+        vectors: np.ndarray, dense: DenseIndex | None, bm25: BM25Index | None, embedder: Embedder,
     ) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
@@ -73,14 +73,20 @@ class Index:
         self.chunks = chunks
         self.vectors = vectors
         self.embedder = embedder
-        self._retriever = Retriever(
-            embed_query=self.embed_query, dense=dense, bm25=bm25, vectors=vectors, chunks=chunks,
-            titles={doc_id: a.title for doc_id, a in articles.items()},
-        )
+        self._retriever: Any = None  # the Milvus store's (``milvus_search``) when there is no FAISS
+        if dense is not None and bm25 is not None:
+            self._retriever = Retriever(
+                embed_query=self.embed_query, dense=dense, bm25=bm25, vectors=vectors, chunks=chunks,
+                titles={doc_id: a.title for doc_id, a in articles.items()},
+            )
 
     @classmethod
-    def load(cls, index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings) -> Index:
+    def load(cls, index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings,
+             store: IndexSettings | None = None) -> Index:
         """Load the index at ``index_dir`` built with this embedder and chunking.
+
+        ``store``: the index settings naming the store to search (``index.store``, Milvus URI and token); None
+        follows the manifest (a Milvus index then connects, without a token, to the URI it records).
 
         Raises:
             IndexNotFoundError: nothing there.
@@ -88,6 +94,7 @@ class Index:
             IndexCorruptError: files missing, truncated, inconsistent or not matching their checksums.
             IndexBusyError: no index yet, and a build of the folder is running.
             NotAnIndexError: the folder holds files that are not a citeqa index.
+            StoreUnavailableError: the index's Milvus cannot be reached (never a fallback to FAISS).
         """
         index_dir = Path(index_dir)
         recover(index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)
@@ -100,6 +107,14 @@ class Index:
                 raise
             raise IndexBusyError(f"an index build of {index_dir} is running (pid {pid or 'unknown'}) and there is "
                                  "no finished index to read yet; try again when it is done", pid=pid) from exc
+        if _store_kind(manifest, store, index_dir) == "milvus":
+            from embeddings.milvus_search import load_retriever
+
+            index = cls(index_dir=index_dir, manifest=manifest, articles=articles, chunks=chunks, vectors=stored,
+                        dense=None, bm25=None, embedder=embedder)
+            index._retriever = load_retriever(index_dir, manifest, store, embedder=embedder, articles=articles,
+                                              embed_query=index.embed_query, n_chunks=len(chunks))
+            return index
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
             bm25 = BM25Index.load(index_dir / BM25_DIR)
@@ -135,6 +150,15 @@ class Index:
         timings: dict[str, float] = dict.fromkeys(STAGES, 0.0)
         hits = self._retriever.search(query, settings, k=k, timings=timings)
         return hits, timings
+
+
+def _store_kind(manifest: dict[str, Any], settings: IndexSettings | None, index_dir: Path) -> str:
+    """The store the index was built for ('faiss' or 'milvus'); IndexMismatchError if ``settings`` want another."""
+    kind = manifest["store"].get("kind") if isinstance(manifest.get("store"), dict) else "faiss"
+    if settings is not None and settings.store != kind:
+        raise IndexMismatchError(f"index at {index_dir} was built for the {kind!r} store, index.store is "
+                                 f"{settings.store!r}; run `citeqa index` to build it for {settings.store!r}")
+    return str(kind)
 
 
 def _read_stored(

@@ -231,7 +231,7 @@ def checkpoint_key(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any
 
 def new_manifest(
     *, embedder: Embedder, chunking: ChunkSettings, faiss_kind: str, faiss_setting: str, n_chunks: int,
-    n_articles: int, corpus_fingerprint: str, sources: list[str] | None,
+    n_articles: int, corpus_fingerprint: str, sources: list[str] | None, store: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a freshly built index, without ``files`` (added once the data files are written)."""
     manifest = {
@@ -248,6 +248,8 @@ def new_manifest(
     }
     if sources is not None:
         manifest["sources"] = sources
+    if store is not None:  # the Milvus collection searched (no token); absent: FAISS + BM25 in the folder
+        manifest["store"] = store
     return manifest
 
 

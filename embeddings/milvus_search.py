@@ -1,0 +1,281 @@
+"""Search and sync of a Milvus-backed index: ``MilvusRetriever`` (what ``Index`` delegates to when the store is
+Milvus) and ``sync_collection`` (what a build calls to make the collection hold exactly the folder's chunks).
+
+Fusion runs in Milvus: hybrid mode sends one ``hybrid_search`` with a dense request on ``vector`` and a
+full-text (BM25) request on ``sparse``, fused by Milvus's ``RRFRanker(retrieval.rrf_k)``. Milvus's RRF has no
+per-retriever weights, so with ``dense_weight == bm25_weight`` (the default) the engine's scores are multiplied
+by that weight and equal the FAISS path's weighted RRF; with unequal weights the two rankings are fetched from
+Milvus in two searches and fused here by the same weighted RRF as the FAISS path (``search.rrf_fuse``); a zero
+weight skips that retriever, as on FAISS. MMR then runs here on the candidates' vectors, returned by the search.
+A hit's text is cut from the local article (its content hash must equal the row's), so citations are exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus.types import Article
+from embeddings.atomic import parse_record
+from embeddings.config import IndexSettings, RetrievalSettings
+from embeddings.embedder import Embedder, model_fingerprint
+from embeddings.errors import IndexCorruptError, IndexMismatchError
+from embeddings.layout import ARTICLES, CHUNKS, VECTORS
+from embeddings.milvus_store import ChunkRow, MilvusStore, public_uri
+from embeddings.search import STAGES, mmr_select, rrf_fuse
+from embeddings.types import Hit
+
+logger = logging.getLogger(__name__)
+
+_FIELDS = ["doc_id", "content_hash", "start", "end"]
+
+
+class MilvusRetriever:
+    """Ranks chunks of a Milvus collection for a query; same interface and hit semantics as ``search.Retriever``.
+
+    Args:
+        store: the opened collection.
+        embed_query: the query's unit vector.
+        articles: the index's articles (doc_id -> Article), read from the index folder.
+    """
+
+    def __init__(self, store: MilvusStore, *, embed_query: Callable[[str], np.ndarray],
+                 articles: dict[str, Article]) -> None:
+        self.store = store
+        self.embed_query = embed_query
+        self.articles = articles
+
+    def search(self, query: str, settings: RetrievalSettings, *, k: int | None = None,
+               timings: dict[str, float] | None = None) -> list[Hit]:
+        """Rank chunks for ``query``; ``timings`` (if given) receives per-stage milliseconds."""
+        k = k or settings.top_k
+        times = timings if timings is not None else {}
+        for stage in STAGES:
+            times[stage] = 0.0
+        if not query.strip() or not self.articles:
+            return []
+        n_cand = max(settings.candidates, k)
+        use_dense = settings.mode == "dense" or (settings.mode == "hybrid" and settings.dense_weight > 0)
+        use_bm25 = settings.mode == "bm25" or (settings.mode == "hybrid" and settings.bm25_weight > 0)
+        fields = [*_FIELDS, "vector"] if settings.mmr else _FIELDS
+        qvec = None
+        if use_dense:
+            t0 = time.perf_counter()
+            qvec = self.embed_query(query)
+            times["embed"] = (time.perf_counter() - t0) * 1e3
+        t0 = time.perf_counter()
+        dense_rank: dict[int, int] = {}
+        bm25_rank: dict[int, int] = {}
+        scores: dict[int, float]
+        if settings.mode == "hybrid" and use_dense and use_bm25 and settings.dense_weight == settings.bm25_weight:
+            rows = self._hybrid(qvec, query, settings, n_cand, fields)  # fused in Milvus
+            scores = {r["id"]: settings.dense_weight * float(r["distance"]) for r in rows}
+            ranked = [r["id"] for r in rows]
+            times["dense"] = (time.perf_counter() - t0) * 1e3
+        else:
+            dense_rows = self._search(qvec, "vector", n_cand, fields) if use_dense and qvec is not None else []
+            times["dense"] = (time.perf_counter() - t0) * 1e3
+            t1 = time.perf_counter()
+            bm25_rows = self._search(query, "sparse", n_cand, fields) if use_bm25 else []
+            times["bm25"] = (time.perf_counter() - t1) * 1e3
+            rows = dense_rows + bm25_rows
+            dense_rank = {r["id"]: i for i, r in enumerate(dense_rows, start=1)}
+            bm25_rank = {r["id"]: i for i, r in enumerate(bm25_rows, start=1)}
+            t1 = time.perf_counter()
+            if settings.mode == "dense":
+                scores = {r["id"]: float(r["distance"]) for r in dense_rows}
+            elif settings.mode == "bm25":
+                scores = {r["id"]: abs(float(r["distance"])) for r in bm25_rows}  # Milvus Lite: negated
+            else:
+                scores = rrf_fuse([(np.asarray(list(dense_rank), dtype=np.int64), settings.dense_weight),
+                                   (np.asarray(list(bm25_rank), dtype=np.int64), settings.bm25_weight)],
+                                  rrf_k=settings.rrf_k)
+            ranked = sorted(scores, key=lambda i: (-scores[i], dense_rank.get(i, 1 << 30), i))
+            times["fuse"] = (time.perf_counter() - t1) * 1e3
+        entity = {r["id"]: r["entity"] for r in rows}
+        ranked = [i for i in ranked if self._current(entity[i])]
+        if settings.mmr and len(ranked) > 1:
+            t0 = time.perf_counter()
+            pool = ranked[:n_cand]
+            rel = np.asarray([scores[i] for i in pool], dtype=np.float32)
+            span = float(rel.max() - rel.min())
+            rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+            vecs = np.stack([np.asarray(entity[i]["vector"], dtype=np.float32) for i in pool])
+            ranked = [pool[j] for j in mmr_select(range(len(pool)), rel, vecs, k=k, lambda_=settings.mmr_lambda)]
+            times["mmr"] = (time.perf_counter() - t0) * 1e3
+        hits = []
+        for i in ranked[:k]:
+            e = entity[i]
+            article = self.articles[e["doc_id"]]
+            start, end = int(e["start"]), int(e["end"])
+            hits.append(Hit(doc_id=e["doc_id"], start=start, end=end, text=article.text[start:end],
+                            score=float(scores[i]), title=article.title, dense_rank=dense_rank.get(i),
+                            bm25_rank=bm25_rank.get(i)))
+        return hits
+
+    def _current(self, e: dict[str, Any]) -> bool:
+        """Whether a row belongs to the loaded version of its article (a sync running now may add others)."""
+        article = self.articles.get(e["doc_id"])
+        ok = (article is not None and article.content_hash == e["content_hash"]
+              and 0 <= int(e["start"]) < int(e["end"]) <= len(article.text))
+        if not ok:
+            logger.warning("skipping a chunk of %s in Milvus that the loaded index does not hold", e["doc_id"])
+        return ok
+
+    def _search(self, data: Any, field: str, limit: int, fields: list[str]) -> list[dict[str, Any]]:
+        s = self.store
+        with s._call(f"search {field}"):
+            res = s.client.search(s.collection, data=[_plain(data)], anns_field=field, limit=limit,
+                                  output_fields=fields, search_params=_params(s, field, limit))
+        return list(res[0]) if res else []
+
+    def _hybrid(self, qvec: Any, query: str, settings: RetrievalSettings, limit: int,
+                fields: list[str]) -> list[dict[str, Any]]:
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        s = self.store
+        reqs = [AnnSearchRequest([_plain(qvec)], "vector", _params(s, "vector", limit), limit),
+                AnnSearchRequest([query], "sparse", _params(s, "sparse", limit), limit)]
+        with s._call("run a hybrid search"):
+            res = s.client.hybrid_search(s.collection, reqs, RRFRanker(settings.rrf_k), limit=limit,
+                                         output_fields=fields)
+        return list(res[0]) if res else []
+
+
+def _plain(data: Any) -> Any:
+    return data.astype(np.float32).tolist() if isinstance(data, np.ndarray) else data
+
+
+def _params(store: MilvusStore, field: str, limit: int) -> dict[str, Any]:
+    if field == "sparse":
+        return {"metric_type": "BM25"}
+    params: dict[str, Any] = {}
+    if store.index_type.startswith("IVF"):
+        params["nprobe"] = 32  # as the FAISS IVF kinds
+    elif store.index_type == "HNSW":
+        params["ef"] = max(64, limit)
+    return {"metric_type": "IP", "params": params}
+
+
+# -- sync ----------------------------------------------------------------------------------------------------------
+def folder_docs(folder: Path) -> Iterator[tuple[dict[str, Any], list[tuple[int, int]], range]]:
+    """Each article record of an index folder, in file order, with its chunk spans and rows of vectors.npy."""
+    with open(folder / CHUNKS, encoding="utf-8") as chunks_fh, open(folder / ARTICLES, "rb") as articles_fh:
+        pending = None
+        row = 0
+        for line in articles_fh:
+            if not line.strip():
+                continue
+            rec = parse_record(line, folder / ARTICLES)
+            spans: list[tuple[int, int]] = []
+            first = row
+            while True:
+                if pending is None:
+                    text = chunks_fh.readline()
+                    if not text:
+                        break
+                    if not text.strip():
+                        continue
+                    pending = parse_record(text, folder / CHUNKS)
+                if pending["doc_id"] != rec["doc_id"]:
+                    break
+                spans.append((int(pending["start"]), int(pending["end"])))
+                pending = None
+                row += 1
+            yield rec, spans, range(first, row)
+
+
+def sync_collection(store: MilvusStore, folder: Path) -> dict[str, int]:
+    """Make the collection hold exactly the chunks of the index folder ``folder`` (idempotent, resumable).
+
+    Articles whose content hash or chunk count differs in the collection (or that the folder no longer holds)
+    lose their rows; the folder's articles missing there are upserted with their stored vectors (nothing is
+    embedded). Returns counts: upserted and deleted documents, and the collection's rows after the sync.
+
+    Raises:
+        StoreUnavailableError: Milvus failed; running the build again finishes the sync.
+        IndexCorruptError: the collection's row count does not match the folder's afterwards.
+    """
+    stored = store.doc_chunks()
+    vectors = np.load(folder / VECTORS, mmap_mode="r")
+    wanted: set[str] = set()
+    upserted = deleted = n_rows = 0
+    stale = []
+    for rec, spans, rows in folder_docs(folder):
+        doc_id, h = rec["doc_id"], rec["content_hash"]
+        wanted.add(doc_id)
+        n_rows += len(spans)
+        have = stored.get(doc_id)
+        if have == (h, len(spans)):
+            continue
+        if have is not None:
+            store.delete_docs([doc_id])
+            deleted += 1
+        text = rec["text"]
+        store.insert(ChunkRow(doc_id, h, s, e, text[s:e], np.asarray(vectors[r]))
+                     for (s, e), r in zip(spans, rows, strict=True))
+        upserted += 1
+    stale = sorted(set(stored) - wanted)
+    if stale:
+        store.delete_docs(stale)
+        deleted += len(stale)
+    count = store.count()
+    if count != n_rows:
+        raise IndexCorruptError(f"Milvus collection {store.collection!r} at {store.uri} holds {count} chunks after the "
+                         f"sync, the index folder {n_rows}")
+    if upserted or deleted:
+        logger.info("Milvus collection %s: %d articles upserted, %d deleted, %d chunks", store.collection,
+                    upserted, deleted, count)
+    return {"upserted": upserted, "deleted": deleted, "chunks": count}
+
+
+def open_for_build(settings: IndexSettings, *, index_dir: Path, dim: int, fingerprint: str,
+                   rebuild: bool) -> MilvusStore:
+    """The index's collection for a build: a rebuild replaces a citeqa collection built with another embedder;
+    any other build refuses it (``IndexMismatchError``), as does every build a collection that is not citeqa's."""
+    try:
+        return MilvusStore.open(settings, index_dir=index_dir, dim=dim, fingerprint=fingerprint)
+    except IndexMismatchError as exc:
+        if not rebuild or not getattr(exc, "replaceable", False):
+            raise
+        logger.warning("replacing the collection: %s", exc)
+    store = MilvusStore.open(settings, index_dir=index_dir, dim=dim, fingerprint=fingerprint, check=False)
+    store.drop()
+    store.close()
+    return MilvusStore.open(settings, index_dir=index_dir, dim=dim, fingerprint=fingerprint)
+
+
+def load_retriever(index_dir: Path, manifest: dict[str, Any], settings: IndexSettings | None, *,
+                   embedder: Embedder, articles: dict[str, Article], embed_query: Callable[[str], np.ndarray],
+                   n_chunks: int) -> MilvusRetriever:
+    """The retriever of a Milvus-backed index whose folder is loaded (``Index.load``).
+
+    Raises:
+        StoreUnavailableError: Milvus unreachable, or the collection is gone.
+        IndexMismatchError: ``settings`` name another Milvus than the one the index was synced to, or the
+            collection holds another dimension or embedder.
+        IndexCorruptError: the collection holds another number of chunks than the folder.
+    """
+    rec = manifest["store"]
+    if settings is None:
+        settings = IndexSettings(store="milvus", milvus_uri=rec["uri"], milvus_collection=rec["collection"])
+    elif settings.milvus_uri and public_uri(settings.milvus_uri) != rec.get("uri"):
+        raise IndexMismatchError(f"index at {index_dir} was synced to Milvus at {rec.get('uri')}, index.milvus_uri "
+                                 f"is {public_uri(settings.milvus_uri)}; run `citeqa index` to sync it there")
+    else:
+        settings = settings.model_copy(update={"milvus_uri": settings.milvus_uri or rec["uri"],
+                                               "milvus_collection": settings.milvus_collection or rec["collection"]})
+    store = MilvusStore.open(settings, index_dir=index_dir, dim=embedder.dim, fingerprint=model_fingerprint(embedder),
+                             create=False)
+    store.index_type = str(rec.get("index_type", store.index_type))
+    n = store.count()
+    if n != n_chunks:
+        store.close()
+        raise IndexCorruptError(f"Milvus collection {store.collection!r} at {store.uri} holds {n} chunks, the index "
+                                f"at {index_dir} {n_chunks}; run `citeqa index` to sync it")
+    return MilvusRetriever(store, embed_query=embed_query, articles=articles)
