@@ -73,6 +73,7 @@ class Index:
         self.chunks = chunks
         self.vectors = vectors
         self.embedder = embedder
+        self.store_settings: IndexSettings | None = None  # what ``load`` was given (a reload passes it on)
         self._retriever: Any = None  # the Milvus store's (``milvus_search``) when there is no FAISS
         if dense is not None and bm25 is not None:
             self._retriever = Retriever(
@@ -114,6 +115,7 @@ class Index:
                         dense=None, bm25=None, embedder=embedder)
             index._retriever = load_retriever(index_dir, manifest, store, embedder=embedder, articles=articles,
                                               embed_query=index.embed_query, n_chunks=len(chunks))
+            index.store_settings = store
             return index
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
@@ -132,8 +134,10 @@ class Index:
             raise corrupt_error(index_dir, exc, manifest) from exc
         logger.info("loaded index %s: %d articles, %d chunks (%s)", index_dir, len(articles), len(chunks),
                     dense.kind)
-        return cls(index_dir=index_dir, manifest=manifest, articles=articles, chunks=chunks, vectors=vectors,
-                   dense=dense, bm25=bm25, embedder=embedder)
+        index = cls(index_dir=index_dir, manifest=manifest, articles=articles, chunks=chunks, vectors=vectors,
+                    dense=dense, bm25=bm25, embedder=embedder)
+        index.store_settings = store
+        return index
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's unit vector, shape (dim,)."""

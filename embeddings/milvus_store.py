@@ -143,6 +143,8 @@ class MilvusStore:
         pm = _pymilvus()
         token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
         name = collection_name(settings, index_dir)
+        if is_lite_uri(settings.milvus_uri):  # Milvus Lite serves in this process and logs a traceback per
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)  # probe of a call it does not implement
         try:
             client = pm.MilvusClient(uri=settings.milvus_uri, token=token, timeout=settings.milvus_timeout)
         except Exception as exc:  # pymilvus raises MilvusException, grpc errors or ConnectionError

@@ -163,7 +163,8 @@ def load_or_build(settings: Settings, embedder: Embedder, *, progress: bool = Tr
     left alone. While a build updates an existing index, the current index is loaded and answers.
     """
     try:
-        return Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking)
+        return Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking,
+                          store=settings.index)
     except IndexNotFoundError:
         logger.info("no index at %s: building it from %s", settings.index_dir(), bundled_corpus_dir())
     try:
@@ -171,7 +172,8 @@ def load_or_build(settings: Settings, embedder: Embedder, *, progress: bool = Tr
     except IndexBusyError as exc:
         raise IndexBusyError(f"{exc} and there is no finished index to read yet; try again when it is done",
                              pid=exc.pid) from None
-    return Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking)
+    return Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking,
+                      store=settings.index)
 
 
 # -- the loaded index, shared ----------------------------------------------------------------------------------
@@ -213,7 +215,8 @@ class SharedIndex:
         """
         with self._update_lock:
             yield self.current.index
-            index = Index.load(self.index_dir, embedder=self.embedder, chunking=self.chunking)
+            index = Index.load(self.index_dir, embedder=self.embedder, chunking=self.chunking,
+                               store=self.current.index.store_settings)
             self.current = LoadedIndex(index, Evidence(index.articles, self.embedder))
 
 

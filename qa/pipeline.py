@@ -151,7 +151,7 @@ class QA:
         """Load the index and models once. Raises IndexNotFoundError when there is no index yet."""
         s = get_settings(settings)
         embedder = CachedEmbedder(load_embedder(s.embedding))
-        index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking)
+        index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking, store=s.index)
         return cls(s, index, embedder)
 
     @classmethod
