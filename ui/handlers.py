@@ -18,6 +18,7 @@ import re
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,11 @@ from qa import (
     GeneratorError,
     InvalidQuestionError,
     ModelNotFoundError,
+    Retrieved,
     Settings,
 )
 from qa.config import GeneratorSettings, data_dir
-from ui import endpoints, render
+from ui import article_view, endpoints, render
 from ui.auth import Access
 from ui.uploads import add_uploads
 
@@ -62,6 +64,20 @@ class Conversation:
     turns: list[Turn] = field(default_factory=list)
     answers: list[Answer | None] = field(default_factory=list)
     copy_text: str = ""
+    cid: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # names it in the browser's saved list
+    pending: Pending | None = None  # the answer being written, if any
+
+
+@dataclass
+class Pending:
+    """The answer being written: what Stop keeps of it (``ui.conversations.stop``)."""
+
+    question: str
+    history: list[dict[str, str]]
+    turn: int
+    parts: list[str] = field(default_factory=list)
+    hits: list[Any] | None = None
+    stopped: bool = False
 
 
 @dataclass
@@ -186,6 +202,7 @@ class ChatUI:
             return
         history = list(conv.history)
         turn = len(conv.turns) + 1  # 1-based number of this answer: its markers link to its own source cards
+        run = conv.pending = Pending(question, history, turn)
         conv.messages = [
             *conv.messages,
             {"role": "user", "content": render.render_user_message(question)},
@@ -199,11 +216,21 @@ class ChatUI:
         error: str | None = None
         last_yield = 0.0
         try:
-            for item in self.qa_for(prefs).stream(question, history):
+            for item in self.qa_for(prefs).events(question, history):
+                if run.stopped:  # Stop has kept the partial answer; this run no longer writes to the conversation
+                    return
                 if isinstance(item, Answer):
                     final = item
                     break
+                if isinstance(item, Retrieved):  # the sources show while the answer is written
+                    run.hits = list(item.hits)
+                    searching = panel(article_view.render_retrieved(item.hits, turn=turn))
+                    yield conv.messages, searching, conv, "", conv.copy_text
+                    continue
+                if not isinstance(item, str):  # an event this UI does not know
+                    continue
                 parts.append(item)
+                run.parts = parts
                 now = time.perf_counter()
                 if now - last_yield >= STREAM_MIN_INTERVAL_S:
                     last_yield = now
@@ -220,6 +247,9 @@ class ChatUI:
         except Exception as exc:  # the app must keep serving; the details go to the server log
             logger.exception("unexpected error while answering")
             error = f"An unexpected error occurred ({type(exc).__name__}). The details are in the server log."
+        if run.stopped:
+            return
+        conv.pending = None
         if final is None and error is None:
             error = "The generator stopped without an answer."
 
@@ -257,6 +287,7 @@ class ChatUI:
             refused=a.refused,
             unsupported=a.unsupported,
             turn=turn,
+            copy_text=render.plain_answer(a.text, a.citations),
         )
 
     def sources_html(self, a: Answer, *, turn: int = 1, latest: bool = True) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ui import article_view
+
 CONTEXT_CHARS = 300
 NOT_IN_ARTICLES = "Not in the articles"
 
@@ -77,10 +79,18 @@ def _marker_html(n: int, citation: _CitationLike | None, turn: int) -> str:
             label = f"{n}\u26a0"
     elif n > 0:
         classes.append("cq-cite-pending")
-    return (
-        f'<sup class="cq-sup"><a class="{" ".join(classes)}" href="#{source_id(turn, n)}" '
-        f'title="{_esc(title)}">[{label}]</a></sup>'
+    if citation is None:
+        return (
+            f'<sup class="cq-sup"><a class="{" ".join(classes)}" href="#{source_id(turn, n)}" '
+            f'title="{_esc(title)}">[{label}]</a></sup>'
+        )
+    # A cited marker previews its quote on hover and on keyboard focus (ui.article_view styles and links it).
+    flag = '<span class="cq-pop-flag">Not supported by the quoted text.</span>' if citation.supported is False else ""
+    pop = (
+        f'<span class="cq-pop" role="tooltip"><span class="cq-pop-title">Source {n}: {_esc(citation.title)}</span>'
+        f"\u201c{_esc(article_view.quote_preview(citation.quote))}\u201d{flag}</span>"
     )
+    return f'<sup class="cq-sup"><a class="{" ".join(classes)}" href="#{source_id(turn, n)}">[{label}]</a>{pop}</sup>'
 
 
 def link_markers(text: str, citations: Sequence[_CitationLike] | None = None, *, turn: int = 1) -> str:
@@ -133,6 +143,8 @@ def render_answer(
     unsupported: int = 0,
     streaming: bool = False,
     turn: int = 1,
+    copy_text: str | None = None,
+    stopped: bool = False,
 ) -> str:
     """The assistant's chat message: escaped answer text with linked markers and notes.
 
@@ -144,6 +156,9 @@ def render_answer(
         unsupported: claims that failed the support check; a warning shows when > 0.
         streaming: add a typing cursor.
         turn: which answer of the conversation this is (1-based); markers link to that answer's source cards.
+        copy_text: the answer as plain text with its sources; when given, the message gets a "Copy" button that
+            copies it (the text rides along hidden in the message).
+        stopped: the user stopped the answer while it was written: it is marked as stopped (and incomplete).
     """
     parts: list[str] = ['<div class="cq-answer">']
     sf = searched_for(question, query) if query else None
@@ -161,6 +176,13 @@ def render_answer(
         parts.append(
             f'<div class="cq-unsupported-note">\u26a0 {unsupported} {s} not supported by the quoted sources '
             "(marked \u26a0): check them before relying on them.</div>"
+        )
+    if stopped:
+        parts.append('<div class="cq-stopped-note">Stopped: this answer is incomplete.</div>')
+    if copy_text is not None and not streaming:
+        parts.append(
+            '<div class="cq-answer-actions"><button type="button" class="cq-copy-btn">Copy</button></div>'
+            f'<div class="cq-plain" hidden>{_esc(copy_text)}</div>'
         )
     parts.append("</div>")
     return "".join(parts)
@@ -253,6 +275,7 @@ def render_citation_card(
     if ok:
         assert article_text is not None
         body = highlight_in_context(article_text, citation.start, citation.end, context=context)
+        body += article_view.render_whole_article(article_text, citation.start, citation.end)
     else:
         body = '<div class="cq-error">The cited words could not be found in the stored article; not shown.</div>'
     return head + body + "</div>"

@@ -12,7 +12,7 @@ from corpus.errors import ArticleError
 from corpus.types import Article, ArticleMeta
 from embeddings import BuildReport
 from embeddings.types import Hit
-from qa import Answer, Citation, EndpointError, InvalidQuestionError, Settings, get_settings
+from qa import Answer, Citation, EndpointError, InvalidQuestionError, Retrieved, Settings, get_settings
 from qa.library import AddReport, ArticleInfo
 
 VERSAILLES = (
@@ -93,6 +93,14 @@ class FakeQA:
             Citation(2, art.doc_id, art.title, start, end, quote, False),
         ]
         yield Answer(sentence_one + sentence_two, cites, hits, False, query, "fake", question, unsupported=1)
+
+    def events(
+        self, question: str, history: Sequence[dict[str, str]] | None = None
+    ) -> Iterator[Retrieved | str | Answer]:
+        """``QA.events``: the retrieved passages first (questions with "no-retrieval" skip them), then ``stream``."""
+        if "no-retrieval" not in question and "bad" not in question:
+            yield Retrieved(question, [self._hit(a) for a in self.articles_by_id.values()])
+        yield from self.stream(question, history)
 
     def answer(self, question: str, history: Sequence[dict[str, str]] | None = None) -> Answer:
         *_, final = self.stream(question, history)

@@ -1,0 +1,211 @@
+"""The whole article around a quote, the passages retrieved while an answer is written, and the page code of the
+chat's extra controls (quote previews on markers, per-answer copy buttons, the article view scrolled to its quote).
+
+Pure functions, no Gradio. Every string from an article or a model is escaped before it is placed in markup.
+
+Example::
+
+    html = render_whole_article(article.text, citation.start, citation.end)
+    # '<details class="cq-article"><summary>Show the whole article</summary>…<mark class="cq-article-quote">…'
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+# Beyond this many characters an article shows as a window of this size around the quote (a huge upload would
+# otherwise travel to the browser with every answer that cites it).
+MAX_ARTICLE_CHARS = 60_000
+PREVIEW_CHARS = 320  # the longest quote a marker's preview shows in full
+
+
+def esc(text: str) -> str:
+    """``text`` escaped for HTML (attribute-safe); lone surrogates become U+FFFD (the browser cannot receive them)."""
+    return html.escape(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"), quote=True)
+
+
+def _window(n: int, start: int, end: int, size: int) -> tuple[int, int]:
+    """The ``size``-character window of a text of length ``n`` centred on ``start:end``."""
+    if n <= size:
+        return 0, n
+    half = max(0, (size - (end - start)) // 2)
+    lo = max(0, start - half)
+    hi = min(n, max(end, lo + size))
+    return max(0, min(lo, hi - size)), hi
+
+
+def render_whole_article(text: str, start: int, end: int, *, max_chars: int = MAX_ARTICLE_CHARS) -> str:
+    """A collapsed "Show the whole article" block: the article's text, escaped, with ``text[start:end]``
+    highlighted. Opening it scrolls the highlight into view (``ARTICLE_SCRIPT``).
+
+    An article longer than ``max_chars`` shows that many characters around the quote, and says what is left out.
+    """
+    lo, hi = _window(len(text), start, end, max_chars)
+    if lo > 0:  # cut at a whitespace, never inside a word
+        cut = text.find(" ", lo, start)
+        lo = cut + 1 if cut != -1 else lo
+    if hi < len(text):
+        cut = text.rfind(" ", end, hi)
+        hi = cut if cut != -1 else hi
+    before = f'<p class="cq-article-cut">\u2026 {lo:,} characters before this are not shown.</p>' if lo else ""
+    after = (
+        f'<p class="cq-article-cut">\u2026 {len(text) - hi:,} characters after this are not shown.</p>'
+        if hi < len(text)
+        else ""
+    )
+    body = esc(text[lo:start]) + f'<mark class="cq-article-quote">{esc(text[start:end])}</mark>' + esc(text[end:hi])
+    return (
+        '<details class="cq-article"><summary>Show the whole article</summary>'
+        f'{before}<div class="cq-article-text" tabindex="0" role="region" aria-label="The whole article">'
+        f"{body}</div>{after}</details>"
+    )
+
+
+def quote_preview(quote: str, limit: int = PREVIEW_CHARS) -> str:
+    """The quote as a marker's preview shows it: whitespace collapsed, cut at a word past ``limit`` characters."""
+    q = " ".join(quote.split())
+    if len(q) <= limit:
+        return q
+    cut = q.rfind(" ", 0, limit)
+    return q[: cut if cut > limit // 2 else limit] + "\u2026"
+
+
+class _HitLike(Protocol):
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+
+
+def render_retrieved(
+    hits: Sequence[_HitLike], titles: Mapping[str, str] | None = None, *, turn: int = 1, writing: bool = True
+) -> str:
+    """The sources panel while an answer is written (``writing``) or after it was stopped: the retrieved passages in
+    rank order.
+
+    Passage ``i`` carries the id of source card ``i`` of answer ``turn``: a marker ``[i]`` clicked before the answer
+    ends jumps to the passage it will cite (``[n]`` means ``hits[n - 1]``).
+    """
+    titles = titles or {}
+    if not hits:
+        return '<div class="cq-sources cq-empty">No passage was found.</div>'
+    n_docs = len({h.doc_id for h in hits})
+    parts = [
+        f'<div class="cq-sources cq-retrieved" data-turn="{turn}">'
+        f'<div class="cq-sources-head">{len(hits)} passage{"s" if len(hits) != 1 else ""} found in {n_docs} '
+        f"article{'s' if n_docs != 1 else ''}"
+        + ("; the answer is being written\u2026" if writing else " (the answer was stopped)")
+        + "</div>"
+    ]
+    for i, h in enumerate(hits, 1):
+        title = titles.get(h.doc_id) or h.title or h.doc_id
+        parts.append(
+            f'<div class="cq-source cq-passage" id="cq-src-{turn}-{i}"><div class="cq-source-head">'
+            f'<span class="cq-n">[{i}]</span> <span class="cq-title">{esc(title)}</span></div>'
+            f'<div class="cq-meta">{esc(h.doc_id)}</div><div class="cq-context">{esc(h.text)}</div></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+STYLESHEET = """
+.cq-sup { position: relative; }
+.cq-pop { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.cq-sup:hover .cq-pop, .cq-sup:focus-within .cq-pop, .cq-pop.cq-pop-open {
+  clip: auto; width: max-content; max-width: min(26rem, 80vw); height: auto; overflow: visible; white-space: normal;
+  left: -0.5rem; top: 1.2rem; z-index: 50; line-height: 1.45; font-size: 0.85rem; font-weight: 400;
+  text-align: left; padding: 0.5rem 0.65rem; border-radius: 8px; color: var(--body-text-color);
+  background: var(--background-fill-primary); border: 1px solid var(--border-color-primary);
+  box-shadow: 0 6px 20px rgba(0, 0, 0, 0.18); }
+.cq-sup.cq-pop-off .cq-pop { clip: rect(0 0 0 0); width: 1px; height: 1px; overflow: hidden; }
+.cq-pop-title { display: block; font-weight: 600; margin-bottom: 0.2rem; }
+.cq-pop-flag { display: block; color: #b42318; margin-top: 0.2rem; }
+.cq-answer-actions { margin-top: 0.45em; }
+button.cq-copy-btn { font-size: 0.8rem; padding: 0.1rem 0.6rem; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
+  color: var(--body-text-color); }
+button.cq-copy-btn:hover, button.cq-copy-btn:focus-visible { border-color: var(--color-accent); }
+.cq-stopped-note { margin-top: 0.4em; font-size: 0.85em; font-weight: 600; color: #93370d; }
+details.cq-article { margin-top: 0.5rem; }
+details.cq-article > summary { cursor: pointer; font-size: 0.85em; font-weight: 600; color: var(--color-accent); }
+.cq-article-text { position: relative; max-height: 60vh; overflow-y: auto; margin-top: 0.4rem; padding: 0.5rem 0.6rem;
+  font-size: 0.9em; line-height: 1.55; white-space: pre-wrap; word-break: break-word;
+  border: 1px solid var(--border-color-primary); border-radius: 8px; background: var(--background-fill-secondary); }
+mark.cq-article-quote { background: #fff1a8; color: #1d1d1d; padding: 0.05em 0.15em; border-radius: 3px;
+  outline: 2px solid #e0b400; }
+.cq-article-cut { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 0.3rem 0; }
+#cq-collection { font-size: 0.9rem; margin: 0 0 0.3rem 0; }
+#cq-conversations-row { align-items: end; }
+"""
+
+# Page code for the markup above (runs once per page; the chat re-renders its messages, so everything is delegated
+# from the document or re-applied by an observer):
+# - a marker's preview is tied to its marker for screen readers (the chat's sanitizer drops aria-* attributes from
+#   messages, so the link is made here) and Escape hides it;
+# - a "Copy" button under an answer copies that answer's plain text and sources (kept hidden in the message);
+# - opening "Show the whole article" scrolls the article box to its highlighted quote.
+SCRIPT = """
+<script>
+(function () {
+  var seq = 0;
+  function linkPreviews() {
+    document.querySelectorAll(".cq-sup > .cq-pop").forEach(function (pop) {
+      var a = pop.parentNode.querySelector("a.cq-cite");
+      if (!a) return;
+      if (!pop.id) pop.id = "cq-pop-" + (++seq);
+      if (a.getAttribute("aria-describedby") !== pop.id) a.setAttribute("aria-describedby", pop.id);
+    });
+  }
+  new MutationObserver(linkPreviews).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    document.querySelectorAll(".cq-sup:hover, .cq-sup:focus-within").forEach(function (s) {
+      s.classList.add("cq-pop-off");
+    });
+  }, true);
+  function unhide(ev) {
+    var s = ev.target.closest ? ev.target.closest(".cq-sup") : null;
+    if (s) s.classList.remove("cq-pop-off");
+  }
+  document.addEventListener("mouseover", unhide, true);
+  document.addEventListener("focusin", unhide, true);
+  function copyText(text, done) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+      return;
+    }
+    var t = document.createElement("textarea");  // plain-http hosts have no clipboard API
+    t.value = text; t.style.position = "fixed"; t.style.opacity = "0";
+    document.body.appendChild(t); t.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(t);
+    done(ok);
+  }
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest ? ev.target.closest("button.cq-copy-btn") : null;
+    if (!b) return;
+    ev.stopPropagation();
+    var bot = b.closest(".cq-bot");
+    var plain = bot ? bot.querySelector(".cq-plain") : null;
+    if (!plain) return;
+    copyText(plain.textContent, function (ok) {
+      b.textContent = ok ? "Copied" : "Copy failed";
+      setTimeout(function () { b.textContent = "Copy"; }, 2000);
+    });
+  }, true);
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (!d.matches || !d.matches("details.cq-article") || !d.open) return;
+    var box = d.querySelector(".cq-article-text"), mark = d.querySelector("mark.cq-article-quote");
+    if (!box || !mark) return;
+    box.scrollTop = Math.max(0, mark.offsetTop - box.clientHeight / 3);
+    d.scrollIntoView({block: "nearest"});
+  }, true);
+})();
+</script>
+"""

@@ -1,0 +1,251 @@
+"""Conversations beyond one answer: Stop and Regenerate, and the list of past conversations the browser keeps.
+
+The page keeps its conversations in the browser's localStorage (a Gradio ``BrowserState`` holding ``store``, a
+JSON-able dict), one list per user name when logins are on ("" without logins): nothing is kept on the server.
+A record holds each question and what the UI needs to show its answer again (text, citations with their offsets,
+the closest passages of a refusal); the answers' quotes are checked against the index again when shown.
+
+Example::
+
+    store = save(EMPTY_STORE, "", conv)             # after an answer
+    [(label, cid)] = listing(store, "")
+    again = conversation_from_record(ui, find(store, "", cid))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from embeddings.types import Hit
+from evals.feedback import Turn
+from qa import Answer, Citation
+from ui import article_view, render
+from ui.handlers import Conversation, Preferences, _bot, panel
+
+if TYPE_CHECKING:
+    from qa import Settings
+    from ui.handlers import ChatUI
+
+STORE_VERSION = 1
+EMPTY_STORE: dict[str, Any] = {"v": STORE_VERSION, "users": {}}
+MAX_CONVERSATIONS = 20  # per user and browser; the oldest go first
+MAX_TURNS = 40  # per saved conversation: its latest questions
+MAX_STORE_CHARS = 2_000_000  # localStorage holds about 5 MB per site
+TITLE_CHARS = 60
+
+ChatState = tuple[list[dict[str, str]], str, Conversation, str]  # chat, sources panel, conversation, copy text
+
+
+def storage_secret(settings: Settings) -> str:
+    """The key the page's stored conversations are encrypted with: stable for one index, so they survive restarts.
+
+    Gradio sends it to the page, so it keeps the stored text unreadable at a glance, not secret from the browser's
+    user; what is stored is that user's own questions and answers.
+    """
+    return hashlib.sha256(f"citeqa-conversations|{settings.index_dir()}".encode()).hexdigest()[:32]
+
+
+# -- Stop and Regenerate ---------------------------------------------------------------------------------
+def _unfinished_html(partial: str, turn: int, *, stopped: bool, error: str | None) -> str:
+    """The message of an answer that did not finish: its partial text, marked stopped or followed by the error."""
+    if stopped:
+        return render.render_answer(partial, None, turn=turn, stopped=True)
+    shown = render.render_answer(partial, None, turn=turn) if partial else ""
+    return shown + render.render_error(error or "")
+
+
+def stop(ui: ChatUI, conv: Conversation | None) -> ChatState:
+    """Stop the answer being written: its partial text stays, marked as stopped (the run writes nothing more).
+
+    Without an answer in progress the conversation is returned as it is.
+    """
+    conv = conv if conv is not None else Conversation()
+    run = conv.pending
+    if run is None:
+        return conv.messages, ui._sources_for_last(conv), conv, conv.copy_text
+    run.stopped = True
+    conv.pending = None
+    partial = "".join(run.parts)
+    conv.messages = [
+        *conv.messages[:-1],
+        {"role": "assistant", "content": _bot(_unfinished_html(partial, run.turn, stopped=True, error=None))},
+    ]
+    conv.turns = [*conv.turns, Turn(question=run.question, history=run.history, answer=partial, error="stopped")]
+    conv.answers = [*conv.answers, None]
+    if run.hits:
+        sources = panel(article_view.render_retrieved(run.hits, turn=run.turn, writing=False))
+    else:
+        sources = panel(render.render_sources_placeholder("No sources: the answer was stopped."))
+    return conv.messages, sources, conv, conv.copy_text
+
+
+def regenerate(
+    ui: ChatUI, conv: Conversation | None, prefs: Preferences | None = None
+) -> Iterator[tuple[list[dict[str, str]], str, Conversation, str, str]]:
+    """Ask the last question again, its new answer replacing the last one (``ChatUI.respond``'s outputs).
+
+    Nothing happens while an answer is being written or before the first question.
+    """
+    conv = conv if conv is not None else Conversation()
+    if not conv.turns or conv.pending is not None:
+        yield conv.messages, ui._sources_for_last(conv), conv, "", conv.copy_text
+        return
+    last = conv.turns[-1]
+    conv.messages = conv.messages[:-2]
+    conv.turns = conv.turns[:-1]
+    conv.answers = conv.answers[:-1]
+    conv.history = list(last.history)
+    conv.copy_text = ""
+    yield from ui.respond(last.question, conv, prefs)
+
+
+# -- records -------------------------------------------------------------------------------------------
+def _answer_record(a: Answer) -> dict[str, Any]:
+    keep_chunks = a.refused or not a.citations  # the closest passages show only then
+    return {
+        "text": a.text,
+        "citations": [[c.n, c.doc_id, c.title, c.start, c.end, c.quote, c.supported] for c in a.citations],
+        "chunks": [[h.doc_id, h.start, h.end, h.text, h.score, h.title] for h in a.chunks[:3]] if keep_chunks else [],
+        "doc_ids": [h.doc_id for h in a.chunks[:3]],
+        "refused": a.refused,
+        "query": a.query,
+        "backend": a.backend,
+        "question": a.question,
+        "unsupported": a.unsupported,
+    }
+
+
+def _answer_from(rec: dict[str, Any]) -> Answer:
+    cites = [
+        Citation(int(n), str(d), str(t), int(s), int(e), str(q), sup) for n, d, t, s, e, q, sup in rec["citations"]
+    ]
+    chunks = [Hit(str(d), int(s), int(e), str(t), float(sc), str(ti)) for d, s, e, t, sc, ti in rec["chunks"]]
+    return Answer(
+        text=str(rec["text"]),
+        citations=cites,
+        chunks=chunks,
+        refused=bool(rec["refused"]),
+        query=str(rec["query"]),
+        backend=str(rec.get("backend", "")),
+        question=str(rec.get("question", "")),
+        unsupported=int(rec.get("unsupported", 0)),
+    )
+
+
+def to_record(conv: Conversation) -> dict[str, Any]:
+    """A conversation as the browser stores it (JSON-able): its latest ``MAX_TURNS`` questions."""
+    turns = []
+    for t, a in list(zip(conv.turns, conv.answers, strict=False))[-MAX_TURNS:]:
+        turns.append(
+            {
+                "question": t.question,
+                "answer": _answer_record(a) if a is not None else None,
+                "partial": t.answer if a is None else "",
+                "error": t.error,
+                "answer_id": t.answer_id,
+            }
+        )
+    first = conv.turns[0].question if conv.turns else ""
+    title = " ".join(first.split())
+    title = title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "\u2026"
+    return {"id": conv.cid, "title": title, "updated": time.time(), "turns": turns}
+
+
+def conversation_from_record(ui: ChatUI, rec: dict[str, Any]) -> Conversation:
+    """The conversation a stored record describes, as the chat shows it. Turns that cannot be read are skipped
+    (the record comes from the browser)."""
+    conv = Conversation(cid=str(rec.get("id") or Conversation().cid))
+    for t in rec.get("turns") or []:
+        try:
+            question = str(t["question"])
+            answer = _answer_from(t["answer"]) if t.get("answer") else None
+            partial, error = str(t.get("partial") or ""), t.get("error")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        n = len(conv.turns) + 1
+        history = list(conv.history)
+        if answer is not None:
+            content = ui._answer_html(answer, n)
+            turn = Turn.from_answer(question, history, answer)
+            conv.history = [
+                *history,
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer.text},
+            ]
+            conv.copy_text = render.plain_answer(answer.text, answer.citations)
+        else:
+            stopped = error == "stopped"
+            content = _unfinished_html(partial, n, stopped=stopped, error=str(error or "No answer."))
+            turn = Turn(question=question, history=history, answer=partial, error=str(error) if error else None)
+        if isinstance(t.get("answer_id"), str):
+            turn = dataclasses.replace(turn, answer_id=t["answer_id"])  # a vote on it replaces the earlier one
+        conv.messages = [
+            *conv.messages,
+            {"role": "user", "content": render.render_user_message(question)},
+            {"role": "assistant", "content": _bot(content)},
+        ]
+        conv.turns = [*conv.turns, turn]
+        conv.answers = [*conv.answers, answer]
+    return conv
+
+
+# -- the store (one browser's localStorage) ------------------------------------------------------------
+def _records(store: Any, user: str | None) -> list[dict[str, Any]]:
+    users = store.get("users") if isinstance(store, dict) and store.get("v") == STORE_VERSION else None
+    items = users.get(user or "") if isinstance(users, dict) else None
+    return [r for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)] if isinstance(items, list) else []
+
+
+def _with_records(store: Any, user: str | None, records: list[dict[str, Any]]) -> dict[str, Any]:
+    users = dict(store["users"]) if isinstance(store, dict) and isinstance(store.get("users"), dict) else {}
+    if store is not None and isinstance(store, dict) and store.get("v") != STORE_VERSION:
+        users = {}  # an older or foreign format: start again rather than misread it
+    users[user or ""] = records
+    return {"v": STORE_VERSION, "users": users}
+
+
+def save(store: Any, user: str | None, conv: Conversation) -> dict[str, Any]:
+    """``store`` with ``conv`` saved first in ``user``'s list (an empty conversation is not saved)."""
+    records = [r for r in _records(store, user) if r["id"] != conv.cid]
+    if conv.turns:
+        records.insert(0, to_record(conv))
+    records = records[:MAX_CONVERSATIONS]
+    new = _with_records(store, user, records)
+    while len(records) > 1 and len(repr(new)) > MAX_STORE_CHARS:
+        records = records[:-1]
+        new = _with_records(store, user, records)
+    return new
+
+
+def remove(store: Any, user: str | None, cid: str) -> dict[str, Any]:
+    """``store`` without conversation ``cid`` of ``user``."""
+    return _with_records(store, user, [r for r in _records(store, user) if r["id"] != cid])
+
+
+def find(store: Any, user: str | None, cid: str | None) -> dict[str, Any] | None:
+    """``user``'s stored conversation ``cid`` (None when there is none)."""
+    return next((r for r in _records(store, user) if r["id"] == cid), None)
+
+
+def listing(store: Any, user: str | None) -> list[tuple[str, str]]:
+    """(label, id) of ``user``'s stored conversations, the latest first: its first question and its length."""
+    out = []
+    for r in _records(store, user):
+        n = len(r.get("turns") or [])
+        out.append((f"{r.get('title') or '(untitled)'} \u00b7 {n} question{'s' if n != 1 else ''}", r["id"]))
+    return out
+
+
+def latest(ui: ChatUI, store: Any, user: str | None) -> Conversation:
+    """``user``'s most recent stored conversation, or a new one."""
+    records = _records(store, user)
+    return conversation_from_record(ui, records[0]) if records else Conversation()
+
+
+def shown(ui: ChatUI, conv: Conversation) -> ChatState:
+    """What the chat shows for ``conv``: its messages, the sources of its last answer, its copy text."""
+    return conv.messages, ui._sources_for_last(conv), conv, conv.copy_text
