@@ -269,6 +269,82 @@ def refusal_metrics(outcomes: Iterable[tuple[bool, bool]]) -> RefusalScores:
 
 
 @dataclass(frozen=True)
+class ThresholdOutcome:
+    """One question as the refusal curve sees it.
+
+    Attributes:
+        should_refuse: the question is unanswerable.
+        refused: the run refused it.
+        confidence: the score the generator compared with its refusal threshold (``Answer.confidence``); None when
+            it reported none.
+    """
+
+    should_refuse: bool
+    refused: bool
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """Refusal recall and false-refusal rate the run would have had at ``threshold``.
+
+    ``exact`` is False below the run's own threshold: there, a question the threshold refused would have been
+    answered, and what else the generator would have done with it (refuse it for another reason, such as a
+    missing answer of the asked type) was never computed, so both rates are lower bounds.
+    """
+
+    threshold: float
+    recall: float | None
+    false_refusal_rate: float | None
+    refused: int
+    exact: bool
+
+
+def refusal_curve(outcomes: Iterable[ThresholdOutcome], thresholds: Iterable[float], *,
+                  operating: float) -> list[CurvePoint]:
+    """Refusal recall and false-refusal rate at each threshold, derived from one run made at ``operating``.
+
+    At threshold ``t`` a question counts as refused when the run refused it for another reason than the threshold
+    (refused with a confidence of at least ``operating``, or with none reported) or when its confidence is below
+    ``t``. For ``t >= operating`` this is exactly what a run at ``t`` would do, provided the generator refuses on
+    ``confidence < threshold`` before anything else and its confidence does not depend on the threshold (true of the
+    extractive generator); below ``operating`` it is a lower bound (see ``CurvePoint.exact``).
+
+    Example:
+        >>> pts = refusal_curve([ThresholdOutcome(True, False, 0.6), ThresholdOutcome(False, False, 0.7)],
+        ...                     [0.5, 0.65], operating=0.5)
+        >>> [(p.recall, p.false_refusal_rate) for p in pts]
+        [(0.0, 0.0), (1.0, 0.0)]
+    """
+    rows = list(outcomes)
+    out = []
+    for t in thresholds:
+        pairs = []
+        for o in rows:
+            by_threshold = o.refused and o.confidence is not None and o.confidence < operating
+            other_reason = o.refused and not by_threshold
+            pairs.append((o.should_refuse, other_reason or (o.confidence is not None and o.confidence < t)))
+        scores = refusal_metrics(pairs)
+        out.append(CurvePoint(threshold=t, recall=scores.recall, false_refusal_rate=scores.false_refusal_rate,
+                              refused=scores.tp + scores.fp, exact=t >= operating - 1e-9))
+    return out
+
+
+def threshold_grid(confidences: Iterable[float], *, operating: float, step: float = 0.02,
+                   span: float = 0.3) -> list[float]:
+    """Thresholds ``operating ± k·step`` covering the confidences seen (at most ``span`` either side), ascending.
+
+    The operating threshold is always a point of the grid.
+    """
+    xs = [c for c in confidences if math.isfinite(c)]
+    lo = max(min(xs, default=operating), operating - span)
+    hi = min(max(xs, default=operating), operating + span)
+    below = math.ceil((operating - lo) / step - 1e-9)
+    above = math.ceil((hi - operating) / step - 1e-9)
+    return [round(operating + i * step, 4) for i in range(-below, above + 1)]
+
+
+@dataclass(frozen=True)
 class ClaimSupport:
     """One claim (a sentence of the answer) and the outcome of the support check of its citations.
 

@@ -6,6 +6,8 @@
   the plots, and the worst failures with question, gold answer, answer and what was retrieved;
 - ``metrics_by_type.png``: the main metric of each group per question type;
 - ``recall_at_k.png``: doc recall, evidence recall and nDCG at k = 1..10;
+- ``refusal_curve.png``: refusal recall against false-refusal rate over the refusal threshold, the run's own
+  threshold marked (the same numbers as the report's "Refusal curve" table);
 - ``latency.png``: the histogram of per-question latency with p50 and p95.
 
 Plots use matplotlib's Agg canvas (no display needed, no pyplot state) and are deterministic for given numbers.
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import METRIC_GROUPS, EvalRun
+from evals.run import METRIC_GROUPS, EvalRun, refusal_curve
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +28,7 @@ REPORT_FILE = "report.md"
 PLOT_BY_TYPE = "metrics_by_type.png"
 PLOT_RECALL_AT_K = "recall_at_k.png"
 PLOT_LATENCY = "latency.png"
+PLOT_REFUSAL_CURVE = "refusal_curve.png"
 WORST_FAILURES = 10
 SNIPPET_CHARS = 220
 
@@ -97,6 +100,8 @@ def render_markdown(run: EvalRun, *, plots: Sequence[str] = (), worst: int = WOR
             lines.append(f"| {key} | " + " | ".join(_fmt(v) for v in curve.get(key, [])) + " |")
         lines.append("")
 
+    lines += _refusal_curve_section(run)
+
     if plots:
         lines += ["## Plots", ""]
         for name in plots:
@@ -127,6 +132,40 @@ def _summary_table(s: Mapping[str, Any]) -> list[str]:
                 out.append(f"| {label} | {key} | {_fmt(values[key], ms=group == 'latency_ms')} |")
             label = ""
     return out
+
+
+def run_refusal_curve(run: EvalRun) -> dict[str, Any] | None:
+    """The run's refusal curve, computed again from its records around the threshold it ran with (its settings'
+    ``answer.refusal_threshold``), so a saved run's report can be rewritten; None when there is nothing to draw."""
+    s = run.summary
+    if s.get("retrieval_only"):
+        return None
+    operating = ((s.get("settings") or {}).get("answer") or {}).get("refusal_threshold")
+    if operating is None:
+        operating = (s.get("refusal_curve") or {}).get("threshold")
+    if not isinstance(operating, int | float):
+        return None
+    return refusal_curve(run.records, operating=float(operating))
+
+
+def _refusal_curve_section(run: EvalRun) -> list[str]:
+    curve = run_refusal_curve(run)
+    if curve is None:
+        return []
+    t0 = curve["threshold"]
+    out = ["## Refusal curve", "",
+           f"What this run would refuse at other values of the refusal threshold (it ran at **{t0:.2f}**, marked ◀), "
+           f"from the confidence of {curve['n_confident']} answers. A question counts as refused at threshold t when "
+           "the run refused it for another reason than the threshold, or its confidence is below t. Above the run's "
+           "threshold the rates are exact; below it (marked ≥) they are lower bounds: a question the threshold "
+           "refused might have been refused for another reason once let through, which one run cannot tell.", "",
+           "| threshold | refusal recall | false-refusal rate | refused | |", "|---:|---:|---:|---:|---|"]
+    for p in curve["points"]:
+        mark = "◀ this run" if abs(p["threshold"] - t0) < 1e-9 else ""
+        bound = "" if p["exact"] else "≥ "
+        out.append(f"| {p['threshold']:.2f} | {bound}{_fmt(p['recall'])} | {bound}{_fmt(p['false_refusal_rate'])} "
+                   f"| {p['refused']} | {mark} |")
+    return [*out, ""]
 
 
 def _metric_notes(s: Mapping[str, Any]) -> list[str]:
@@ -277,7 +316,7 @@ def write_plots(run: EvalRun, out_dir: Path) -> list[str]:
     """
     written = []
     for name, draw in ((PLOT_BY_TYPE, _plot_by_type), (PLOT_RECALL_AT_K, _plot_recall_at_k),
-                       (PLOT_LATENCY, _plot_latency)):
+                       (PLOT_REFUSAL_CURVE, _plot_refusal_curve), (PLOT_LATENCY, _plot_latency)):
         fig = draw(run)
         if fig is None:
             continue
@@ -356,5 +395,40 @@ def _plot_latency(run: EvalRun) -> Any:
     ax.set_ylabel("questions")
     ax.set_title("Latency" + (" (retrieval only)" if run.summary.get("retrieval_only") else ""))
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_refusal_curve(run: EvalRun) -> Any:
+    """Refusal recall and false-refusal rate against the threshold; the run's threshold as a dashed line."""
+    curve = run_refusal_curve(run)
+    if curve is None:
+        return None
+    points = curve["points"]
+    fig, ax = _figure(6.5, 4.2)
+    for key, label, color in (("recall", "refusal recall (unanswerable refused)", "#c44e52"),
+                              ("false_refusal_rate", "false-refusal rate (answerable refused)", "#4c72b0")):
+        exact = [(p["threshold"], p[key]) for p in points if p[key] is not None and p["exact"]]
+        bound = [(p["threshold"], p[key]) for p in points if p[key] is not None and not p["exact"]]
+        if bound and exact:
+            bound.append(exact[0])  # join the lower-bound part to the exact part
+        if exact:
+            ax.plot([t for t, _ in exact], [v for _, v in exact], marker="o", markersize=3, color=color, label=label)
+        if bound:
+            ax.plot([t for t, _ in bound], [v for _, v in bound], linestyle=":", color=color)
+    t0 = curve["threshold"]
+    ax.axvline(t0, color="grey", linestyle="--", linewidth=1, label=f"this run's threshold = {t0:.2f}")
+    here = next((p for p in points if abs(p["threshold"] - t0) < 1e-9), None)
+    if here is not None:
+        for key in ("recall", "false_refusal_rate"):
+            if here[key] is not None:
+                ax.plot([t0], [here[key]], marker="D", color="black", markersize=6)
+                ax.annotate(f"{here[key]:.2f}", (t0, here[key]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xlabel("refusal threshold (dotted: lower bounds, below the run's threshold)")
+    ax.set_ylabel("share of questions")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Refusal curve")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

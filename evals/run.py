@@ -135,7 +135,8 @@ def run_eval(
         records.append(_run_item(item, qa, k=k, retrieval_only=retrieval_only, judge=judge, article_text=article_text))
     duration = time.perf_counter() - t0
     backend = None if retrieval_only else qa.generator.name
-    summary = summarize(records, k=k, backend=backend, retrieval_only=retrieval_only)
+    summary = summarize(records, k=k, backend=backend, retrieval_only=retrieval_only,
+                        refusal_threshold=qa.settings.answer.refusal_threshold)
     summary.update(
         set=set_name,
         retrieval_only=retrieval_only,
@@ -250,7 +251,9 @@ def score_item(
         return out
     refused = bool(answer.refused) if answer is not None else False
     out["refusal"] = {"should_refuse": not item.answerable, "refused": refused,
-                      "correct": refused == (not item.answerable)}
+                      "correct": refused == (not item.answerable),
+                      # what the generator compared with its refusal threshold: the refusal curve is drawn from it
+                      "confidence": answer.confidence if answer is not None else None}
     if item.answerable:
         pred = "" if answer is None or refused else strip_markers(answer.text)
         short = "" if answer is None or refused or answer.short_answer is None else answer.short_answer.text
@@ -291,8 +294,9 @@ def citation_scores(answer: Answer, article_text: Callable[[str], str | None]) -
 
 
 def summarize(records: Sequence[Mapping[str, Any]], *, k: int, backend: str | None,
-              retrieval_only: bool = False) -> dict[str, Any]:
-    """The summary of a run from its records: the groups of the issue, overall and ``by_type``.
+              retrieval_only: bool = False, refusal_threshold: float | None = None) -> dict[str, Any]:
+    """The summary of a run from its records: the groups of the issue, overall and ``by_type``, and the refusal
+    curve around ``refusal_threshold`` (the run's ``answer.refusal_threshold``; None: no curve).
 
     Only the records are read, so a summary can be recomputed from ``results.jsonl``.
     """
@@ -302,6 +306,8 @@ def summarize(records: Sequence[Mapping[str, Any]], *, k: int, backend: str | No
     summary["n_unanswerable"] = len(records) - summary["n_answerable"]
     summary["n_errors"] = sum(r.get("error") is not None for r in records)
     summary["recall_at_k"] = _curve(records)
+    if refusal_threshold is not None and not retrieval_only:
+        summary["refusal_curve"] = refusal_curve(records, operating=refusal_threshold)
     types = sorted({r["type"] for r in records})
     summary["by_type"] = {t: {"n": sum(r["type"] == t for r in records),
                               **_groups([r for r in records if r["type"] == t], retrieval_only=retrieval_only)}
@@ -367,6 +373,42 @@ def _curve(records: Sequence[Mapping[str, Any]]) -> dict[str, list[float | None]
         width = max((len(row) for row in rows), default=0)
         out[key] = [_mean(row[i] for row in rows if i < len(row)) for i in range(width)]
     return out
+
+
+def confidence_of(record: Mapping[str, Any]) -> float | None:
+    """A record's confidence: from its refusal metrics, or (runs made before they held it) from its answer."""
+    ref = record["metrics"].get("refusal") or {}
+    value = ref.get("confidence", (record.get("answer") or {}).get("confidence"))
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def refusal_curve(records: Sequence[Mapping[str, Any]], *, operating: float) -> dict[str, Any] | None:
+    """The refusal / false-refusal curve of a run over a grid of thresholds around ``operating``, or None when no
+    record carries a confidence (a retrieval-only run, a generator that reports none, a run made before
+    ``Answer.confidence`` existed).
+
+    Returns:
+        ``{"threshold": operating, "n_confident": questions with a confidence, "points": [{"threshold", "recall",
+        "false_refusal_rate", "refused", "exact"}, ...]}`` in ascending threshold; see ``metrics.refusal_curve``
+        for what is exact and what is a lower bound.
+    """
+    outcomes = []
+    for r in records:
+        ref = r["metrics"].get("refusal")
+        if ref:
+            outcomes.append(metrics.ThresholdOutcome(bool(ref["should_refuse"]), bool(ref["refused"]),
+                                                     confidence_of(r)))
+    confident = [o.confidence for o in outcomes if o.confidence is not None]
+    if not confident:
+        return None
+    grid = metrics.threshold_grid(confident, operating=operating)
+    points = metrics.refusal_curve(outcomes, grid, operating=operating)
+    return {
+        "threshold": operating,
+        "n_confident": len(confident),
+        "points": [{"threshold": p.threshold, "recall": _round(p.recall), "false_refusal_rate":
+                    _round(p.false_refusal_rate), "refused": p.refused, "exact": p.exact} for p in points],
+    }
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -444,8 +486,10 @@ __all__ = [
     "EvalRun",
     "MetricGroup",
     "citation_scores",
+    "confidence_of",
     "default_out_dir",
     "load_run",
+    "refusal_curve",
     "run_eval",
     "score_item",
     "set_name",

@@ -63,9 +63,11 @@ def runs(cfg: Path, workdir: Path) -> dict[str, Path]:
 def test_default_command_writes_every_output(runs: dict[str, Path]) -> None:
     out = runs["k5"]
     assert sorted(p.name for p in out.iterdir()) == [
-        "latency.png", "metrics_by_type.png", "recall_at_k.png", "report.md", "results.jsonl", "summary.json"]
+        "latency.png", "metrics_by_type.png", "recall_at_k.png", "refusal_curve.png", "report.md", "results.jsonl",
+        "summary.json"]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    for key in ("n", "k", "backend", "retrieval", "answer", "citations", "refusal", "latency_ms", "by_type"):
+    for key in ("n", "k", "backend", "retrieval", "answer", "citations", "refusal", "latency_ms", "by_type",
+                "refusal_curve"):
         assert key in summary
     assert summary["n"] == 12 and summary["k"] == 5 and summary["backend"] == "extractive"
     assert len((out / "results.jsonl").read_text(encoding="utf-8").splitlines()) == 12

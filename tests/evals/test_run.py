@@ -7,6 +7,7 @@ in test_metrics.py.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,7 @@ def test_claims_without_markers_and_false_flags_lower_citation_scores() -> None:
     assert cit["quotes_exact"] == 1  # the second quote is not article.text[start:end]
     assert m["answer"] == {"exact": 0.0, "f1": pytest.approx(m["answer"]["f1"]), "contains": 1.0,
                            "short_exact": 0.0, "short_f1": 0.0}  # no short answer stated: 0
-    assert m["refusal"] == {"should_refuse": False, "refused": False, "correct": True}
+    assert m["refusal"] == {"should_refuse": False, "refused": False, "correct": True, "confidence": None}
 
 
 def test_a_refusal_scores_zero_on_answerable_and_right_on_unanswerable() -> None:
@@ -210,7 +211,10 @@ def test_a_refusal_scores_zero_on_answerable_and_right_on_unanswerable() -> None
     assert m["refusal"]["correct"] is False and m["citations"] is None
     unans = _item(answers=(), doc=None, evidence=(), type="unanswerable")
     m = score_item(unans, refusal, refusal.chunks, refusal.chunks, k=5, article_text=_texts)
-    assert m["answer"] is None and m["refusal"] == {"should_refuse": True, "refused": True, "correct": True}
+    assert m["answer"] is None and m["refusal"] == {"should_refuse": True, "refused": True, "correct": True,
+                                                    "confidence": None}
+    sure = replace(refusal, confidence=0.42)  # the generator's score, kept for the refusal curve
+    assert score_item(unans, sure, sure.chunks, sure.chunks, k=5)["refusal"]["confidence"] == 0.42
     assert m["retrieval"] == {"doc_recall": None, "evidence_recall": None, "mrr": None, "ndcg": None}
 
 
