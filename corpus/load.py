@@ -169,6 +169,12 @@ class ArticleStream(Iterator[Article]):
             self._next = 0
         raise StopIteration
 
+    @property
+    def files(self) -> list[tuple[Path, str]]:
+        """The files still to read, as ``(path, doc_id)`` in stream order (listed paths that will be skipped for a
+        known reason, such as a FIFO or a missing path, are left out). For a reader elsewhere, e.g. on Ray."""
+        return [(path, doc_id) for path, doc_id, reason in self._plan[self._next :] if reason is None]
+
     def __length_hint__(self) -> int:
         """Files not read yet (``operator.length_hint`` uses it): at most the articles still to come."""
         return len(self._plan) - self._next

@@ -102,6 +102,10 @@ class Checkpoint:
         fsync(folder.parent)
         return cls(folder, dim=dim, entries={}, next_batch=0)
 
+    def known(self) -> dict[str, str]:
+        """The content hash of every article whose vectors are committed, by doc_id (later batches win)."""
+        return {doc_id: entry.content_hash for doc_id, entry in self._entries.items()}
+
     def lookup(self, doc_id: str, content_hash: str) -> CheckpointEntry | None:
         """The stored entry of this article with this exact text, or None."""
         entry = self._entries.get(doc_id)

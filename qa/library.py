@@ -13,6 +13,7 @@ An uploaded file keeps the doc_id ``upload_doc_id(name)`` (``uploads/<name>``) t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import shutil
@@ -96,6 +97,8 @@ def build(
     rebuild: bool = False,
     embedder: Embedder | None = None,
     if_absent: bool = False,
+    ray: str | None = None,
+    ray_workers: int | None = None,
 ) -> tuple[BuildReport, list[ArticleError]]:
     """Build or incrementally update the index from files (default: bundled corpus + uploads).
 
@@ -112,6 +115,9 @@ def build(
         embedder: the embedder to use (default: the one ``settings.embedding`` names, loaded now).
         if_absent: build only into an absent folder, never over an index, a running or an interrupted build
             (see ``build_index``); what a query path may do.
+        ray: read, chunk and embed the new and changed articles on Ray first (``embeddings.ray_ingest``): a Ray
+            address, or "local" for a Ray instance on this machine; None: no Ray (nothing imports it).
+        ray_workers: actors embedding on Ray (default: the cluster's CPUs minus one).
 
     Returns:
         The build's report and the files that were skipped (each with its reason).
@@ -132,10 +138,18 @@ def build(
     uploads = sorted(uploads_dir(s).iterdir()) if not paths and uploads_dir(s).is_dir() else []
     upload_skips: list[ArticleError] = []
     articles = itertools.chain(stream, _load_uploads(uploads, upload_skips, max_bytes=s.corpus.max_file_bytes))
+    files = [*stream.files, *((p, upload_doc_id(p.name)) for p in uploads)] if ray is not None else []
     first = next(articles, None)  # reads up to the first readable file
     if first is None:
         raise ArticleError(", ".join(str(p) for p in (paths or [])) or "corpus", "no readable articles to index")
     emb = embedder or load_embedder(s.embedding)
+    ray_report = None
+    if ray is not None:  # phase 1 on Ray fills the build's checkpoint; build_index below embeds nothing again
+        from embeddings.ray_ingest import embed_on_ray
+
+        ray_report = embed_on_ray(files, index_dir=s.index_dir(), embedder=emb, settings=s.embedding,
+                                  chunking=s.chunking, address=ray, workers=ray_workers, rebuild=rebuild,
+                                  max_file_bytes=s.corpus.max_file_bytes, progress=progress)
     report = build_index(
         itertools.chain([first], articles),
         index_dir=s.index_dir(),
@@ -149,6 +163,11 @@ def build(
         if_absent=if_absent,
         sources=[str(Path(p).resolve()) for p in paths] if paths else [],
     )
+    if ray_report is not None:  # the chunks embedded on Ray were embedded by this build, not resumed
+        moved = min(ray_report.embedded_chunks, report.resumed_chunks)
+        report = dataclasses.replace(report, embedded_chunks=report.embedded_chunks + moved,
+                                     resumed_chunks=report.resumed_chunks - moved,
+                                     seconds=report.seconds + ray_report.seconds)
     skipped = [*stream.skipped, *upload_skips]
     for err in upload_skips:  # logged like the stream's own; the caller reports them all (once)
         logger.info("skipped %s", err)

@@ -80,9 +80,15 @@ def cli(ctx: click.Context, config: Path | None, index_dir: Path | None, verbose
     help="Follow symbolic links that lead out of the folders indexed (by default they are skipped with a reason).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+    help="Read, chunk and embed on Ray (pip install 'citeqa[scale]'): connect to ADDRESS (host:port, "
+    "ray://host:port, auto) or, without one, start Ray on this machine. Put PATHS before --ray.",
+)
+@click.option("--ray-workers", type=click.IntRange(1, 4096), help="Embedding actors on Ray (default: CPUs - 1).")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: bool, faiss_type: str | None,
-          follow_symlinks: bool, quiet: bool) -> None:  # fmt: skip
+          follow_symlinks: bool, quiet: bool, ray_address: str | None, ray_workers: int | None) -> None:  # fmt: skip
     """Build or update the index from PATHS (files or folders; default: the bundled articles + uploads).
 
     Only added or changed articles are embedded again; articles no longer present are dropped. A damaged
@@ -93,6 +99,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
     Examples:
       citeqa index ~/articles/ notes/extra.md
       citeqa index --check
+      citeqa index ~/articles/ --ray              # on a Ray instance started here
+      citeqa index ~/articles/ --ray 10.0.0.5:6379  # on a running Ray cluster
     """
     from qa import library
 
@@ -101,13 +109,21 @@ def index(ctx: click.Context, paths: tuple[Path, ...], rebuild: bool, check: boo
             raise click.UsageError("--check takes no PATHS, --rebuild or --faiss: it only reads the index")
         _check_index(ctx)
         return
+    if ray_address is not None:
+        from embeddings.ray_ingest import check_address
+
+        try:
+            check_address(ray_address)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
 
     for p in paths:
         if not p.exists():
             raise click.ClickException(f"{p}: no such file or folder")
     settings = command_settings(ctx, index={"faiss": faiss_type}, corpus={"follow_symlinks": follow_symlinks or None})
     t0 = time.perf_counter()
-    report, skipped = library.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild)
+    report, skipped = library.build(settings, list(paths) or None, progress=not quiet, rebuild=rebuild,
+                                    ray=ray_address, ray_workers=ray_workers)
     secs = time.perf_counter() - t0
     for err in skipped:
         click.echo(f"skipped {err}", err=True)
