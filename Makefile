@@ -33,8 +33,10 @@ setup-llm: setup
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" $(BIN)/pip install --quiet -e '.[llm-server]'
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+# axe-core (pinned in tests/ui/package.json and its lock file) for the accessibility checks, from the npm registry.
 setup-browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
+	npm ci --prefix tests/ui --no-audit --no-fund --silent
 
 ## Set up and start the chat UI on the bundled articles (no API key needed).
 run: setup

@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from corpus.types import Article
-from embeddings.atomic import parse_record
 from embeddings.config import IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder, model_fingerprint
 from embeddings.errors import IndexCorruptError, IndexMismatchError
-from embeddings.layout import ARTICLES, CHUNKS, VECTORS
-from embeddings.milvus_store import ChunkRow, MilvusStore, public_uri
+from embeddings.milvus_store import MilvusStore, public_uri
 from embeddings.search import STAGES, mmr_select, rrf_fuse
 from embeddings.types import Hit
 
@@ -160,78 +158,6 @@ def _params(store: MilvusStore, field: str, limit: int) -> dict[str, Any]:
     elif store.index_type == "HNSW":
         params["ef"] = max(64, limit)
     return {"metric_type": "IP", "params": params}
-
-
-# -- sync ----------------------------------------------------------------------------------------------------------
-def folder_docs(folder: Path) -> Iterator[tuple[dict[str, Any], list[tuple[int, int]], range]]:
-    """Each article record of an index folder, in file order, with its chunk spans and rows of vectors.npy."""
-    with open(folder / CHUNKS, encoding="utf-8") as chunks_fh, open(folder / ARTICLES, "rb") as articles_fh:
-        pending = None
-        row = 0
-        for line in articles_fh:
-            if not line.strip():
-                continue
-            rec = parse_record(line, folder / ARTICLES)
-            spans: list[tuple[int, int]] = []
-            first = row
-            while True:
-                if pending is None:
-                    text = chunks_fh.readline()
-                    if not text:
-                        break
-                    if not text.strip():
-                        continue
-                    pending = parse_record(text, folder / CHUNKS)
-                if pending["doc_id"] != rec["doc_id"]:
-                    break
-                spans.append((int(pending["start"]), int(pending["end"])))
-                pending = None
-                row += 1
-            yield rec, spans, range(first, row)
-
-
-def sync_collection(store: MilvusStore, folder: Path) -> dict[str, int]:
-    """Make the collection hold exactly the chunks of the index folder ``folder`` (idempotent, resumable).
-
-    Articles whose content hash or chunk count differs in the collection (or that the folder no longer holds)
-    lose their rows; the folder's articles missing there are upserted with their stored vectors (nothing is
-    embedded). Returns counts: upserted and deleted documents, and the collection's rows after the sync.
-
-    Raises:
-        StoreUnavailableError: Milvus failed; running the build again finishes the sync.
-        IndexCorruptError: the collection's row count does not match the folder's afterwards.
-    """
-    stored = store.doc_chunks()
-    vectors = np.load(folder / VECTORS, mmap_mode="r")
-    wanted: set[str] = set()
-    upserted = deleted = n_rows = 0
-    stale = []
-    for rec, spans, rows in folder_docs(folder):
-        doc_id, h = rec["doc_id"], rec["content_hash"]
-        wanted.add(doc_id)
-        n_rows += len(spans)
-        have = stored.get(doc_id)
-        if have == (h, len(spans)):
-            continue
-        if have is not None:
-            store.delete_docs([doc_id])
-            deleted += 1
-        text = rec["text"]
-        store.insert(ChunkRow(doc_id, h, s, e, text[s:e], np.asarray(vectors[r]))
-                     for (s, e), r in zip(spans, rows, strict=True))
-        upserted += 1
-    stale = sorted(set(stored) - wanted)
-    if stale:
-        store.delete_docs(stale)
-        deleted += len(stale)
-    count = store.count()
-    if count != n_rows:
-        raise IndexCorruptError(f"Milvus collection {store.collection!r} at {store.uri} holds {count} chunks after the "
-                         f"sync, the index folder {n_rows}")
-    if upserted or deleted:
-        logger.info("Milvus collection %s: %d articles upserted, %d deleted, %d chunks", store.collection,
-                    upserted, deleted, count)
-    return {"upserted": upserted, "deleted": deleted, "chunks": count}
 
 
 def open_for_build(settings: IndexSettings, *, index_dir: Path, dim: int, fingerprint: str,

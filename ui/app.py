@@ -19,15 +19,17 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpus.errors import CiteqaError
 from evals.cli_base import offline_env
 from qa import QA, ConfigError, Settings
-from ui import endpoints, render
+from ui import a11y, endpoints, render
 from ui.auth import LOOPBACK_HOSTS, Access, load_access
 from ui.handlers import ChatUI, Conversation, Preferences, QAOrFactory, panel
+from ui.progress import steps
 from ui.uploads import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, UPLOAD_SUFFIXES
 
 if TYPE_CHECKING:
@@ -107,7 +109,8 @@ def _build(ui: ChatUI) -> gr.Blocks:
                         )
                         with gr.Row():
                             box = gr.Textbox(
-                                placeholder="Ask a question about the articles\u2026",
+                                label="Your question",  # hidden, but what a screen reader announces
+                                placeholder="Ask about the articles\u2026",
                                 show_label=False,
                                 scale=6,
                                 lines=1,
@@ -120,6 +123,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
                             clear = gr.Button("Clear chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
                             copy = gr.Button("Copy answer", size="sm", scale=0, min_width=110, elem_id="cq-copy")
                             comment = gr.Textbox(
+                                label="Feedback comment (optional)",
                                 placeholder="Optional feedback comment, then rate the answer with a thumb below it",
                                 show_label=False,
                                 lines=1,
@@ -143,7 +147,8 @@ def _build(ui: ChatUI) -> gr.Blocks:
                 table = gr.Dataframe(
                     headers=["Title", "doc_id", "Outlet", "Author", "Date", "Chunks"],
                     datatype=["str", "str", "str", "str", "str", "number"],
-                    column_widths=["38%", "22%", "12%", "13%", "9%", "6%"],
+                    # fixed widths: on a phone the table scrolls sideways instead of wrapping letter by letter
+                    column_widths=["440px", "230px", "150px", "170px", "110px", "84px"],
                     interactive=False,
                     wrap=True,
                     max_height=420,
@@ -230,8 +235,11 @@ def _build(ui: ChatUI) -> gr.Blocks:
             concurrency_id="answer",
             concurrency_limit=ui.settings.ui.max_concurrent_questions,
         )
-        box.submit(**ask)
-        send.click(**ask)
+        # Enter and Ask are one event: a question sent while an answer streams runs when it ends
+        # (always_last; the page shows it as queued, ui.a11y), instead of being dropped.
+        gr.on([box.submit, send.click], trigger_mode="always_last", **ask)
+        # A new question clears the line under the chat ("Answer and sources copied.", "Thanks: …").
+        gr.on([box.submit, send.click, *(b.click for b in examples)], lambda: "", outputs=[fb_status], queue=False)
         for b in examples:
             b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(**ask)
         clear.click(ui.clear, outputs=chat_outputs, queue=False).then(lambda: "", outputs=[fb_status], queue=False)
@@ -263,13 +271,14 @@ def _build(ui: ChatUI) -> gr.Blocks:
         def refresh() -> tuple[Any, Any, str]:
             return ui.article_rows(), gr.update(choices=ui.doc_ids(), value=None), ui.articles_heading()
 
-        def do_add(
-            paths: list[str] | None,
-            request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008
-        ) -> tuple[Any, ...]:
-            status = ui.add_uploads(paths, progress=lambda msg: progress((0, None), desc=msg), user=_user(request))
-            return (status, *refresh(), None)
+        def do_add(paths: list[str] | None, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+            user, n = _user(request), len(paths or [])
+            work = lambda progress: ui.add_uploads(paths, progress=progress, user=user)  # noqa: E731
+            for line, done in steps(work, first=f"Checking {n} file(s)"):
+                if not done:  # the table, upload box and delete list keep their content meanwhile
+                    yield (line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=False))
+                else:
+                    yield (line, *refresh(), None, gr.update(interactive=True))
 
         def do_delete(doc_id: str | None, request: gr.Request) -> tuple[Any, ...]:
             return (ui.remove(doc_id, user=_user(request)), *refresh())
@@ -280,26 +289,42 @@ def _build(ui: ChatUI) -> gr.Blocks:
             return (*refresh(), ui.role_note(_user(request)), editable, editable, editable, editable)
 
         # Gradio finds gr.Request parameters through their annotations (see on_like above).
-        do_add.__annotations__ = {"paths": Any, "request": gr.Request, "progress": gr.Progress, "return": tuple}
+        do_add.__annotations__ = {"paths": Any, "request": gr.Request, "return": Iterator}
         do_delete.__annotations__ = {"doc_id": Any, "request": gr.Request, "return": tuple}
         on_load.__annotations__ = {"request": gr.Request, "return": tuple}
 
         article_outputs = [table, to_delete, articles_head]
         index_queue: dict[str, Any] = dict(concurrency_id="index", concurrency_limit=1)
-        add.click(do_add, inputs=[files], outputs=[articles_status, *article_outputs, files], **index_queue)
+        # show_progress="hidden": Gradio's spinner would cover every output; the status line says what runs.
+        add.click(
+            do_add,
+            inputs=[files],
+            outputs=[articles_status, *article_outputs, files, add],
+            show_progress="hidden",
+            **index_queue,
+        )
         delete.click(
             do_delete,
             inputs=[to_delete],
             outputs=[articles_status, *article_outputs],
             js="(d) => (d && confirm('Delete ' + d + ' from the index?')) ? d : null",
+            show_progress="hidden",
             **index_queue,
         )
+
+        def shown_choice(p: Preferences | None) -> tuple[Any, Any, Any]:
+            name = p.endpoint if p is not None and p.endpoint else start_name
+            models = endpoints.models_for(ui.settings, name)
+            gen = p.generator if p is not None and p.generator is not None else g
+            value = gen.model if name != endpoints.EXTRACTIVE else None
+            k = p.top_k if p is not None and p.top_k is not None else ui.settings.retrieval.top_k
+            return gr.update(value=name), gr.update(choices=models, value=value), gr.update(value=k)
 
         def models_of(name: str) -> Any:  # the endpoint's first model shows as chosen: it is what Apply uses
             models = endpoints.models_for(ui.settings, name)
             return gr.update(choices=models, value=models[0] if models else None)
 
-        endpoint.change(
+        endpoint.input(
             models_of,
             inputs=[endpoint],
             outputs=[model],
@@ -310,6 +335,12 @@ def _build(ui: ChatUI) -> gr.Blocks:
             inputs=[endpoint, base_url, model, api_key, top_k, prefs],
             outputs=[prefs, settings_status, current],
             concurrency_limit=None,
+        ).then(
+            # the fields show what "Current settings" says is in effect (after "Not applied", the previous choice)
+            lambda p: shown_choice(p),
+            inputs=[prefs],
+            outputs=[endpoint, model, top_k],
+            queue=False,
         ).then(
             # the key never travels back to the page: clear the field, say whether one is set
             lambda p: gr.update(value="", placeholder=_key_placeholder(p)),
@@ -332,30 +363,12 @@ def _key_placeholder(prefs: Preferences | None) -> str:
     return "your key is set for this URL (leave empty to keep it)" if own else "not set (the server's key is used)"
 
 
-def _theme() -> Any:
-    import gradio as gr
-
-    # System fonts: the default theme loads Google Fonts from the browser, a network call we don't make.
-    fonts = (
-        "ui-sans-serif",
-        "system-ui",
-        "-apple-system",
-        "Segoe UI",
-        "Roboto",
-        "Helvetica Neue",
-        "Arial",
-        "sans-serif",
-    )
-    mono = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
-    return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", font=fonts, font_mono=mono)
-
-
 def launch_kwargs() -> dict[str, Any]:
     """Theme, CSS, head script and upload limit the app is launched with (Gradio 6 takes them in launch)."""
     return {
-        "theme": _theme(),
-        "css": render.STYLESHEET,
-        "head": render.HEAD_SCRIPT,
+        "theme": a11y.theme(),
+        "css": render.STYLESHEET + a11y.STYLESHEET,
+        "head": render.HEAD_SCRIPT + a11y.HEAD_SCRIPT,
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": [],
         # Gradio's run history keeps questions and answers in the browser; citeqa keeps nothing it wasn't asked to.

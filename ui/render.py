@@ -277,7 +277,12 @@ def render_citation_card(
         body = highlight_in_context(article_text, citation.start, citation.end, context=context)
         body += article_view.render_whole_article(article_text, citation.start, citation.end)
     else:
-        body = '<div class="cq-error">The cited words could not be found in the stored article; not shown.</div>'
+        body = (
+            '<div class="cq-error">This article has been deleted from the index since the answer was given; '
+            "the quote is not shown.</div>"
+            if article_text is None
+            else '<div class="cq-error">The cited words could not be found in the stored article; not shown.</div>'
+        )
     return head + body + "</div>"
 
 
