@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from corpus.errors import CiteqaError
 from evals.cli_base import offline_env
 from qa import QA, ConfigError, Settings
-from ui import a11y, endpoints, render
+from ui import a11y, article_view, conversations, endpoints, render
 from ui.auth import LOOPBACK_HOSTS, Access, load_access
 from ui.handlers import ChatUI, Conversation, Preferences, QAOrFactory, panel
 from ui.progress import steps
@@ -82,15 +82,21 @@ def _build(ui: ChatUI) -> gr.Blocks:
         conv = gr.State(Conversation())
         prefs = gr.State(Preferences())
         copy_box = gr.Textbox(visible=False, elem_id="cq-copy-text")
+        secret = conversations.storage_secret(ui.settings)  # this browser's saved conversations
+        store = gr.BrowserState(conversations.EMPTY_STORE, storage_key="citeqa-conversations", secret=secret)
         gr.HTML(
             "<h1>citeqa</h1><p>Ask about the articles. Every claim cites the exact words it comes from: "
             "click a [n] marker to see the quote in its article.</p>",
             elem_id="cq-header",
         )
+        collection = gr.Markdown("", elem_id="cq-collection")  # what is loaded: count, names, dates
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=360):
+                        with gr.Row(elem_id="cq-conversations-row", equal_height=True):
+                            past = gr.Dropdown(label="Past conversations", choices=[], scale=4, elem_id="cq-past")
+                            forget = gr.Button("Delete this chat", size="sm", scale=0, elem_id="cq-forget")
                         chat = gr.Chatbot(
                             elem_id="cq-chat",
                             show_label=False,
@@ -120,7 +126,9 @@ def _build(ui: ChatUI) -> gr.Blocks:
                             )
                             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-send")
                         with gr.Row(elem_id="cq-actions", equal_height=True):
-                            clear = gr.Button("Clear chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
+                            clear = gr.Button("New chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
+                            stop = gr.Button("Stop", variant="stop", size="sm", min_width=70, elem_id="cq-stop")
+                            regen = gr.Button("Regenerate", size="sm", scale=0, min_width=110, elem_id="cq-regenerate")
                             copy = gr.Button("Copy answer", size="sm", scale=0, min_width=110, elem_id="cq-copy")
                             comment = gr.Textbox(
                                 label="Feedback comment (optional)",
@@ -237,11 +245,11 @@ def _build(ui: ChatUI) -> gr.Blocks:
         )
         # Enter and Ask are one event: a question sent while an answer streams runs when it ends
         # (always_last; the page shows it as queued, ui.a11y), instead of being dropped.
-        gr.on([box.submit, send.click], trigger_mode="always_last", **ask)
+        asks = [gr.on([box.submit, send.click], trigger_mode="always_last", **ask)]  # Stop cancels these
         # A new question clears the line under the chat ("Answer and sources copied.", "Thanks: …").
         gr.on([box.submit, send.click, *(b.click for b in examples)], lambda: "", outputs=[fb_status], queue=False)
         for b in examples:
-            b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(**ask)
+            asks.append(b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(**ask))
         clear.click(ui.clear, outputs=chat_outputs, queue=False).then(lambda: "", outputs=[fb_status], queue=False)
         chat.clear(ui.clear, outputs=chat_outputs, queue=False)  # the chat's own trash icon
         copy.click(None, inputs=[copy_box], js=COPY_JS).then(
@@ -354,6 +362,10 @@ def _build(ui: ChatUI) -> gr.Blocks:
             outputs=[*article_outputs, role_note, files, add, to_delete, delete],
             concurrency_limit=None,
         ).then(ui.describe_settings, inputs=[prefs], outputs=[current], concurrency_limit=None)
+        parts = dict(chat=chat, sources=sources, conv=conv, box=box, copy_box=copy_box, prefs=prefs, store=store)
+        parts.update(past=past, stop=stop, forget=forget, clear=clear, regenerate=regen, demo=demo)
+        parts.update(collection=collection, articles_head=articles_head)
+        conversations.wire_events(ui, parts, asks)
     return demo
 
 
@@ -367,8 +379,8 @@ def launch_kwargs() -> dict[str, Any]:
     """Theme, CSS, head script and upload limit the app is launched with (Gradio 6 takes them in launch)."""
     return {
         "theme": a11y.theme(),
-        "css": render.STYLESHEET + a11y.STYLESHEET,
-        "head": render.HEAD_SCRIPT + a11y.HEAD_SCRIPT,
+        "css": render.STYLESHEET + a11y.STYLESHEET + article_view.STYLESHEET,
+        "head": render.HEAD_SCRIPT + a11y.HEAD_SCRIPT + article_view.SCRIPT,
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": [],
         # Gradio's run history keeps questions and answers in the browser; citeqa keeps nothing it wasn't asked to.

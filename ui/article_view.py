@@ -139,6 +139,8 @@ mark.cq-article-quote { background: #fff1a8; color: #1d1d1d; padding: 0.05em 0.1
   outline: 2px solid #e0b400; }
 .cq-article-cut { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 0.3rem 0; }
 #cq-collection { font-size: 0.9rem; margin: 0 0 0.3rem 0; }
+body:not(.cq-streaming) #cq-stop, body.cq-streaming #cq-regenerate, body:not(.cq-has-answer) #cq-regenerate {
+  display: none !important; }
 #cq-conversations-row { align-items: end; }
 """
 
@@ -153,6 +155,10 @@ SCRIPT = """
 (function () {
   var seq = 0;
   function linkPreviews() {
+    // Stop shows while the latest answer is written (it has the typing cursor); Regenerate once one is done.
+    var bots = document.querySelectorAll("#cq-chat .cq-bot"), last = bots.length ? bots[bots.length - 1] : null;
+    document.body.classList.toggle("cq-streaming", !!(last && last.querySelector(".cq-cursor")));
+    document.body.classList.toggle("cq-has-answer", bots.length > 0);
     document.querySelectorAll(".cq-sup > .cq-pop").forEach(function (pop) {
       var a = pop.parentNode.querySelector("a.cq-cite");
       if (!a) return;
@@ -167,9 +173,21 @@ SCRIPT = """
       s.classList.add("cq-pop-off");
     });
   }, true);
+  function place(sup) {  // keep the preview inside the chat: shift it left, or above its marker near the bottom
+    var pop = sup.querySelector(".cq-pop"), chat = sup.closest("#cq-chat");
+    if (!pop || !chat) return;
+    pop.style.left = ""; pop.style.top = ""; pop.style.bottom = "";
+    var r = pop.getBoundingClientRect(), c = chat.getBoundingClientRect();
+    if (r.right > c.right - 8) pop.style.left = (pop.offsetLeft - (r.right - c.right + 8)) + "px";
+    if (r.bottom > c.bottom - 8 && r.height < sup.getBoundingClientRect().top - c.top) {
+      pop.style.top = "auto"; pop.style.bottom = "1.2rem";
+    }
+  }
   function unhide(ev) {
     var s = ev.target.closest ? ev.target.closest(".cq-sup") : null;
-    if (s) s.classList.remove("cq-pop-off");
+    if (!s) return;
+    s.classList.remove("cq-pop-off");
+    place(s);
   }
   document.addEventListener("mouseover", unhide, true);
   document.addEventListener("focusin", unhide, true);

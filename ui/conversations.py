@@ -249,3 +249,66 @@ def latest(ui: ChatUI, store: Any, user: str | None) -> Conversation:
 def shown(ui: ChatUI, conv: Conversation) -> ChatState:
     """What the chat shows for ``conv``: its messages, the sources of its last answer, its copy text."""
     return conv.messages, ui._sources_for_last(conv), conv, conv.copy_text
+
+
+# -- the page's events -------------------------------------------------------------------------------------
+def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
+    """Wire Stop, Regenerate, the saved conversations and the collection line into the Blocks being built.
+
+    ``c`` names the components (chat, sources, conv, box, copy_box, prefs, store, past, stop, regenerate,
+    forget, clear, collection, articles_head, demo); ``asks`` are the events that write an answer (Stop cancels
+    them). Stop and Regenerate show only when they apply (``ui.article_view.SCRIPT`` toggles them in the page).
+    """
+    import gradio as gr
+
+    from ui.collection import describe_library
+
+    def user_of(request: Any) -> str:
+        return (getattr(request, "username", None) if request is not None else None) or ""
+
+    def save_current(conv: Conversation, store: Any, request: gr.Request) -> tuple[Any, Any]:
+        new = save(store, user_of(request), conv)
+        return new, gr.update(choices=listing(new, user_of(request)), value=conv.cid if conv.turns else None)
+
+    def restore(store: Any, request: gr.Request) -> tuple[Any, ...]:
+        conv = latest(ui, store, user_of(request))
+        choices = listing(store, user_of(request))
+        return (*shown(ui, conv), gr.update(choices=choices, value=conv.cid if conv.turns else None))
+
+    def open_saved(cid: str | None, store: Any, request: gr.Request) -> ChatState:
+        rec = find(store, user_of(request), cid)
+        return shown(ui, conversation_from_record(ui, rec) if rec else Conversation())
+
+    def forget(conv: Conversation, store: Any, request: gr.Request) -> tuple[Any, ...]:
+        new = remove(store, user_of(request), conv.cid)
+        return (new, gr.update(choices=listing(new, user_of(request)), value=None), *shown(ui, Conversation()))
+
+    # Gradio finds gr.Request parameters through their annotations (this module's are strings).
+    for fn in (save_current, restore, open_saved, forget):
+        fn.__annotations__ = {**{k: Any for k in fn.__annotations__ if k != "return"}, "request": gr.Request}
+
+    chat_state = [c["chat"], c["sources"], c["conv"], c["copy_box"]]
+    saving: dict[str, Any] = dict(fn=save_current, inputs=[c["conv"], c["store"]], outputs=[c["store"], c["past"]])
+
+    def again(conv: Conversation, prefs: Preferences | None) -> Iterator[Any]:
+        yield from regenerate(ui, conv, prefs)
+
+    regen = c["regenerate"].click(
+        again,
+        inputs=[c["conv"], c["prefs"]],
+        outputs=[c["chat"], c["sources"], c["conv"], c["box"], c["copy_box"]],
+        concurrency_id="answer",
+        concurrency_limit=ui.settings.ui.max_concurrent_questions,
+    )
+    for dep in (*asks, regen):
+        dep.then(**saving, queue=False)
+    c["stop"].click(
+        lambda conv: stop(ui, conv), inputs=[c["conv"]], outputs=chat_state, cancels=[*asks, regen], queue=False
+    ).then(**saving, queue=False)
+    c["past"].input(open_saved, inputs=[c["past"], c["store"]], outputs=chat_state, cancels=[*asks, regen], queue=False)
+    c["forget"].click(forget, inputs=[c["conv"], c["store"]], outputs=[c["store"], c["past"], *chat_state], queue=False)
+    c["clear"].click(lambda: gr.update(value=None), outputs=[c["past"]], queue=False)
+    c["demo"].load(restore, inputs=[c["store"]], outputs=[*chat_state, c["past"]], queue=False)
+    # The collection line follows the Articles heading, which every change to the index refreshes.
+    c["demo"].load(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)
+    c["articles_head"].change(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)

@@ -266,7 +266,7 @@ def test_sources_of_an_answer_whose_article_was_deleted(ui: ChatUI) -> None:
     _, (_, _, conv, _, _) = _ask(ui, "Where did Macron receive Putin in 2017?")
     ui.remove("001_versailles.txt")
     html = ui.sources_html(conv.answers[-1])  # type: ignore[arg-type]
-    assert "could not be found" in html and "<mark" not in html
+    assert "has been deleted from the index" in html and "could not be found" not in html and "<mark" not in html
 
 
 def test_session_variants_see_uploads_and_deletions(tmp_path: Path) -> None:
@@ -360,7 +360,7 @@ def test_create_app_builds_without_launching(fake_qa: FakeQA) -> None:
     bot = chatbots[0]
     assert bot.sanitize_html is True and bot.allow_tags is False and bot.latex_delimiters == []
     labels = {getattr(b, "value", None) for b in demo.blocks.values() if isinstance(b, gr.Button)}
-    assert {"Ask", "Clear chat", "Copy answer", "Add to index", "Delete", "Apply"} <= labels
+    assert {"Ask", "New chat", "Stop", "Regenerate", "Copy answer", "Add to index", "Delete", "Apply"} <= labels
     assert "Where did Macron receive Putin in 2017?" in labels
     passwords = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.type == "password"]
     assert len(passwords) == 1
