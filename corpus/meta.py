@@ -4,7 +4,10 @@ Where each field comes from:
 
 * **title**: the first headline-like line at the top of the cleaned text (a short line without final
   sentence punctuation, before the first paragraph of prose; datelines and bylines are skipped). Without
-  one, the first sentence, shortened to at most :data:`TITLE_MAX_CHARS` characters on a word boundary.
+  one, a title derived from the first sentence (:func:`derive_title`): its main clause (a subordinate clause,
+  an attribution or a second clause after ``;``/``:``/a dash is dropped), a leading appositive folded into the
+  name it describes, a trailing date dropped, and at most :data:`DERIVED_TITLE_MAX_CHARS` characters, cut
+  before a phrase or on a word boundary. Deterministic: the same text always gets the same title.
 * **author**: a byline at the top (``By Julianne Smith``) or a bulleted signature as the very last line
   (``• Tatiana Stanovaya``).
 * **date**: a dateline at the top (``November 23, 2015``, ``9 Sep, 2019 09:12``, ``2015-11-23``), as ISO
@@ -28,6 +31,7 @@ from corpus.types import ArticleMeta
 logger = logging.getLogger(__name__)
 
 TITLE_MAX_CHARS = 120
+DERIVED_TITLE_MAX_CHARS = 90
 _HEAD_MAX_PARAGRAPHS = 8
 _HEADLINE_MAX_WORDS = 25
 _HEADLINE_MAX_CHARS = 200
@@ -89,7 +93,8 @@ def extract_metadata(text: str, *, doc_id: str) -> tuple[str, ArticleMeta]:
     """
     cleaned = clean_text(text)
     head = _head(cleaned)
-    title = _stated_title(head) or _first_sentence(cleaned) or PurePosixPath(doc_id).stem
+    first = _first_sentence(cleaned)
+    title = _stated_title(head) or (derive_title(first) if first else None) or PurePosixPath(doc_id).stem
     meta = ArticleMeta(
         author=_byline(head) or _signature(cleaned),
         outlet=_outlet(text),
@@ -137,9 +142,59 @@ def _first_sentence(cleaned: str) -> str | None:
         return None
     start, end = spans[0]
     sentence = " ".join(cleaned[start:end].split()).lstrip("•·▪#*- ").strip()
-    if len(sentence) <= TITLE_MAX_CHARS:
-        return sentence or None
-    cut = sentence[: TITLE_MAX_CHARS - 1]
+    return sentence or None
+
+
+# "France's new president, Emmanuel Macron, hosted …": a description, then the name it describes, then the verb.
+_APPOSITIVE_SUBJECT = re.compile(
+    r"(?P<np>[^,]{3,60}), (?P<name>[A-Z][\w’'.-]*(?: [A-Z][\w’'.-]*){0,3}), (?P<rest>[a-z].*)"
+)
+# Where the main clause ends: a subordinate clause, an attribution, a second clause.
+_CLAUSE_BREAK = re.compile(
+    r"\s+(?:because|which|who|whom|whose|although|though|while|whereas|unless|so that|in order to)\s"
+    r"|[,;:]\s+(?:and|but|or|yet|so|said|says|according to|as)\s"
+    r"|\s*[;:]\s|\s+[—–]\s|\s+-\s"
+)
+_TRAILING_WHEN = re.compile(
+    rf"(?:,?\s+(?:on|in|at|during|since|by)?\s*(?:{_WEEKDAY}{_DATE}|(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+    r"|\d{4}|(?:last|this|next) (?:week|month|year)|yesterday|today))+$",
+    re.IGNORECASE,
+)
+_PHRASE_START = re.compile(r",\s|\s(?=(?:at|in|on|for|with|from|during|after|before|to|by|as|over|under|about)\s)")
+
+
+def derive_title(sentence: str, *, max_chars: int = DERIVED_TITLE_MAX_CHARS) -> str:
+    """A headline-like title from an article's first sentence, for articles that state none.
+
+    The main clause of ``sentence``: a leading appositive folds into its name ("France's new president,
+    Emmanuel Macron, hosted …" → "Emmanuel Macron hosted …"), the text from the first clause break on
+    ("because …", ", said …", "; …", " — …") and a trailing date ("on May 29, 2017") are dropped. Beyond
+    ``max_chars`` it is cut before the last phrase that fits (" at …", ", …"), or on a word boundary with "…".
+    Pure and deterministic.
+
+    Example:
+        >>> derive_title("The visit is important because it embodies diplomacy.")
+        'The visit is important'
+    """
+    text = " ".join(sentence.split()).rstrip(". ")
+    apposed = _APPOSITIVE_SUBJECT.fullmatch(text)
+    if apposed:
+        text = f"{apposed.group('name')} {apposed.group('rest')}"
+    for brk in _CLAUSE_BREAK.finditer(text):
+        if len(text[: brk.start()].split()) >= 3:  # never cut down to a stub
+            text = text[: brk.start()]
+            break
+    dated = _TRAILING_WHEN.search(text)
+    if dated and len(text[: dated.start()].split()) >= 3:
+        text = text[: dated.start()]
+    text = text.rstrip(" ,;:—–-")
+    if len(text) <= max_chars:
+        return text
+    fits = [m.start() for m in _PHRASE_START.finditer(text) if m.start() <= max_chars]
+    fits = [i for i in fits if len(text[:i].split()) >= 4]
+    if fits:
+        return text[: fits[-1]].rstrip(" ,;:—–-")
+    cut = text[: max_chars - 1]
     if " " in cut:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:—–-") + "…"
