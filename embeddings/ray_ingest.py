@@ -157,9 +157,10 @@ def _connected(address: str | None) -> Iterator[tuple[Any, str]]:
     """Ray, connected to ``address`` (or a new local instance, shut down at the end); and where it runs."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage reports: nothing leaves the machine
     local = address in (None, "", LOCAL)
-    if local and "ray" not in sys.modules:
-        # A Ray instance of this machine alone: its node address is the loopback one, and its servers bind
-        # 127.0.0.1 (Ray reads this switch once, on import; it treats the node as a single-machine cluster).
+    host = re.sub(r"^ray://", "", address or "").rpartition(":")[0].strip("[]")
+    if (local or host in ("127.0.0.1", "localhost", "::1")) and "ray" not in sys.modules:
+        # Ray on this machine alone: this node's address is the loopback one, and the servers of a Ray instance
+        # started here bind 127.0.0.1 (Ray reads the switch once, on import: a single-machine "cluster").
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
@@ -208,10 +209,12 @@ def _run(
     if not todo:
         return counts
     config = settings.model_dump_json()
-    blocks = max(1, -(-len(todo) // FILES_PER_TASK))
+    # Blocks are what the actor pool hands out: at least a few per actor, so that every actor gets work.
+    blocks = min(len(todo), max(-(-len(todo) // FILES_PER_TASK), 4 * workers))
+    per_task = -(-len(todo) // blocks)
     ds = ray.data.from_items([{"path": p, "doc_id": d} for p, d in todo], override_num_blocks=blocks)
     # Half a CPU per read task: a separate stage of tasks (equal resources would fuse it into the actors).
-    ds = ds.map_batches(_read_and_chunk, batch_size=FILES_PER_TASK, batch_format="numpy", num_cpus=0.5,
+    ds = ds.map_batches(_read_and_chunk, batch_size=per_task, batch_format="numpy", num_cpus=0.5,
                         fn_kwargs={"known_ref": ray.put(known), "config": config, "size": chunking.size,
                                    "overlap": chunking.overlap, "max_file_bytes": max_file_bytes})
     ds = ds.map_batches(EmbedActor, batch_size=articles_per_call, batch_format="numpy", num_cpus=1,

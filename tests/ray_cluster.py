@@ -1,0 +1,69 @@
+"""A real two-node Ray cluster on this machine (``ray.cluster_utils.Cluster``), one per test session.
+
+Each node gets 2 CPUs (with 1 each, a read task and the embedding actor pool wait on each other forever). Every
+Ray server binds 127.0.0.1; the dashboard and usage reports are off. The fixture connects this process as the
+driver and shuts the cluster down at the end of the session; ``descendant_pids`` finds the worker processes the
+cluster started (a test kills only those).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+NODE_CPUS = 2
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """The running cluster (``.address`` for other drivers); this process is connected to it."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # node address 127.0.0.1, servers bind it
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": NODE_CPUS, "include_dashboard": False})
+    try:
+        cluster.add_node(num_cpus=NODE_CPUS)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, logging_level=logging.WARNING, log_to_driver=False)
+        assert sum(1 for n in ray.nodes() if n["Alive"]) == 2
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def descendant_pids(marker: str) -> list[int]:
+    """Processes under this one whose command line contains ``marker`` (e.g. a Ray actor's process title)."""
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and _descends_from(int(entry.name), me):
+            found.append(int(entry.name))
+    return found
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    for _ in range(64):
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rpartition(")")[2].split()[1])  # the field after the state: ppid
+        if pid <= 1:
+            return False
+    return False
