@@ -89,8 +89,11 @@ def load_pipeline() -> Language:
     if _NLP is None:
         with _LOCK:  # one load even when several threads ask at once
             if _NLP is None:
+                from qa.warmup import thinc_without_torch
+
                 try:
-                    package: Any = importlib.import_module(MODEL_PACKAGE)
+                    with thinc_without_torch():  # thinc's probe for torch would double the import (qa/warmup.py)
+                        package: Any = importlib.import_module(MODEL_PACKAGE)
                 except ImportError as exc:
                     raise ConfigError(
                         f"question analysis needs the English spaCy pipeline ({exc.name} is missing): "

