@@ -193,13 +193,15 @@ def _print_answer(a: Any) -> None:
         click.secho(f"\n{a.unsupported} claim(s) not supported by their citations.", fg="yellow")
 
 
-def _qa_for(ctx: click.Context, backend: str | None, k: int | None, base_url: str | None, model: str | None) -> Any:
+def _qa_for(ctx: click.Context, backend: str | None, k: int | None, base_url: str | None, model: str | None,
+            *, conversation: bool = False) -> Any:
     from qa.pipeline import QA
 
     settings = command_settings(
         ctx, generator={"backend": backend, "base_url": base_url, "model": model}, retrieval={"top_k": k}
     )
-    return QA.ensure(settings, progress=True)
+    # a conversation's follow-ups are rewritten on spaCy's parse: load it in the background from the start
+    return QA.ensure(settings, progress=True, preload_nlp=True if conversation else None)
 
 
 _backend_opt = click.option("--backend", type=click.Choice(["auto", "extractive", "openai"]), help="Generator.")
@@ -248,7 +250,7 @@ def chat(ctx: click.Context, backend: str | None, k: int | None, base_url: str |
     from qa.pipeline import validate_question
     from qa.types import Answer
 
-    qa = _qa_for(ctx, backend, k, base_url, model)
+    qa = _qa_for(ctx, backend, k, base_url, model, conversation=True)
     history: list[dict[str, str]] = []
     click.echo(f"citeqa chat ({qa.generator.name}); {len(qa.index.articles)} articles. Ctrl-D or 'exit' to leave.")
     while True:
