@@ -1,12 +1,14 @@
-"""Search and sync of a Milvus-backed index: ``MilvusRetriever`` (what ``Index`` delegates to when the store is
-Milvus) and ``sync_collection`` (what a build calls to make the collection hold exactly the folder's chunks).
+"""Search of a Milvus-backed index: ``MilvusRetriever`` (what ``Index`` delegates to when the store is Milvus),
+``load_retriever`` (what ``Index.load`` calls) and ``open_for_build`` (what a build calls).
 
 Fusion runs in Milvus: hybrid mode sends one ``hybrid_search`` with a dense request on ``vector`` and a
 full-text (BM25) request on ``sparse``, fused by Milvus's ``RRFRanker(retrieval.rrf_k)``. Milvus's RRF has no
 per-retriever weights, so with ``dense_weight == bm25_weight`` (the default) the engine's scores are multiplied
 by that weight and equal the FAISS path's weighted RRF; with unequal weights the two rankings are fetched from
 Milvus in two searches and fused here by the same weighted RRF as the FAISS path (``search.rrf_fuse``); a zero
-weight skips that retriever, as on FAISS. MMR then runs here on the candidates' vectors, returned by the search.
+weight skips that retriever, as on FAISS. BM25 runs on the FAISS path's terms (``milvus_store.bm25_terms``) with
+its parameters, so its scores are the FAISS path's too. MMR then runs here on the candidates' vectors, returned
+by the search.
 A hit's text is cut from the local article (its content hash must equal the row's), so citations are exact.
 """
 
@@ -24,13 +26,14 @@ from corpus.types import Article
 from embeddings.config import IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder, model_fingerprint
 from embeddings.errors import IndexCorruptError, IndexMismatchError
-from embeddings.milvus_store import MilvusStore, public_uri
+from embeddings.milvus_store import BM25_PARAMS, MilvusStore, bm25_terms, public_uri
 from embeddings.search import STAGES, mmr_select, rrf_fuse
 from embeddings.types import Hit
 
 logger = logging.getLogger(__name__)
 
 _FIELDS = ["doc_id", "content_hash", "start", "end"]
+_BM25_SCALE = 1.0 + BM25_PARAMS["bm25_k1"]
 
 
 class MilvusRetriever:
@@ -60,6 +63,8 @@ class MilvusRetriever:
         n_cand = max(settings.candidates, k)
         use_dense = settings.mode == "dense" or (settings.mode == "hybrid" and settings.dense_weight > 0)
         use_bm25 = settings.mode == "bm25" or (settings.mode == "hybrid" and settings.bm25_weight > 0)
+        terms = bm25_terms(query) if use_bm25 else ""
+        use_bm25 = use_bm25 and bool(terms)  # no term to match (only stop words): no BM25 ranking, as on FAISS
         fields = [*_FIELDS, "vector"] if settings.mmr else _FIELDS
         qvec = None
         if use_dense:
@@ -71,7 +76,7 @@ class MilvusRetriever:
         bm25_rank: dict[int, int] = {}
         scores: dict[int, float]
         if settings.mode == "hybrid" and use_dense and use_bm25 and settings.dense_weight == settings.bm25_weight:
-            rows = self._hybrid(qvec, query, settings, n_cand, fields)  # fused in Milvus
+            rows = self._hybrid(qvec, terms, settings, n_cand, fields)  # fused in Milvus
             scores = {r["id"]: settings.dense_weight * float(r["distance"]) for r in rows}
             ranked = [r["id"] for r in rows]
             times["dense"] = (time.perf_counter() - t0) * 1e3
@@ -79,7 +84,7 @@ class MilvusRetriever:
             dense_rows = self._search(qvec, "vector", n_cand, fields) if use_dense and qvec is not None else []
             times["dense"] = (time.perf_counter() - t0) * 1e3
             t1 = time.perf_counter()
-            bm25_rows = self._search(query, "sparse", n_cand, fields) if use_bm25 else []
+            bm25_rows = self._search(terms, "sparse", n_cand, fields) if use_bm25 else []
             times["bm25"] = (time.perf_counter() - t1) * 1e3
             rows = dense_rows + bm25_rows
             dense_rank = {r["id"]: i for i, r in enumerate(dense_rows, start=1)}
@@ -88,7 +93,8 @@ class MilvusRetriever:
             if settings.mode == "dense":
                 scores = {r["id"]: float(r["distance"]) for r in dense_rows}
             elif settings.mode == "bm25":
-                scores = {r["id"]: abs(float(r["distance"])) for r in bm25_rows}  # Milvus Lite: negated
+                # Milvus's BM25 keeps the (k1 + 1) factor that bm25s's (Lucene) drops; Milvus Lite negates it
+                scores = {r["id"]: abs(float(r["distance"])) / _BM25_SCALE for r in bm25_rows}
             else:
                 scores = rrf_fuse([(np.asarray(list(dense_rank), dtype=np.int64), settings.dense_weight),
                                    (np.asarray(list(bm25_rank), dtype=np.int64), settings.bm25_weight)],
@@ -132,13 +138,13 @@ class MilvusRetriever:
                                   output_fields=fields, search_params=_params(s, field, limit))
         return list(res[0]) if res else []
 
-    def _hybrid(self, qvec: Any, query: str, settings: RetrievalSettings, limit: int,
+    def _hybrid(self, qvec: Any, terms: str, settings: RetrievalSettings, limit: int,
                 fields: list[str]) -> list[dict[str, Any]]:
         from pymilvus import AnnSearchRequest, RRFRanker
 
         s = self.store
         reqs = [AnnSearchRequest([_plain(qvec)], "vector", _params(s, "vector", limit), limit),
-                AnnSearchRequest([query], "sparse", _params(s, "sparse", limit), limit)]
+                AnnSearchRequest([terms], "sparse", _params(s, "sparse", limit), limit)]
         with s._call("run a hybrid search"):
             res = s.client.hybrid_search(s.collection, reqs, RRFRanker(settings.rrf_k), limit=limit,
                                          output_fields=fields)

@@ -5,10 +5,13 @@ A collection holds one row per chunk::
     id            INT64 primary key: ``chunk_id(doc_id, content_hash, start, end)`` (deterministic, so an
                   insert is an upsert and retrying a batch never duplicates a chunk)
     doc_id, content_hash, start, end    where the chunk lies in which version of which article
-    text          the chunk's text, analysed (standard tokenizer, lowercase, English stop words, English
-                  stemmer) for Milvus's BM25 function
+    text          the chunk's text (a hit's text is cut from the local article, which it equals)
+    terms         the chunk's BM25 terms as the FAISS path's BM25 sees them (``bm25.tokenize``: lowercase, English
+                  stop words dropped, Snowball-stemmed), space-separated and analysed by Milvus's standard tokenizer
+                  for its BM25 function. So every Milvus (Lite has no stemmer) ranks on the same terms as
+                  bm25s, with the same parameters (k1 1.5, b 0.75, Lucene idf): BM25 scores equal the FAISS path's
     vector        FLOAT_VECTOR(dim): the chunk's unit vector (inner product = cosine)
-    sparse        SPARSE_FLOAT_VECTOR: the BM25 function's output (full-text search runs in Milvus)
+    sparse        SPARSE_FLOAT_VECTOR: the BM25 function's output on ``terms`` (full-text search runs in Milvus)
 
 and records the embedder's fingerprint and dimension in its properties, so a collection built with another
 model is refused (``IndexMismatchError``). The index folder still holds the articles (for exact citations), the
@@ -30,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from embeddings.atomic import parse_record
+from embeddings.bm25 import tokenize
 from embeddings.config import IndexSettings
 from embeddings.errors import IndexCorruptError, IndexMismatchError, RetrievalError, StoreUnavailableError
 from embeddings.layout import ARTICLES, CHUNKS, VECTORS
@@ -37,12 +41,11 @@ from embeddings.layout import ARTICLES, CHUNKS, VECTORS
 logger = logging.getLogger(__name__)
 
 _FINGERPRINT, _DIM, _KIND = "citeqa.model_fingerprint", "citeqa.dim", "citeqa.kind"
-_KIND_VALUE = "citeqa-chunks-v1"
+_KIND_VALUE = "citeqa-chunks-v1"  # the schema above; another one is refused
 _MAX_DOC_ID, _MAX_TEXT = 2048, 65535  # VARCHAR limits (bytes); chunks are a few hundred tokens
 _BATCH = 500  # rows per upsert call
 _QUERY_WINDOW = 16384  # the largest limit a Milvus query accepts
-# What Milvus's analyser does to the text for BM25 (Milvus Lite applies the tokenizer and stop words only: no
-# stemming; see README "Milvus store").
+BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s's defaults (Milvus's own k1 is 1.2)
 _INDEX_TYPES = {"auto": "AUTOINDEX", "flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF_FLAT", "ivfsq8": "IVF_SQ8",
                 "ivfpq": "IVF_PQ"}
 
@@ -98,7 +101,12 @@ def _row(row: ChunkRow | dict[str, Any]) -> dict[str, Any]:
     vector = np.asarray(r["vector"], dtype=np.float32)
     return {"id": chunk_id(r["doc_id"], r["content_hash"], int(r["start"]), int(r["end"])), "doc_id": r["doc_id"],
             "content_hash": r["content_hash"], "start": int(r["start"]), "end": int(r["end"]),
-            "text": r["text"], "vector": vector.tolist()}
+            "text": r["text"], "terms": bm25_terms(r["text"]), "vector": vector.tolist()}
+
+
+def bm25_terms(text: str) -> str:
+    """The text Milvus's BM25 function reads for ``text``: its BM25 terms (``bm25.tokenize``), space-separated."""
+    return " ".join(tokenize(text))
 
 
 def _quote(values: Iterable[str]) -> str:
@@ -168,27 +176,23 @@ class MilvusStore:
 
     def _create(self) -> None:
         pm = _pymilvus()
-        from bm25s.stopwords import STOPWORDS_EN
-
         schema = pm.MilvusClient.create_schema(auto_id=False, description="citeqa chunks")
         schema.add_field("id", pm.DataType.INT64, is_primary=True)
         schema.add_field("doc_id", pm.DataType.VARCHAR, max_length=_MAX_DOC_ID)
         schema.add_field("content_hash", pm.DataType.VARCHAR, max_length=128)
         schema.add_field("start", pm.DataType.INT64)
         schema.add_field("end", pm.DataType.INT64)
-        analyzer = {"tokenizer": "standard", "filter": [
-            "lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS_EN)},
-            {"type": "stemmer", "language": "english"}]}
-        schema.add_field("text", pm.DataType.VARCHAR, max_length=_MAX_TEXT, enable_analyzer=True,
-                         analyzer_params=analyzer)
+        schema.add_field("text", pm.DataType.VARCHAR, max_length=_MAX_TEXT)
+        schema.add_field("terms", pm.DataType.VARCHAR, max_length=_MAX_TEXT, enable_analyzer=True,
+                         analyzer_params={"tokenizer": "standard"})
         schema.add_field("vector", pm.DataType.FLOAT_VECTOR, dim=self.dim)
         schema.add_field("sparse", pm.DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(pm.Function(name="bm25", function_type=pm.FunctionType.BM25,
-                                        input_field_names=["text"], output_field_names=["sparse"]))
+                                        input_field_names=["terms"], output_field_names=["sparse"]))
         params = self.client.prepare_index_params()
         params.add_index("vector", index_type=self.index_type, metric_type="IP",
                          params={"nlist": 1024} if self.index_type.startswith("IVF") else {})
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
         self.client.create_collection(
             self.collection, schema=schema, index_params=params, consistency_level="Strong",
             properties={_KIND: _KIND_VALUE, _FINGERPRINT: self.fingerprint, _DIM: str(self.dim)})
