@@ -76,7 +76,11 @@ class MilvusRetriever:
         bm25_rank: dict[int, int] = {}
         scores: dict[int, float]
         if settings.mode == "hybrid" and use_dense and use_bm25 and settings.dense_weight == settings.bm25_weight:
-            rows = self._hybrid(qvec, terms, settings, n_cand, fields)  # fused in Milvus
+            assert qvec is not None
+            rows = self._hybrid(qvec, terms, settings, n_cand, [*_FIELDS, "vector"])  # fused in Milvus
+            # Equal fused scores come out in the FAISS path's order: the better dense rank (higher cosine) first.
+            rows.sort(key=lambda r: (-np.float32(r["distance"]), -float(np.dot(r["entity"]["vector"], qvec)),
+                                     r["entity"]["doc_id"], r["entity"]["start"]))
             scores = {r["id"]: settings.dense_weight * float(r["distance"]) for r in rows}
             ranked = [r["id"] for r in rows]
             times["dense"] = (time.perf_counter() - t0) * 1e3
@@ -136,7 +140,7 @@ class MilvusRetriever:
         with s._call(f"search {field}"):
             res = s.client.search(s.collection, data=[_plain(data)], anns_field=field, limit=limit,
                                   output_fields=fields, search_params=_params(s, field, limit))
-        return list(res[0]) if res else []
+        return _in_row_order(list(res[0])) if res else []
 
     def _hybrid(self, qvec: Any, terms: str, settings: RetrievalSettings, limit: int,
                 fields: list[str]) -> list[dict[str, Any]]:
@@ -149,6 +153,12 @@ class MilvusRetriever:
             res = s.client.hybrid_search(s.collection, reqs, RRFRanker(settings.rrf_k), limit=limit,
                                          output_fields=fields)
         return list(res[0]) if res else []
+
+
+def _in_row_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows best first, equal scores in the order of the index folder's rows (doc_id, then start), as FAISS and
+    bm25s order them."""
+    return sorted(rows, key=lambda r: (-abs(np.float32(r["distance"])), r["entity"]["doc_id"], r["entity"]["start"]))
 
 
 def _plain(data: Any) -> Any:

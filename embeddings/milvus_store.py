@@ -41,7 +41,7 @@ from embeddings.layout import ARTICLES, CHUNKS, VECTORS
 logger = logging.getLogger(__name__)
 
 _FINGERPRINT, _DIM, _KIND = "citeqa.model_fingerprint", "citeqa.dim", "citeqa.kind"
-_KIND_VALUE = "citeqa-chunks-v1"  # the schema above; another one is refused
+_KIND_VALUE = "citeqa-chunks-v2"  # the schema above; another one is refused
 _MAX_DOC_ID, _MAX_TEXT = 2048, 65535  # VARCHAR limits (bytes); chunks are a few hundred tokens
 _BATCH = 500  # rows per upsert call
 _QUERY_WINDOW = 16384  # the largest limit a Milvus query accepts
@@ -202,6 +202,9 @@ class MilvusStore:
     def _check(self, desc: dict[str, Any]) -> None:
         props = desc.get("properties") or {}
         where = f"Milvus collection {self.collection!r} at {self.uri}"
+        if str(props.get(_KIND, "")).startswith("citeqa-chunks-") and props.get(_KIND) != _KIND_VALUE:
+            raise _mismatch(f"{where} has another schema ({props.get(_KIND)}, this citeqa writes {_KIND_VALUE}); "
+                            "run `citeqa index --rebuild` (it replaces the collection)", replaceable=True)
         if props.get(_KIND) != _KIND_VALUE:
             raise _mismatch(f"{where} is not a citeqa collection; set index.milvus_collection to another "
                                      "name")
