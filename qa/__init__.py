@@ -36,7 +36,7 @@ from qa.errors import (
     QAError,
 )
 from qa.pipeline import QA
-from qa.types import Answer, Citation, Retrieved, ShortAnswer
+from qa.types import Answer, Citation, CitedClaim, ClaimCheck, Retrieved, ShortAnswer
 
 __all__ = [
     "QA",
@@ -45,6 +45,8 @@ __all__ = [
     "AuthError",
     "CiteqaError",
     "Citation",
+    "CitedClaim",
+    "ClaimCheck",
     "ConfigError",
     "EndpointError",
     "GeneratorError",

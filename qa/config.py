@@ -55,6 +55,21 @@ class GeneratorSettings(BaseModel):
         "retries included (the follow-up rewrite and the answer each get this long)."
     )
     max_retries: int = Field(2, ge=0, description="Retries with exponential backoff on transient errors.")
+    context_window: int | None = Field(
+        None, ge=256, description="The model's context window in tokens; the prompt (passages, history) is sized to "
+        "it, leaving max_tokens for the answer. Unset: read from the server where it says (llama.cpp's /props or "
+        "/v1/models meta, Ollama's /api/show num_ctx), else a conservative 2048."
+    )
+    refuse_by_evidence: bool = Field(
+        True, description="Before calling a model that writes free text (openai), run the extractive answerer's "
+        "plan over the retrieved sentences: when no sentence answers, refuse without calling the model, saying what "
+        "is missing and citing the closest sentence. Also reports the plan's confidence."
+    )
+    trust_model_refusal: bool = Field(
+        False, description="When the model refuses although a retrieved sentence clearly answers (the plan has a "
+        "short answer or a confidence well above answer.refusal_threshold): false = answer with that evidence and "
+        "flag the disagreement (Answer.disagreement); true = keep the refusal, show the evidence, flag it too."
+    )
 
     def resolved_backend(self) -> str:
         """The generator's registered name, with ``auto`` resolved."""

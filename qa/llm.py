@@ -41,7 +41,12 @@ from urllib.parse import urlsplit, urlunsplit
 from qa.config import GeneratorSettings
 from qa.errors import AuthError, ConfigError, EndpointError, GeneratorError, ModelNotFoundError
 from qa.generate import GenerationRequest, Generator
-from qa.prompts import DEFAULT_CHAR_BUDGET, build_answer_messages, build_rewrite_messages
+from qa.prompts import (
+    DEFAULT_CONTEXT_WINDOW,
+    build_answer_messages,
+    build_rewrite_messages,
+    prompt_token_budget,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +71,8 @@ class OpenAIGenerator(Generator):
 
     Args:
         settings: ``base_url`` and ``model`` are required; ``api_key`` is optional (local servers).
-        char_budget: the most characters a prompt's messages may hold (see ``qa.prompts``).
+        char_budget: size prompts in characters, at most this many (see ``qa.prompts``); by default they are sized
+            in tokens from the model's context window (``context_window()``).
         backoff: seconds before the first retry; each further retry doubles it (with jitter).
 
     Raises:
@@ -82,7 +88,7 @@ class OpenAIGenerator(Generator):
     name = "openai"
 
     def __init__(
-        self, settings: GeneratorSettings, *, char_budget: int = DEFAULT_CHAR_BUDGET, backoff: float = 0.5
+        self, settings: GeneratorSettings, *, char_budget: int | None = None, backoff: float = 0.5
     ) -> None:
         missing = settings.missing_endpoint()
         if "base_url" in missing:
@@ -120,8 +126,34 @@ class OpenAIGenerator(Generator):
         Yields:
             Text deltas of the answer.
         """
-        messages = build_answer_messages(request.question, request.hits, request.history, char_budget=self.char_budget)
+        chars, tokens = self._budget()
+        messages = build_answer_messages(request.question, request.hits, request.history, char_budget=chars,
+                                         token_budget=tokens)
         return self.stream(messages)
+
+    def _budget(self, max_tokens: int | None = None) -> tuple[int | None, int | None]:
+        """The prompt builders' (char_budget, token_budget): characters when given, else tokens from the window."""
+        if self.char_budget is not None:
+            return self.char_budget, None
+        return None, prompt_token_budget(self.context_window(), max_tokens or self.settings.max_tokens)
+
+    def context_window(self) -> int:
+        """The model's context window in tokens: ``generator.context_window``, else what the server reports
+        (asked once per endpoint and model, see ``discover_context_window``), else ``DEFAULT_CONTEXT_WINDOW``."""
+        if self.settings.context_window:
+            return self.settings.context_window
+        key = (self.base_url, self.model)
+        with _WINDOWS_LOCK:
+            known = _WINDOWS.get(key)
+        if known is None:
+            found = discover_context_window(self.base_url, self.model, api_key=self._secret)
+            known = found or DEFAULT_CONTEXT_WINDOW
+            if found is None:
+                logger.info("%s reports no context window for %r; prompts are sized for %s tokens "
+                            "(set generator.context_window)", _safe_url(self.base_url), self.model, known)
+            with _WINDOWS_LOCK:
+                _WINDOWS[key] = known
+        return known
 
     def rewrite_query(self, question: str, history: Sequence[Mapping[str, str]] | None) -> str:
         """Rewrite a follow-up question into a standalone search query.
@@ -131,7 +163,8 @@ class OpenAIGenerator(Generator):
         """
         if not history:
             return question
-        messages = build_rewrite_messages(question, history, char_budget=self.char_budget)
+        chars, tokens = self._budget(_REWRITE_MAX_TOKENS)
+        messages = build_rewrite_messages(question, history, char_budget=chars, token_budget=tokens)
         reply = self.complete(messages, max_tokens=_REWRITE_MAX_TOKENS)
         query = _clean_query(reply)
         if not _plausible_query(query, question, history):
@@ -340,6 +373,64 @@ class OpenAIGenerator(Generator):
         if isinstance(exc, oa.APIError):  # e.g. an error event inside the stream
             return EndpointError(f"the LLM endpoint at {url} reported an error: {self._scrub(str(exc))}")
         return GeneratorError(f"the LLM call to {url} failed: {type(exc).__name__}: {self._scrub(str(exc))}")
+
+
+_WINDOWS: dict[tuple[str, str], int] = {}
+_WINDOWS_LOCK = threading.Lock()
+_PROBE_TIMEOUT = 3.0
+
+
+def discover_context_window(base_url: str, model: str, *, api_key: str = "") -> int | None:
+    """The context window (tokens) the server at ``base_url`` runs ``model`` with, when it says; else None.
+
+    Asked, in order, without following redirects and with a short timeout each:
+
+    - llama.cpp's server: ``GET <root>/props`` → ``default_generation_settings.n_ctx`` (the window it serves);
+      then ``GET <base_url>/models`` → the model's ``meta.n_ctx`` or, failing that, ``meta.n_ctx_train``;
+    - Ollama: ``POST <root>/api/show`` → the ``num_ctx`` of the model's parameters. Its ``context_length`` is the
+      window the model was trained with, not the one Ollama runs it with (2,048 or 4,096 unless num_ctx is set),
+      so it is not used.
+
+    ``<root>`` is ``base_url`` without its ``/v1``. llama-cpp-python's server reports no window (none of these
+    answer): set ``generator.context_window``. Any failure (refused, 404, a redirect, not JSON) means "not said".
+    """
+    import httpx
+
+    root = base_url.rstrip("/")
+    root = root[: -len("/v1")] if root.endswith("/v1") else root
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def ask(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        try:
+            with httpx.Client(timeout=_PROBE_TIMEOUT, follow_redirects=False, headers=headers) as client:
+                response = client.request(method, url, json=body)
+            return response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def positive(value: Any) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    props = ask("GET", f"{root}/props")
+    if isinstance(props, dict):
+        settings = props.get("default_generation_settings")
+        found = positive(settings.get("n_ctx")) if isinstance(settings, dict) else None
+        if found := found or positive(props.get("n_ctx")):
+            return found
+    models = ask("GET", f"{root}/v1/models" if base_url.rstrip("/").endswith("/v1") else f"{root}/models")
+    if isinstance(models, dict) and isinstance(models.get("data"), list):
+        entries = [e for e in models["data"] if isinstance(e, dict) and isinstance(e.get("meta"), dict)]
+        mine = [e for e in entries if e.get("id") == model] or (entries if len(models["data"]) == 1 else [])
+        for entry in mine:
+            meta = entry["meta"]
+            if found := positive(meta.get("n_ctx")) or positive(meta.get("n_ctx_train")):
+                return found
+    show = ask("POST", f"{root}/api/show", {"model": model})
+    if isinstance(show, dict) and isinstance(show.get("parameters"), str):
+        match = re.search(r"^\s*num_ctx\s+(\d+)\s*$", show["parameters"], flags=re.M)
+        if match:
+            return int(match.group(1))
+    return None
 
 
 class _Watchdog:

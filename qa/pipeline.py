@@ -14,24 +14,30 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
+from embeddings.types import Hit
 from qa import lexical
+from qa.align import align_and_cite, claim_checks, complete_claims
 from qa.cite import cite, short_answer, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
-from qa.extractive import REFUSAL_TEXT
+from qa.extractive import REFUSAL_TEXT, ExtractiveGenerator, Plan
 from qa.generate import GenerationRequest, Generator
 from qa.generators import make_generator
 from qa.library import Library, SharedIndex, load_or_build
+from qa.multihop import bridge_line, second_hop
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.rewrite import rewrite_followup
+from qa.types import Answer, CitedClaim, Retrieved
 from qa.warmup import preload_nlp as preload_nlp_in_background
-from qa.types import Answer, Retrieved
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +97,22 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return round(number, 4) if number == number and abs(number) != float("inf") else None
+
+
+# The model's refusal is overruled (or, with generator.trust_model_refusal, flagged) when the extractive plan found
+# a short answer, or a best sentence this far above answer.refusal_threshold.
+CLEAR_ANSWER_MARGIN = 0.10
+
+
+def _model_refused(raw: str) -> bool:
+    """True when the model's reply opens with the refusal phrase, or holds it and no marker."""
+    folded = lexical.fold(raw).lstrip()
+    return folded.startswith(lexical.fold(CANNOT_ANSWER_PHRASE)) or (is_refusal(raw) and "[" not in raw)
+
+
+def _clearly_answers(plan: Plan, refusal_threshold: float) -> bool:
+    """True when a retrieved sentence clearly answers: a short answer of the asked kind, or high confidence."""
+    return bool(plan.chosen) and (plan.short is not None or plan.confidence >= refusal_threshold + CLEAR_ANSWER_MARGIN)
 
 
 def _preload(settings: Settings, preload_nlp: bool | None) -> None:
@@ -228,9 +250,15 @@ class QA:
             if isinstance(item, (str, Answer)):
                 yield item
 
-    def events(self, question: str, history: Sequence[dict] | None = None) -> Iterator[Retrieved | str | Answer]:
+    def events(
+        self, question: str, history: Sequence[dict] | None = None
+    ) -> Iterator[Retrieved | str | CitedClaim | Answer]:
         """``stream`` with the steps between: a ``Retrieved`` as soon as retrieval ends (the sources can be shown
-        while the answer is written), then the text deltas, then the final ``Answer``."""
+        while the answer is written), then the text deltas, then the final ``Answer``.
+
+        For a generator that writes free text (an LLM), a ``CitedClaim`` follows the delta that completes each
+        sentence of the answer (the last one comes just before the ``Answer``): its exact quotes, attached while
+        the rest streams. Consumers ignore event types they do not know."""
         t0 = time.perf_counter()
         q = validate_question(question, max_chars=self.settings.answer.max_question_chars)
         turns = _validate_history(history)
@@ -241,25 +269,68 @@ class QA:
         hits, search_ms = loaded.index.search_timed(query, self.settings.retrieval)
         timings.update({f"retrieve.{k}": v for k, v in search_ms.items()})
         timings["retrieve"] = sum(search_ms.values())
+        hop = second_hop(query, loaded.index, loaded.evidence, self.settings.retrieval) \
+            if self.settings.retrieval.two_hop and hits else None
+        if hop is not None:  # a nested question: answered from a search with its description resolved (qa/multihop)
+            query, hits = hop.query, hop.hits
+            timings["retrieve.two_hop"] = hop.ms
+            timings["retrieve"] += hop.ms
         yield Retrieved(query=query, hits=list(hits))
         t1 = time.perf_counter()
         parts: list[str] = []
         generator = self.generator
         report: dict[str, Any] = {}
-        if hits:
-            request = GenerationRequest(
-                question=q, query=query, hits=hits, history=turns, evidence=loaded.evidence, report=report
-            )
+        evidence = loaded.evidence
+        threshold = self.settings.answer.support_threshold
+        request = GenerationRequest(question=q, query=query, hits=hits, history=turns, evidence=evidence,
+                                    report=report)
+        # A generator that writes free text (an LLM) gets its claims aligned with the retrieved sentences and its
+        # refusals checked against the evidence; the extractive one quotes verbatim and decides by itself.
+        free_text = not isinstance(generator, ExtractiveGenerator)
+        plan: Plan | None = None
+        streamed = 0  # claims of the streamed text whose CitedClaim event went out
+        if hits and free_text and self.settings.generator.refuse_by_evidence:
+            plan = self._extractive.plan(q, hits, evidence, query=query, history=turns)
+            if np.isfinite(plan.confidence):
+                report["confidence"] = float(plan.confidence)
+        if not hits:  # an empty index or a query nothing matches: nothing to answer from
+            parts.append(REFUSAL_TEXT)
+            yield REFUSAL_TEXT
+        elif plan is not None and not plan.chosen:
+            # nothing in the retrieved sentences answers: refuse without asking the model, citing the closest one
+            refusal = self._evidence_refusal(request, plan)
+            parts.append(refusal)
+            yield refusal
+            timings["model_skipped"] = 1.0
+        else:
             for delta in generator.generate(request):
                 parts.append(delta)
                 yield delta
-        else:  # an empty index or a query nothing matches: nothing to answer from
-            parts.append(REFUSAL_TEXT)
-            yield REFUSAL_TEXT
+                if free_text:
+                    complete = complete_claims("".join(parts))
+                    if complete > streamed:  # a sentence is complete: attach its citations while the rest streams
+                        yield from self._cited_claims("".join(parts), hits, evidence, streamed, complete)
+                        streamed = complete
+        line = bridge_line(hop, "".join(parts)) if hop is not None else ""
+        if line:  # the answer came from the second hop: cite the sentence that resolved the description too
+            parts.append(line)
+            yield line
         raw = "".join(parts)
         timings["generate"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
-        result = cite(raw, hits, loaded.evidence, support_threshold=self.settings.answer.support_threshold)
+        disagreement: str | None = None
+        if free_text and plan is not None and plan.chosen and _model_refused(raw) and _clearly_answers(
+            plan, self.settings.answer.refusal_threshold
+        ):
+            # the model refused although a retrieved sentence clearly answers: show that evidence, flag it
+            disagreement = strip_markers(raw)
+            evidence_text = "".join(self._extractive.generate(replace(request, report={})))
+            raw = f"{raw.rstrip()} {evidence_text}" if self.settings.generator.trust_model_refusal else evidence_text
+        corrected: list[bool] = []
+        if free_text and hits:
+            result, corrected = align_and_cite(raw, hits, evidence, support_threshold=threshold)
+        else:
+            result = cite(raw, hits, evidence, support_threshold=threshold)
         # A refusal that still cites something ("The articles don't say X, but [1] says Y") keeps its citations;
         # it counts as a refusal only when it cites nothing or opens with the phrase.
         starts_with_refusal = lexical.fold(raw).lstrip().startswith(lexical.fold(CANNOT_ANSWER_PHRASE))
@@ -269,10 +340,17 @@ class QA:
         else:
             text, citations, unsupported = result.text, result.citations, result.unsupported
         short = None if refused else short_answer(text, citations)
+        text = re.sub(r"\s+\n", "\n", text)
+        claims = [] if refused else claim_checks(text, citations, corrected)
+        if not refused:
+            unsupported = sum(not c.supported for c in claims)
         timings["cite"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
+        if free_text and disagreement is None and not refused:
+            for i, c in enumerate(claims[streamed:], start=streamed):  # the last sentence, and any not yet sent
+                yield CitedClaim(i, c.text, [citations[n - 1] for n in c.citations], c.supported)
         yield Answer(
-            text=re.sub(r"\s+\n", "\n", text),
+            text=text,
             citations=citations,
             chunks=list(hits),
             refused=refused,
@@ -283,7 +361,40 @@ class QA:
             timings_ms={k: round(v, 2) for k, v in timings.items()},
             short_answer=short,
             confidence=_number(report.get("confidence")),
+            claims=claims,
+            disagreement=disagreement,
         )
+
+    @property
+    def _extractive(self) -> ExtractiveGenerator:
+        """The extractive answerer whose plan decides, on the LLM path, whether the evidence answers at all."""
+        return ExtractiveGenerator(self.settings.answer)
+
+    def _evidence_refusal(self, request: GenerationRequest, plan: Plan) -> str:
+        """What the answer says when the evidence check refuses: what is missing, and the closest sentence cited."""
+        closest = plan.closest
+        if closest is None:
+            scored = self._extractive.score(request.question, request.hits, request.evidence, query=request.query,
+                                            history=request.history)
+            closest = scored[0] if scored else None
+        missing = plan.missing or "what this question asks: none of the retrieved sentences answers it"
+        if closest is None:
+            return f"{CANNOT_ANSWER_PHRASE} {missing}."
+        return f"{CANNOT_ANSWER_PHRASE} {missing}; the closest they come is: " \
+               f"{' '.join(closest.sentence.text.split())} [{closest.hit_no}]"
+
+    def _cited_claims(self, raw: str, hits: Sequence[Hit], evidence: Evidence, first: int, upto: int
+                      ) -> Iterator[CitedClaim]:
+        """``CitedClaim`` events for claims ``first..upto-1`` of a streaming answer: the complete claims so far are
+        aligned and cited as the final answer will be (citation numbers follow first appearance, so they hold)."""
+        if is_refusal(raw):
+            return
+        threshold = self.settings.answer.support_threshold
+        result, corrected = align_and_cite(raw, hits, evidence, support_threshold=threshold)
+        claims = claim_checks(result.text, result.citations, corrected)
+        for i in range(first, min(upto, len(claims))):
+            c = claims[i]
+            yield CitedClaim(i, c.text, [result.citations[n - 1] for n in c.citations], c.supported)
 
     def answer(self, question: str, history: Sequence[dict] | None = None) -> Answer:
         """Answer a question (with optional conversation history); see ``stream`` for the streaming form."""

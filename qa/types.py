@@ -40,6 +40,28 @@ class ShortAnswer:
 
 
 @dataclass(frozen=True)
+class ClaimCheck:
+    """One claim (sentence) of ``Answer.text`` and the verdict of the support check on it.
+
+    Attributes:
+        text: the claim without its markers.
+        start: offset of the claim's sentence in ``Answer.text``.
+        end: end offset of the claim's sentence (its markers included) in ``Answer.text``.
+        citations: the ``Citation.n`` its markers name (empty: it cites nothing).
+        supported: True when it cites at least one quote and every quote it cites supports it.
+        corrected: True when the model cited a passage that does not support the claim and the marker was moved
+            to the passage that does (or dropped), or when the model wrote no marker and one was attached.
+    """
+
+    text: str
+    start: int
+    end: int
+    citations: tuple[int, ...]
+    supported: bool
+    corrected: bool = False
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer grounded in retrieved chunks.
 
@@ -57,6 +79,12 @@ class Answer:
             answer is not a short span (or refused).
         confidence: the generator's score for answering, which it compares with its refusal threshold (None when
             the generator reports none); refusals for want of an answer of the asked kind report the score too.
+            On the LLM path the evidence check before the model call reports it (the extractive plan's confidence).
+        claims: every claim of ``text`` with its citations and support verdict, in order (``unsupported`` counts
+            the ones with ``supported`` False): the UI and CLI mark unsupported claims from it.
+        disagreement: set when the model refused although a retrieved sentence clearly answers: what the model
+            said. ``text`` then gives that evidence (or, with ``generator.trust_model_refusal``, the refusal and
+            the evidence).
     """
 
     text: str
@@ -70,6 +98,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     short_answer: ShortAnswer | None = None
     confidence: float | None = None
+    claims: list[ClaimCheck] = field(default_factory=list)
+    disagreement: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,3 +116,23 @@ class Retrieved:
 
     query: str
     hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class CitedClaim:
+    """An event of ``QA.events``: a sentence of the streamed answer is complete and its citations are attached.
+
+    Emitted while the answer streams, one per claim in order (``index`` 0, 1, ...); the numbers ``n`` of
+    ``citations`` are those the final ``Answer`` uses, and ``Answer.claims[index]`` holds the same verdict.
+
+    Attributes:
+        index: the claim's position among the answer's claims.
+        claim: the claim's text without markers.
+        citations: the exact quotes attached to it (possibly unsupported ones: see ``supported``).
+        supported: True when a quote supports the claim.
+    """
+
+    index: int
+    claim: str
+    citations: list[Citation]
+    supported: bool

@@ -15,6 +15,8 @@ from qa.generators import GENERATORS, make_generator, register_generator
 
 SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
 QUESTION = "How many people were massacred in Paris?"
+# The model's own output, unchecked by the evidence test before the call (tests/qa/test_llm_alignment.py has that)
+MODEL_ONLY = {"backend": SCRIPTED, "refuse_by_evidence": False}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_a_name_is_registered_once(scripted: ScriptedGenerator) -> None:
 
 # -- the LLM branch of QA.stream, scripted ------------------------------------------------------------------------
 def test_deltas_stream_through_and_markers_become_exact_citations(seed_qa: QA, scripted: ScriptedGenerator) -> None:
-    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    qa = seed_qa.with_generator(MODEL_ONLY)
     hits = qa.index.search(QUESTION, qa.settings.retrieval)
     target = next(i for i, h in enumerate(hits, 1) if "massacred 129 people" in h.text)
     sentence = next(s.text for s in qa.evidence.sentences(hits[target - 1]) if "129" in s.text)
@@ -75,7 +77,7 @@ def test_deltas_stream_through_and_markers_become_exact_citations(seed_qa: QA, s
 
 
 def test_the_refusal_phrase_sets_refused_and_cites_nothing(seed_qa: QA, scripted: ScriptedGenerator) -> None:
-    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    qa = seed_qa.with_generator(MODEL_ONLY)
     scripted.enqueue("The articles don't say", " how many dragons live in Paris.")
     final = _final(list(qa.stream("How many dragons live in Paris?")))
     assert final.refused and final.citations == [] and final.unsupported == 0
@@ -86,7 +88,7 @@ def test_the_refusal_phrase_sets_refused_and_cites_nothing(seed_qa: QA, scripted
 
 
 def test_a_followup_is_searched_as_the_generators_rewrite(seed_qa: QA, scripted: ScriptedGenerator) -> None:
-    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    qa = seed_qa.with_generator(MODEL_ONLY)
     history = [{"role": "user", "content": "Which French ministers visited Moscow in September 2019?"},
                {"role": "assistant", "content": "Florence Parly and Jean-Yves Le Drian visited Moscow."}]
     scripted.enqueue_rewrite("Who did Parly and Le Drian meet in Moscow in September 2019?")
@@ -98,7 +100,7 @@ def test_a_followup_is_searched_as_the_generators_rewrite(seed_qa: QA, scripted:
 
 
 def test_an_unusable_rewrite_falls_back_to_the_deterministic_one(seed_qa: QA, scripted: ScriptedGenerator) -> None:
-    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    qa = seed_qa.with_generator(MODEL_ONLY)
     history = [{"role": "user", "content": "Which French ministers visited Moscow in September 2019?"},
                {"role": "assistant", "content": "Florence Parly and Jean-Yves Le Drian visited Moscow."}]
     scripted.enqueue("The articles don't say.")  # no rewrite queued: the question comes back unchanged
@@ -107,7 +109,7 @@ def test_an_unusable_rewrite_falls_back_to_the_deterministic_one(seed_qa: QA, sc
 
 
 def test_a_generator_error_mid_answer_reaches_the_caller(seed_qa: QA, scripted: ScriptedGenerator) -> None:
-    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    qa = seed_qa.with_generator(MODEL_ONLY)
     scripted.enqueue("Terrorists attacked", EndpointError("the LLM endpoint closed the stream mid-answer"))
     received: list = []
     with pytest.raises(EndpointError, match="mid-answer"):
@@ -119,7 +121,7 @@ def test_a_generator_error_mid_answer_reaches_the_caller(seed_qa: QA, scripted: 
 def test_the_generators_reported_confidence_reaches_the_answer(seed_qa: QA, scripted: ScriptedGenerator) -> None:
     extractive = seed_qa.answer(QUESTION)  # the extractive generator reports the score it thresholds
     assert extractive.confidence is not None and -1.0 <= extractive.confidence <= 1.0
-    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    qa = seed_qa.with_generator(MODEL_ONLY)
     scripted.enqueue("Nothing reported.")
     assert _final(list(qa.stream(QUESTION))).confidence is None  # a generator that reports none
     scripted.report = {"confidence": float("nan")}
