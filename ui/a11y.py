@@ -75,6 +75,8 @@ STYLESHEET = """
 a.cq-cite { display: inline-block; min-width: 20px; min-height: 20px; line-height: 20px; text-align: center;
   font-size: 0.78rem; padding: 0 0.3em; box-sizing: border-box; vertical-align: baseline; }
 a.cq-cite:focus-visible, #cq-back:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
+/* Gradio draws chat messages at 80% opacity, which takes every colour in them below its contrast. */
+#cq-chat .message-wrap .prose.chatbot.md { opacity: 1; }
 /* grey text of our own markup on its tinted backgrounds */
 .cq-badge-na { color: var(--body-text-color); }
 #cq-queued { font-size: 0.85em; color: var(--body-text-color); background: var(--background-fill-secondary);

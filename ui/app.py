@@ -236,8 +236,15 @@ def _build(ui: ChatUI) -> gr.Blocks:
         chat_outputs = [chat, sources, conv, box, copy_box]
         # Questions of different sessions run side by side (each reads one snapshot of the index); indexing and
         # deletion have their own queue of one, so they never hold a question back.
+        at_box = chat_outputs.index(box)
+
+        def answer(question: str, c: Conversation | None, p: Preferences | None) -> Iterator[tuple[Any, ...]]:
+            # The box is emptied once, when the question shows: what is typed meanwhile is the next (queued) question.
+            for i, out in enumerate(ui.respond(question, c, p)):
+                yield out if i == 0 else (*out[:at_box], gr.skip(), *out[at_box + 1 :])
+
         ask: dict[str, Any] = dict(
-            fn=ui.respond,
+            fn=answer,
             inputs=[box, conv, prefs],
             outputs=chat_outputs,
             concurrency_id="answer",
