@@ -150,19 +150,23 @@ def align_and_cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support
     return cite(aligned.raw, hits, evidence, support_threshold=support_threshold), aligned.corrected
 
 
-def claim_checks(text: str, citations: Sequence[Citation], corrected: Sequence[bool] = ()) -> list[ClaimCheck]:
+def claim_checks(text: str, citations: Sequence[Citation], corrected: Sequence[bool] = (),
+                 verdicts: Sequence[bool] = ()) -> list[ClaimCheck]:
     """The claims of a cited answer text with their verdicts (``Answer.claims``).
 
-    A claim is supported when it cites at least one citation and every one it cites is supported.
+    A claim is supported when ``verdicts`` (``CiteResult.claim_ok``) says so; without verdicts, when it cites at
+    least one citation and every one it cites is supported.
     """
     out: list[ClaimCheck] = []
     by_n = {c.n: c for c in citations}
     claims = split_claims(text)
     fixed = list(corrected) if len(corrected) == len(claims) else [False] * len(claims)
-    for claim, was_fixed in zip(claims, fixed, strict=True):
+    judged = list(verdicts) if len(verdicts) == len(claims) else None
+    for i, (claim, was_fixed) in enumerate(zip(claims, fixed, strict=True)):
         ns = tuple(n for n in dict.fromkeys(claim.markers) if n in by_n)
-        supported = bool(ns) and all(by_n[n].supported is not False for n in ns)
-        out.append(ClaimCheck(claim.text, claim.start, claim.end, ns, supported, was_fixed))
+        supported = bool(ns) and (judged[i] if judged is not None else all(by_n[n].supported is not False for n in ns))
+        start = claim.start + len(text[claim.start : claim.end]) - len(text[claim.start : claim.end].lstrip())
+        out.append(ClaimCheck(claim.text, start, claim.end, ns, supported, was_fixed))
     return out
 
 

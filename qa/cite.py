@@ -41,10 +41,17 @@ class Claim:
 
 @dataclass(frozen=True)
 class CiteResult:
+    """The cited answer: text with renumbered markers, citations, and the support verdict of every claim.
+
+    ``claim_ok[i]`` is True when claim ``i`` cites something and each of its quotes supports it (a citation's own
+    ``supported`` is False as soon as one claim it backs fails, so it cannot tell the claims apart).
+    """
+
     text: str
     citations: list[Citation]
     unsupported: int
     claims: int
+    claim_ok: tuple[bool, ...] = ()
 
 
 def _expand(group: str) -> list[int]:
@@ -172,6 +179,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
     pieces: list[str] = []
     cursor = 0
     unsupported = 0
+    verdicts: list[bool] = []
     for ci, claim in enumerate(claims):
         valid = [n for n in dict.fromkeys(claim.markers) if n in per_hit]
         new_numbers: list[int] = []
@@ -224,6 +232,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
             new_numbers.append(number_of[key])
         if not claim_ok:
             unsupported += 1
+        verdicts.append(claim_ok)
         # rebuild the claim's sentence with renumbered markers at its end
         gap = _MARKER.sub("", raw[cursor : claim.start])
         if pieces and not gap and not pieces[-1][-1:].isspace():
@@ -235,7 +244,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         cursor = claim.end
     pieces.append(_MARKER.sub("", raw[cursor:]))
     text = re.sub(r"[ \t]+\n", "\n", "".join(pieces)).strip()
-    return CiteResult(text, citations, unsupported, len(claims))
+    return CiteResult(text, citations, unsupported, len(claims), tuple(verdicts))
 
 
 def _span_in(claim: str, quote: str) -> tuple[int, int] | None:

@@ -341,7 +341,7 @@ class QA:
             text, citations, unsupported = result.text, result.citations, result.unsupported
         short = None if refused else short_answer(text, citations)
         text = re.sub(r"\s+\n", "\n", text)
-        claims = [] if refused else claim_checks(text, citations, corrected)
+        claims = [] if refused else claim_checks(text, citations, corrected, result.claim_ok)
         if not refused:
             unsupported = sum(not c.supported for c in claims)
         timings["cite"] = (time.perf_counter() - t2) * 1000
@@ -391,7 +391,7 @@ class QA:
             return
         threshold = self.settings.answer.support_threshold
         result, corrected = align_and_cite(raw, hits, evidence, support_threshold=threshold)
-        claims = claim_checks(result.text, result.citations, corrected)
+        claims = claim_checks(result.text, result.citations, corrected, result.claim_ok)
         for i in range(first, min(upto, len(claims))):
             c = claims[i]
             yield CitedClaim(i, c.text, [result.citations[n - 1] for n in c.citations], c.supported)
