@@ -127,7 +127,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
                             send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-send")
                         with gr.Row(elem_id="cq-actions", equal_height=True):
                             clear = gr.Button("New chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
-                            stop = gr.Button("Stop", variant="stop", size="sm", min_width=70, elem_id="cq-stop")
+                            stop = gr.Button("Stop", variant="stop", size="sm", scale=0, elem_id="cq-stop")
                             regen = gr.Button("Regenerate", size="sm", scale=0, min_width=110, elem_id="cq-regenerate")
                             copy = gr.Button("Copy answer", size="sm", scale=0, min_width=110, elem_id="cq-copy")
                             comment = gr.Textbox(

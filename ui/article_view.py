@@ -121,7 +121,8 @@ STYLESHEET = """
   text-align: left; padding: 0.5rem 0.65rem; border-radius: 8px; color: var(--body-text-color);
   background: var(--background-fill-primary); border: 1px solid var(--border-color-primary);
   box-shadow: 0 6px 20px rgba(0, 0, 0, 0.18); }
-.cq-sup.cq-pop-off .cq-pop { clip: rect(0 0 0 0); width: 1px; height: 1px; overflow: hidden; }
+.cq-sup.cq-pop-off .cq-pop { clip: rect(0 0 0 0); width: 1px; height: 1px; overflow: hidden; padding: 0; border: 0;
+  box-shadow: none; }
 .cq-pop-title { display: block; font-weight: 600; margin-bottom: 0.2rem; }
 .cq-pop-flag { display: block; color: #b42318; margin-top: 0.2rem; }
 .cq-answer-actions { margin-top: 0.45em; }
