@@ -174,8 +174,20 @@ def search(ctx: click.Context, query: str, k: int, mode: str | None, as_json: bo
         click.echo("   " + " ".join(h.text.split()) + "\n")
 
 
+def _marked_text(a: Any) -> str:
+    """``a.text`` with ⚠ after every claim nothing supports (``Answer.claims``)."""
+    text = a.text
+    for claim in sorted(getattr(a, "claims", None) or [], key=lambda c: -c.end):
+        if not claim.supported:
+            text = text[: claim.end] + " " + click.style("⚠ unsupported", fg="red") + text[claim.end :]
+    return text
+
+
 def _print_answer(a: Any) -> None:
-    click.echo(a.text)
+    click.echo(_marked_text(a))
+    if getattr(a, "disagreement", None):
+        click.secho(f"\n⚠ The model said “{a.disagreement}”, although a retrieved sentence appears to answer: "
+                    "it is shown with its source.", fg="yellow")
     if a.refused:
         if a.chunks:
             click.secho("\nClosest passages (they do not answer it):", bold=True)
@@ -190,7 +202,7 @@ def _print_answer(a: Any) -> None:
             click.echo(f"  [{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end}){flag}")
             click.echo(f"      “{' '.join(c.quote.split())}”")
     if a.unsupported:
-        click.secho(f"\n{a.unsupported} claim(s) not supported by their citations.", fg="yellow")
+        click.secho(f"\n{a.unsupported} claim(s) not supported by the retrieved passages (marked ⚠).", fg="yellow")
 
 
 def _qa_for(ctx: click.Context, backend: str | None, k: int | None, base_url: str | None, model: str | None,

@@ -164,3 +164,19 @@ def test_a_marker_still_being_written_does_not_end_a_claim() -> None:
     assert complete_claims("Putin came to Versailles. [1") == 0
     assert complete_claims("Putin came to Versailles. [1] They") == 1
     assert complete_claims("Putin came to Versailles.") == 0
+
+
+def test_the_cli_marks_the_unsupported_claim_and_the_disagreement(seed_qa: QA, scripted: ScriptedGenerator,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from ui.cli import _print_answer
+
+    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    _, sentence = _sentence(qa, MASSACRE, "129")
+    scripted.enqueue(f"{sentence} Paris is home to Zorblax the purple dragon.")
+    _print_answer(qa.answer(MASSACRE))
+    out = capsys.readouterr().out
+    assert "dragon. ⚠ unsupported" in out and out.count("⚠ unsupported") == 1
+    assert "1 claim(s) not supported" in out
+    scripted.enqueue("The articles don't say.")
+    _print_answer(qa.answer(MASSACRE))
+    assert "The model said “The articles don't say.”" in capsys.readouterr().out
