@@ -292,7 +292,7 @@ class Library:
 
         Args:
             paths: the files to add.
-            progress: called with a status line once indexing starts.
+            progress: called with a status line as each file is read and once indexing starts.
             names: the name to keep each file under (its doc_id is ``upload_doc_id(name)``); default: its own name.
                 The UI passes the names its upload policy checked (``ui.uploads``).
         """
@@ -308,7 +308,9 @@ class Library:
         n_files = sum(Path(name).suffix.lower() in SUPPORTED_SUFFIXES for name in kept)
 
         def read() -> Iterator[Article]:
-            for p, name in zip(paths, kept, strict=True):
+            for k, (p, name) in enumerate(zip(paths, kept, strict=True), 1):
+                if progress:  # as the build takes each file: a line per file while a long upload is indexed
+                    progress(f"reading {name} ({k} of {len(paths)})")
                 try:
                     art = load_article(p, doc_id=upload_doc_id(name), max_bytes=self.settings.corpus.max_file_bytes)
                 except ArticleError as exc:

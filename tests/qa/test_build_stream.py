@@ -63,7 +63,13 @@ def test_add_files_reports_added_and_skipped_in_order(tmp_path: Path) -> None:
     result = qa.library.add_files(files, progress=messages.append)
     assert result.added_doc_ids == ["uploads/one.txt", "uploads/two.md"]
     assert [e.path for e in result.skipped] == ["bad.docx", "empty.txt"]
-    assert messages == ["indexing 3 article(s)"]  # files of a supported type, counted before reading
+    assert messages == [  # a line per file as the build takes it; the count: files of a supported type
+        "reading bad.docx (1 of 4)",
+        "reading one.txt (2 of 4)",
+        "indexing 3 article(s)",
+        "reading empty.txt (3 of 4)",
+        "reading two.md (4 of 4)",
+    ]
     assert result.report is not None and (result.report.added, result.report.articles) == (2, 7)
     assert sorted(p.name for p in uploads_dir(settings).iterdir()) == ["one.txt", "two.md"]
     assert qa.library.add_files([files[0], files[2]]).report is None
