@@ -76,6 +76,14 @@ class IndexSettings(BaseModel):
         None, description="Collection name. Default: 'citeqa_' + a hash of the index folder (one per index).",
     )
     milvus_timeout: float = Field(10.0, gt=0, description="Seconds to wait for Milvus to connect or answer a call.")
+    milvus_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = Field(
+        "Strong",
+        description="Read consistency of the answer path's Milvus searches. 'Strong' (default) sees every write "
+        "acknowledged before the search (an index just updated answers with its new articles at once) but waits "
+        "for the server's clock per search; 'Bounded' reads a snapshot at most a few seconds old (faster; a chunk "
+        "of an article updated seconds ago may be missing, never a wrong quote: hits are checked against the "
+        "loaded articles).",
+    )
 
 
 class RetrievalSettings(BaseModel):
@@ -89,3 +97,9 @@ class RetrievalSettings(BaseModel):
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     mmr: bool = Field(False, description="Re-rank fused candidates with maximal marginal relevance for diversity.")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR trade-off: 1 = relevance only, 0 = diversity only.")
+    two_hop: bool = Field(
+        True,
+        description="Two-hop questions ('... the president who settled the dispute ...'): resolve the nested "
+        "description from the best sentences found for it, search again with the name found in its place and answer "
+        "from both searches, citing both sentences (qa/multihop.py). Only questions with a relative clause are parsed.",
+    )

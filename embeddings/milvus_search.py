@@ -139,7 +139,8 @@ class MilvusRetriever:
         s = self.store
         with s._call(f"search {field}"):
             res = s.client.search(s.collection, data=[_plain(data)], anns_field=field, limit=limit,
-                                  output_fields=fields, search_params=_params(s, field, limit))
+                                  output_fields=fields, search_params=_params(s, field, limit),
+                                  consistency_level=s.consistency)
         return _in_row_order(list(res[0])) if res else []
 
     def _hybrid(self, qvec: Any, terms: str, settings: RetrievalSettings, limit: int,
@@ -151,7 +152,7 @@ class MilvusRetriever:
                 AnnSearchRequest([terms], "sparse", _params(s, "sparse", limit), limit)]
         with s._call("run a hybrid search"):
             res = s.client.hybrid_search(s.collection, reqs, RRFRanker(settings.rrf_k), limit=limit,
-                                         output_fields=fields)
+                                         output_fields=fields, consistency_level=s.consistency)
         return list(res[0]) if res else []
 
 

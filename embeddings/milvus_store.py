@@ -129,7 +129,7 @@ class MilvusStore:
     """
 
     def __init__(self, client: Any, *, uri: str, collection: str, dim: int, fingerprint: str, index_type: str,
-                 timeout: float) -> None:
+                 timeout: float, consistency: str = "Strong") -> None:
         self.client = client
         self.uri = uri  # public: no credentials
         self.collection = collection
@@ -137,6 +137,7 @@ class MilvusStore:
         self.fingerprint = fingerprint
         self.index_type = index_type
         self.timeout = timeout
+        self.consistency = consistency  # of searches (``milvus_search``); writes and counts are always Strong
 
     @classmethod
     def open(cls, settings: IndexSettings, *, index_dir: Path, dim: int, fingerprint: str,
@@ -161,7 +162,8 @@ class MilvusStore:
             raise StoreUnavailableError(f"cannot reach Milvus at {uri}: {_reason(exc)}; start it or fix "
                                         "index.milvus_uri (citeqa does not fall back to FAISS)", uri=uri) from None
         store = cls(client, uri=uri, collection=name, dim=dim, fingerprint=fingerprint,
-                    index_type=_INDEX_TYPES[settings.faiss], timeout=settings.milvus_timeout)
+                    index_type=_INDEX_TYPES[settings.faiss], timeout=settings.milvus_timeout,
+                    consistency=settings.milvus_consistency)
         with store._call("open the collection"):
             exists = client.has_collection(name)
             if not exists and not create:
@@ -269,7 +271,7 @@ class MilvusStore:
     def count(self) -> int:
         """Rows in the collection."""
         with self._call("count chunks"):
-            res = self.client.query(self.collection, filter="", output_fields=["count(*)"])
+            res = self.client.query(self.collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
         return int(res[0]["count(*)"])
 
     def doc_chunks(self) -> dict[str, tuple[str, int]]:
@@ -285,7 +287,7 @@ class MilvusStore:
         if n <= _QUERY_WINDOW:  # one call (Milvus caps a query's limit; Milvus Lite has no iterator timestamps)
             with self._call("list chunks"):
                 yield from self.client.query(self.collection, filter="id >= 0", output_fields=fields,
-                                             limit=max(n, 1))
+                                             limit=max(n, 1), consistency_level="Strong")
             return
         with self._call("list chunks"):
             it = self.client.query_iterator(self.collection, batch_size=1000, output_fields=fields)
