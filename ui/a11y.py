@@ -75,6 +75,10 @@ STYLESHEET = """
 a.cq-cite { display: inline-block; min-width: 20px; min-height: 20px; line-height: 20px; text-align: center;
   font-size: 0.78rem; padding: 0 0.3em; box-sizing: border-box; vertical-align: baseline; }
 a.cq-cite:focus-visible, #cq-back:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
+#cq-current-title h2 { font-size: 1rem; margin: 0.2rem 0; }
+/* Dark mode: the theme has no dark accent, and indigo-600 on slate-950 is 3:1; indigo-300 is 10:1. */
+.dark { --color-accent: #a5b4fc; }
+.dark a.cq-cite:hover { color: #0a0f1e !important; }
 /* Gradio draws chat messages at 80% opacity, which takes every colour in them below its contrast. */
 #cq-chat .message-wrap .prose.chatbot.md { opacity: 1; }
 /* grey text of our own markup on its tinted backgrounds */

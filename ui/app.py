@@ -229,7 +229,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
                         apply = gr.Button("Apply", variant="primary", elem_id="cq-apply")
                         settings_status = gr.Markdown("", elem_id="cq-settings-status")
                     with gr.Column():
-                        gr.Markdown("#### Current settings")
+                        gr.Markdown("## Current settings", elem_id="cq-current-title")  # h2: headings in order
                         current = gr.Markdown(elem_id="cq-current-settings")
 
         # -- events ------------------------------------------------------------------------------------------
