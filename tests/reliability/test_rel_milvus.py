@@ -254,3 +254,26 @@ def test_faiss_store_never_imports_pymilvus(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "idx")], cwd=REPO, capture_output=True,
                          text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_seed_dev_answers_equal_faiss_with_the_real_model(milvus_server: MilvusServer, tmp_path: Path) -> None:  # noqa: F811
+    """all-MiniLM-L6-v2 over the seed articles: every seed_dev question gets the same chunks, answer and
+    citations from Milvus as from FAISS, and every quote is the article's exact text."""
+    from embeddings import EmbeddingSettings, load_embedder
+    from qa import QA, get_settings
+
+    emb = load_embedder(EmbeddingSettings())
+    qas = []
+    for name, settings in (("faiss", IndexSettings()), ("milvus", _milvus(milvus_server.uri, faiss="auto"))):
+        build_index(_seeds(), index_dir=tmp_path / name, embedder=emb, chunking=CHUNKING, index_settings=settings,
+                    progress=False)
+        index = Index.load(tmp_path / name, embedder=emb, chunking=CHUNKING, store=settings)
+        qas.append(QA(get_settings({"index": settings.model_dump() | {"dir": str(tmp_path / name)}}), index, emb))
+    rows = [json.loads(line) for line in (REPO / "evals" / "sets" / "seed_dev.jsonl").read_text().splitlines()]
+    for row in rows:
+        a, b = (qa.answer(row["question"], history=row.get("history") or []) for qa in qas)
+        assert [(h.doc_id, h.start, h.end) for h in b.chunks] == [(h.doc_id, h.start, h.end) for h in a.chunks]
+        assert (b.text, b.refused, b.citations) == (a.text, a.refused, a.citations), row["id"]
+        for c in b.citations:
+            assert qas[1].library.article(c.doc_id).text[c.start:c.end] == c.quote
