@@ -237,7 +237,18 @@ def check_index(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings,
     done: list[str] = []
     try:
         index = Index.load(index_dir, embedder=embedder, chunking=chunking)
-        done.append("manifest, file sizes, records, FAISS and BM25 structure")
+        store = getattr(index._retriever, "store", None)  # a Milvus index: the collection, chunk by chunk
+        if store is None:
+            done.append("manifest, file sizes, records, FAISS and BM25 structure")
+        else:
+            done.append(f"manifest, file sizes, records, Milvus collection {store.collection!r} at {store.uri}")
+            wanted: dict[str, tuple[str, int]] = {}
+            for c in index.chunks:
+                h, n = wanted.get(c.doc_id, (index.articles[c.doc_id].content_hash, 0))
+                wanted[c.doc_id] = (h, n + 1)
+            if store.doc_chunks() != wanted:
+                raise Damage(f"the Milvus collection {store.collection!r} does not hold the chunks of the articles")
+            done.append("every article's chunks in the collection (content hash and count)")
         if not verify_files(index_dir, index.manifest, hashed=lambda name: True):
             raise IndexCorruptError(f"index at {index_dir} has no checksums (written by an older citeqa); "
                                     f"{repair_hint(index.manifest)} and record them")
@@ -252,7 +263,7 @@ def check_index(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings,
         norms = np.linalg.norm(stored, axis=1) if len(stored) else np.ones(0)
         if not np.all(np.abs(norms - 1) < 1e-3):
             raise Damage(f"{int(np.sum(~(np.abs(norms - 1) < 1e-3)))} rows of {VECTORS} are not unit vectors")
-        done.append("FAISS vectors against vectors.npy, unit norms")
+        done.append("unit norms" if store else "FAISS vectors against vectors.npy, unit norms")
         rows = np.random.default_rng(0).choice(len(index.chunks), min(sample, len(index.chunks)), replace=False)
         if len(rows):
             fresh = embedder.embed([index.chunks[i].text for i in rows])

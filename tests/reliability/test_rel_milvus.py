@@ -33,6 +33,7 @@ from embeddings import (
     IndexSettings,
     RetrievalSettings,
     build_index,
+    check_index,
     remove_articles,
 )
 from embeddings.errors import StoreUnavailableError
@@ -166,8 +167,12 @@ def test_lost_rows_are_reported_then_repaired(milvus_server: MilvusServer, tmp_p
     store.close()
     with pytest.raises(IndexCorruptError, match=r"holds \d+ chunks, the index .* run `citeqa index`"):
         _load(tmp_path / "idx", settings)
+    check = check_index(tmp_path / "idx", embedder=HashEmbedder(), chunking=CHUNKING)  # `citeqa index --check`
+    assert not check.ok and "run `citeqa index`" in check.problems[0]
     report = _build(_seeds(), tmp_path / "idx", settings)  # up to date locally; the sync repairs the collection
     assert report.embedded_chunks == 0
+    check = check_index(tmp_path / "idx", embedder=HashEmbedder(), chunking=CHUNKING)
+    assert check.ok and any("every article's chunks in the collection" in c for c in check.checks)
     index = _load(tmp_path / "idx", settings)
     assert doc in {h.doc_id for q in QUERIES for h in index.search(q, RetrievalSettings(mode="dense", top_k=20))}
 
