@@ -92,11 +92,17 @@ class RayReport:
     workers: int
     seconds: float
     address: str
+    embed_cpu_s: float = 0.0  # CPU seconds the actors' processes spent in their embedding calls
 
     @property
     def chunks_per_s(self) -> float:
         """Chunks embedded per second of the whole phase (reading, chunking, embedding, committing)."""
         return self.embedded_chunks / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def chunks_per_cpu_s(self) -> float:
+        """Chunks embedded per CPU second of an actor: a worker's speed on a core of its own, whatever else runs."""
+        return self.embedded_chunks / self.embed_cpu_s if self.embed_cpu_s > 0 else 0.0
 
 
 def embed_on_ray(
@@ -135,7 +141,11 @@ def embed_on_ray(
         known = checkpoint.known()
         if not rebuild:
             known = {**_indexed_hashes(index_dir, embedder, chunking), **known}
-        n_workers = workers or max(1, int(ray.cluster_resources().get("CPU", 2)) - 1)
+        cpus = int(ray.cluster_resources().get("CPU", 0))
+        n_workers = workers or max(1, cpus - 1)
+        if n_workers + 0.5 > cpus:  # each actor holds a CPU for the whole run; the read tasks need half of one
+            raise RayError(f"{n_workers} embedding workers need at least {n_workers + 1} CPUs, the Ray cluster "
+                           f"at {where} has {cpus}: fewer --ray-workers, or more nodes")
         logger.info("ray: %d files, %d already embedded, %d embedding workers on %s", len(todo),
                     sum(d in known for _, d in todo), n_workers, where)
         counts = _run(ray, todo, known, checkpoint, settings=settings, chunking=chunking, workers=n_workers,
@@ -143,7 +153,8 @@ def embed_on_ray(
                       progress=progress, commit_chunks=commit_chunks, articles_per_call=articles_per_call)
     report = RayReport(files=len(todo), workers=n_workers, seconds=time.perf_counter() - t0, address=where, **counts)
     line = (f"ray: embedded {report.embedded_chunks} chunks of {report.embedded_articles} articles in "
-            f"{report.seconds:.1f} s ({report.chunks_per_s:.0f} chunks/s, {n_workers} workers); "
+            f"{report.seconds:.1f} s ({report.chunks_per_s:.0f} chunks/s, {n_workers} workers, "
+            f"{report.chunks_per_cpu_s:.0f} per actor CPU-second); "
             f"{report.known_articles} already embedded, {report.unreadable} unreadable, "
             f"{report.duplicates} duplicates dropped")
     logger.info("%s", line)
@@ -201,11 +212,12 @@ def _run(
     ray: Any, todo: list[tuple[str, str]], known: dict[str, str], checkpoint: Checkpoint, *,
     settings: EmbeddingSettings, chunking: ChunkSettings, workers: int, fingerprint: str, dim: int,
     max_file_bytes: int, progress: bool, commit_chunks: int, articles_per_call: int,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     from ray.data import ActorPoolStrategy, DataContext
 
     DataContext.get_current().enable_progress_bars = False  # ours counts files; Ray's would interleave with it
-    counts = dict(embedded_articles=0, embedded_chunks=0, known_articles=0, unreadable=0, duplicates=0)
+    counts: dict[str, Any] = dict(embedded_articles=0, embedded_chunks=0, known_articles=0, unreadable=0,
+                                  duplicates=0, embed_cpu_s=0.0)
     if not todo:
         return counts
     config = settings.model_dump_json()
@@ -227,6 +239,7 @@ def _run(
     n_pending = 0
     try:
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            counts["embed_cpu_s"] += float(np.sum(batch["cpu_s"]))
             for doc_id, h, status, spans, vectors in zip(batch["doc_id"], batch["content_hash"], batch["status"],
                                                          batch["spans"], batch["vectors"], strict=True):
                 if bar is not None:
@@ -383,16 +396,22 @@ class EmbedActor:
                                 f"(fingerprint {model_fingerprint(self.embedder)[:12]} vs {fingerprint[:12]})")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Add a ``vectors`` column (float32 bytes, one row per chunk) and drop the chunk texts."""
+        """Add a ``vectors`` column (float32 bytes, one row per chunk) and ``cpu_s`` (the call's CPU seconds, on
+        its first row), and drop the chunk texts."""
         texts = [json.loads(str(t)) for t in batch["texts"]]
         flat = [t for row in texts for t in row]
+        cpu = time.process_time()
         vectors = self.embedder.embed(flat) if flat else np.zeros((0, self.embedder.dim), np.float32)
+        cpu_s = np.zeros(len(texts), dtype=np.float64)
+        if len(texts):
+            cpu_s[0] = time.process_time() - cpu
         out, first = [], 0
         for row in texts:
             out.append(np.ascontiguousarray(vectors[first : first + len(row)], dtype=np.float32).tobytes())
             first += len(row)
         result = {k: v for k, v in batch.items() if k != "texts"}
         result["vectors"] = np.array(out, dtype=object)
+        result["cpu_s"] = cpu_s
         return result
 
 

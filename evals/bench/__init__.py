@@ -16,6 +16,7 @@ script (never ``python -m ui.cli``; nothing here imports ``ui``).
       retrieval.py     python -m evals.bench.retrieval: indexing vs bare encode, search latency per mode
       index_memory.py  python -m evals.bench.index_memory: peak RSS of ``citeqa index`` on large corpora
       ui_latency.py    python -m evals.bench.ui_latency: submit → first token / full answer in the browser
+      scale.py         section scale (opt-in): Ray ingestion with 1 and 2 workers, Milvus vs FAISS at 100k
 
 This module stays free of heavy imports: ``citeqa bench --help`` reads ``SECTIONS`` from here.
 """
@@ -23,6 +24,8 @@ This module stays free of heavy imports: ``citeqa bench --help`` reads ``SECTION
 from __future__ import annotations
 
 # The sections of a bench run, in the order they run (``--sections`` picks a subset).
-SECTIONS = ("indexing", "latency", "cold_start", "vectors", "memory", "onnx")
+SECTIONS = ("indexing", "latency", "cold_start", "vectors", "memory", "onnx", "scale")
+# Run only when asked for (``--sections scale``): it needs the [scale] extra (Ray, Milvus Lite).
+OPT_IN = ("scale",)
 
-__all__ = ["SECTIONS"]
+__all__ = ["OPT_IN", "SECTIONS"]

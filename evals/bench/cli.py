@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from evals.bench import SECTIONS
+from evals.bench import OPT_IN, SECTIONS
 
 
 @click.command()
@@ -17,7 +17,8 @@ from evals.bench import SECTIONS
               show_default=True, help="Folder for bench.json, report.md and the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print bench.json to stdout instead of a summary.")
 @click.option("--sections", default=None, metavar="NAME[,NAME...]",
-              help="Run only these sections: " + ", ".join(SECTIONS) + " (default: all).")
+              help="Run only these sections: " + ", ".join(SECTIONS) + " (default: all but "
+              + ", ".join(OPT_IN) + ", which needs the [scale] extra).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
 def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet: bool) -> None:
     """Measure indexing speed, query latency per stage, the product's FAISS indexes up to 1M vectors, memory
@@ -64,6 +65,18 @@ def summary_lines(result: dict, out_dir: Path) -> str:
             lines.append(f"{a['n']:>9,} vectors: auto = {au['factory']}, p50 {au['p50_ms']:.2f} ms, recall@10 "
                          f"{au['recall']:.3f}, {au['memory_mb']:.0f} MB"
                          + ("" if a["flat_p50_ms"] is None else f" (exact p50 {a['flat_p50_ms']:.2f} ms)"))
+    ing = (result.get("scale") or {}).get("ingestion")
+    if ing:
+        rates = ", ".join(f"{r['workers']} worker(s) {r['chunks_per_s']:.1f}" for r in ing["runs"])
+        lines.append(f"Ray ingestion chunks/s: {rates}" + (f" (ratio {ing['ratio']:.2f})" if ing["ratio"] else ""))
+    srch = (result.get("scale") or {}).get("search")
+    if srch:
+        lines.append(f"{srch['n']:,} vectors: FAISS {srch['faiss']['kind']} p50 "
+                     f"{srch['faiss']['latency_ms']['p50']:.2f} ms recall@10 {srch['faiss']['recall_at_10']:.3f}; "
+                     f"Milvus {srch['milvus']['index_type']} p50 {srch['milvus']['latency_ms']['p50']:.2f} ms "
+                     f"recall@10 {srch['milvus']['recall_at_10']:.3f}"
+                     + "".join(f"; at {lvl} consistency p50 {c['latency_ms']['p50']:.2f} ms"
+                               for lvl, c in (srch["milvus"].get("consistency") or {}).items()))
     mem = result.get("memory") or {}
     for key in ("seed", "large"):
         if key in mem:

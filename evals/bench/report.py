@@ -51,6 +51,9 @@ def render_markdown(result: dict[str, Any], plots: dict[str, str]) -> str:
     lines += _vectors_md(result.get("vectors"), plots)
     lines += _memory_md(result.get("memory"))
     lines += _onnx_md(result.get("onnx"), plots)
+    from evals.bench.scale import scale_md  # no Ray or Milvus import: the section's figures only
+
+    lines += scale_md(result.get("scale"))
     return "\n".join(lines)
 
 

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.bench import SECTIONS
+from evals.bench import OPT_IN, SECTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def run_bench(*, quick: bool, out_dir: Path, progress: bool,
 def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, embedder: Any = None,
              sections: Sequence[str] | None = None) -> dict[str, Any]:
     """``run_bench`` with an explicit plan (and optionally an already loaded embedder)."""
-    selected = list(SECTIONS) if sections is None else list(dict.fromkeys(sections))
+    selected = [s for s in SECTIONS if s not in OPT_IN] if sections is None else list(dict.fromkeys(sections))
     unknown = [name for name in selected if name not in SECTIONS]
     if unknown or not selected:
         raise ValueError(f"unknown bench section(s) {', '.join(unknown) or '(none given)'}; "
@@ -373,6 +373,14 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
                               cache_dir=Path(str(model_cache)), repeats=plan.onnx_repeats, progress=bar)
 
         section("onnx", onnx)
+
+        def scale() -> dict[str, Any]:  # 6. Ray ingestion, Milvus vs FAISS (evals/bench/scale.py)
+            from evals.bench.scale import bench_scale
+
+            return bench_scale(emb, EmbeddingSettings(cache_dir=model_cache), state["sentences"], state["anchors"],
+                               work=work, quick=quick, progress=bar)
+
+        section("scale", scale)
         return _finish(result, out_dir, started, bar, write_report)
     finally:
         bar.close()

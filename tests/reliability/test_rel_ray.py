@@ -5,6 +5,8 @@ What was tried, and what a user must see:
   (cosine >= 0.999), an index that passes ``citeqa index --check``; a second Ray run embeds nothing;
 - an embedding actor's process killed (SIGKILL) mid-build: Ray Data restarts it and retries its batch, the build
   finishes, every article is committed once and indexed once;
+- index.store = "milvus": the Ray-built index lands in a Milvus collection (a real Milvus Lite server process),
+  every chunk once, and search there cites the exact words of the local articles;
 - the driver (a process connected to the cluster by its address) killed mid-build: ``citeqa index --ray ADDRESS``
   resumes from the committed batches, embeds only the rest, and the index holds every chunk once.
 
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from milvus_server import MilvusServer, milvus_server  # noqa: F401  (a Milvus Lite server process per module)
 from ray_cluster import descendant_pids, ray_cluster  # noqa: F401  (the session's cluster)
 
 from corpus.load import iter_articles, load_articles
@@ -172,3 +175,25 @@ def test_killed_driver_resumes_without_embedding_twice(ray_cluster: Any, tmp_pat
     assert _spans(index) == _expected_spans(folder, emb, settings.chunking)
     assert check_index(index_dir, embedder=emb, chunking=settings.chunking).ok
     assert not resume.exists()
+
+
+def test_ray_build_into_milvus_holds_every_chunk_once(ray_cluster: Any, milvus_server: MilvusServer,  # noqa: F811
+                                                     tmp_path: Path) -> None:
+    from embeddings.config import RetrievalSettings
+    from embeddings.milvus_store import MilvusStore
+
+    conf = {"index": {"dir": str(tmp_path / "index"), "store": "milvus", "milvus_uri": milvus_server.uri}}
+    report, _ = library.build(conf, [SEEDS], progress=False, ray=ray_cluster.address, ray_workers=2)
+    assert report.embedded_chunks == report.chunks > 0
+    settings = get_settings(conf)
+    emb = load_embedder(settings.embedding)
+    index = Index.load(settings.index_dir(), embedder=emb, chunking=settings.chunking, store=settings.index)
+    store = MilvusStore.open(settings.index, index_dir=settings.index_dir(), dim=emb.dim,
+                             fingerprint=index.manifest["model_fingerprint"], create=False)
+    try:
+        assert store.count() == report.chunks
+        assert sum(n for _, n in store.doc_chunks().values()) == report.chunks
+    finally:
+        store.close()
+    hits = index.search("Where did Macron receive Putin in 2017?", RetrievalSettings())
+    assert hits and all(index.articles[h.doc_id].text[h.start : h.end] == h.text for h in hits)
