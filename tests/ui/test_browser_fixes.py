@@ -71,11 +71,11 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def _page(browser: Any, server: Server, viewport: dict[str, int]) -> Iterator[Any]:
+def _page(browser: Any, server: Server, viewport: dict[str, int], *, query: str = "") -> Iterator[Any]:
     context = browser.new_context(viewport=viewport)
     pg = context.new_page()
     pg.on("dialog", lambda d: d.accept())
-    open_app(pg, server.url)
+    open_app(pg, server.url + query)
     yield pg
     context.close()
 
@@ -137,15 +137,22 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     return list(found)
 
 
-def test_axe_finds_no_serious_violation_on_any_tab(any_page: Any) -> None:
-    page = any_page
+@pytest.fixture(params=["desktop", "phone", "dark"])
+def axe_page(request: pytest.FixtureRequest, browser: Any, server: Server) -> Iterator[Any]:
+    viewport = PHONE if request.param == "phone" else DESKTOP
+    yield from _page(browser, server, viewport, query="?__theme=dark" if request.param == "dark" else "")
+
+
+def test_axe_finds_no_serious_violation_on_any_tab(axe_page: Any) -> None:
+    page = axe_page
+    dark = "__theme=dark" in page.url
     ask(page, MACRON)  # markers, badges and source cards on the Chat tab
     report = {}
     for name in ("Chat", "Articles", "Settings"):
         tab(page, name)
         page.wait_for_timeout(300)  # the tab's content is laid out (axe measures colours and sizes)
         report[name] = axe_violations(page)
-        shot(page, f"axe_{name.lower()}", full_page=True)
+        shot(page, f"axe_{name.lower()}{'_dark' if dark else ''}", full_page=True)
     assert report == {"Chat": [], "Articles": [], "Settings": []}
 
 
