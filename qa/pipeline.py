@@ -269,7 +269,8 @@ class QA:
         hits, search_ms = loaded.index.search_timed(query, self.settings.retrieval)
         timings.update({f"retrieve.{k}": v for k, v in search_ms.items()})
         timings["retrieve"] = sum(search_ms.values())
-        hop = second_hop(query, loaded.index, loaded.evidence, self.settings.retrieval) \
+        hop = second_hop(query, hits, loaded.index, loaded.evidence, self.settings.retrieval,
+                         refusal_threshold=self.settings.answer.refusal_threshold) \
             if self.settings.retrieval.two_hop and hits else None
         if hop is not None:  # a nested question: answered from a search with its description resolved (qa/multihop)
             query, hits = hop.query, hop.hits

@@ -1,0 +1,120 @@
+"""Two-hop questions (qa/multihop.py) on the real spaCy parse over a HashEmbedder index of the seed articles: the
+nested description, the bridge found for it, the second search, and an answer citing both hops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.load import load_articles
+from embeddings import HashEmbedder, Index, build_index
+from qa import QA, Answer, get_settings
+from qa.multihop import bridge_line, describe, merge_hits, second_hop
+from qa.types import Retrieved
+
+SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
+NESTED = "On what date did the French president who settled the Mistral dispute visit the Kremlin?"
+RESOLVED = "On what date did Francois Hollande visit the Kremlin?"
+BRIDGE = "Sarkozy’s successor, Francois Hollande, settled the dispute by agreeing to refund Moscow almost €900 million"
+
+
+@pytest.fixture(scope="module")
+def seed_qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    embedder = HashEmbedder()
+    settings = get_settings({"index": {"dir": str(tmp_path_factory.mktemp("hop") / "index")},
+                             "retrieval": {"two_hop": True},
+                             # hash vectors are no measure of relevance: answer whatever is found
+                             "answer": {"refusal_threshold": -1.0, "support_threshold": 0.3}})
+    build_index(load_articles([SEEDS]).articles, index_dir=settings.index_dir(), embedder=embedder,
+                chunking=settings.chunking, index_settings=settings.index, progress=False)
+    return QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
+
+
+def test_the_nested_description_its_noun_verb_and_role() -> None:
+    d = describe(NESTED)
+    assert d is not None
+    assert NESTED[d.span.start:d.span.end] == d.span.text == "the French president who settled the Mistral dispute"
+    assert (d.head, d.verb, d.role, "PERSON" in d.labels) == ("president", "settle", "subject", True)
+    # a time noun's clause without a pronoun: the bridge is the clause's date
+    t = describe("What crisis broke out in the same year France returned to NATO’s command structure?")
+    assert t is not None and t.span.text == "the same year France returned to NATO’s command structure"
+    assert (t.head, t.verb, t.role, "DATE" in t.labels) == ("year", "return", "adverbial", True)
+    # any other noun: the bridge is that noun as a sentence specifies it
+    a = describe("How many people died in the attacks that preceded Hollande’s November 26 trip to the Kremlin?")
+    assert a is not None and (a.head, a.labels) == ("attack", frozenset())
+
+
+@pytest.mark.parametrize("question", [
+    "Where did Macron receive Putin in 2017?",  # no relative clause (not even parsed)
+    "Who was the French president who settled the Mistral dispute?",  # the description is what is asked: one hop
+    "Which French president who settled the dispute visited Moscow?",
+])
+def test_no_second_hop_without_a_description_to_resolve(question: str) -> None:
+    assert describe(question) is None
+
+
+def test_the_bridge_is_found_and_searched_again(seed_qa: QA) -> None:
+    hits = seed_qa.index.search(NESTED, seed_qa.settings.retrieval)
+    hop = second_hop(NESTED, hits, seed_qa.index, seed_qa.evidence, seed_qa.settings.retrieval, refusal_threshold=-1)
+    assert hop is not None
+    assert hop.bridge.text == "Francois Hollande" and hop.bridge.sentence.text.startswith(BRIDGE)
+    assert hop.query == RESOLVED
+    second = seed_qa.index.search(RESOLVED, seed_qa.settings.retrieval)
+    assert hop.hits[:len(second)] == second  # the second search's hits, then the bridge's chunk if not among them
+    assert hop.bridge.hit in hop.hits and len(hop.hits) <= seed_qa.settings.retrieval.top_k + 1
+    text = seed_qa.evidence.articles[hop.bridge.hit.doc_id].text
+    assert text[hop.bridge.sentence.start:hop.bridge.sentence.end] == hop.bridge.sentence.text
+
+
+def _best(qa: QA, query: str, hits: list) -> float:
+    """The cosine of the query and the closest sentence of the hits (what the extractive generator thresholds)."""
+    texts = [s.text for h in hits for s in qa.evidence.sentences(h)]
+    vecs = qa.evidence.embed([query, *texts])
+    return float(np.max(vecs[1:] @ vecs[0]))
+
+
+def test_no_second_hop_that_would_turn_an_answer_into_a_refusal(seed_qa: QA) -> None:
+    retrieval = seed_qa.settings.retrieval
+    hits = seed_qa.index.search(NESTED, retrieval)
+    hop = second_hop(NESTED, hits, seed_qa.index, seed_qa.evidence, retrieval, refusal_threshold=-1)
+    assert hop is not None
+    before, after = _best(seed_qa, NESTED, hits), _best(seed_qa, RESOLVED, hop.hits)
+    low, high = sorted((before, after))
+    between = (low + high) / 2  # answered on one side of it, refused on the other
+    kept = second_hop(NESTED, hits, seed_qa.index, seed_qa.evidence, retrieval, refusal_threshold=between)
+    assert (kept is None) == (after < before)  # dropped only when the second hop would be the refused one
+    # both refused (or both answered): the second hop stands
+    assert second_hop(NESTED, hits, seed_qa.index, seed_qa.evidence, retrieval, refusal_threshold=5.0) is not None
+
+
+def test_the_answer_cites_both_hops(seed_qa: QA) -> None:
+    events = list(seed_qa.events(NESTED))
+    retrieved = next(e for e in events if isinstance(e, Retrieved))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and not answer.refused
+    assert retrieved.query == answer.query == RESOLVED
+    assert any(c.quote.startswith(BRIDGE) for c in answer.citations)  # the first hop's sentence, cited
+    assert "two_hop" in " ".join(answer.timings_ms)
+    for c in answer.citations:
+        assert seed_qa.evidence.articles[c.doc_id].text[c.start:c.end] == c.quote
+    off = seed_qa.with_settings(retrieval={"two_hop": False}).answer(NESTED)
+    assert off.query == NESTED and not any(c.quote.startswith(BRIDGE) for c in off.citations)
+
+
+def test_the_bridge_line_only_when_the_answer_did_not_cite_it(seed_qa: QA) -> None:
+    hits = seed_qa.index.search(NESTED, seed_qa.settings.retrieval)
+    hop = second_hop(NESTED, hits, seed_qa.index, seed_qa.evidence, seed_qa.settings.retrieval, refusal_threshold=-1)
+    assert hop is not None
+    n = hop.hits.index(hop.bridge.hit) + 1
+    quoted = " ".join(hop.bridge.sentence.text.split())
+    assert bridge_line(hop, "On Nov. 26 Hollande was in Moscow [1].") == f" {quoted} [{n}]"
+    assert bridge_line(hop, f"Hollande settled it [{n}].") == ""
+    assert bridge_line(hop, "The articles don't say: none of the retrieved passages answers this question.") == ""
+
+
+def test_merge_keeps_the_second_hop_and_adds_the_bridge_chunk(seed_qa: QA) -> None:
+    a, b, c = seed_qa.index.search("Mistral warships refund", seed_qa.settings.retrieval, k=3)
+    assert merge_hits([a, b], c, k=2) == [a, b, c]
+    assert merge_hits([a, b, c], b, k=3) == [a, b, c]
