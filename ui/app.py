@@ -82,8 +82,6 @@ def _build(ui: ChatUI) -> gr.Blocks:
         conv = gr.State(Conversation())
         prefs = gr.State(Preferences())
         copy_box = gr.Textbox(visible=False, elem_id="cq-copy-text")
-        secret = conversations.storage_secret(ui.settings)  # this browser's saved conversations
-        store = gr.BrowserState(conversations.EMPTY_STORE, storage_key="citeqa-conversations", secret=secret)
         gr.HTML(
             "<h1>citeqa</h1><p>Ask about the articles. Every claim cites the exact words it comes from: "
             "click a [n] marker to see the quote in its article.</p>",
@@ -369,7 +367,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
             outputs=[*article_outputs, role_note, files, add, to_delete, delete],
             concurrency_limit=None,
         ).then(ui.describe_settings, inputs=[prefs], outputs=[current], concurrency_limit=None)
-        parts = dict(chat=chat, sources=sources, conv=conv, box=box, copy_box=copy_box, prefs=prefs, store=store)
+        parts = dict(chat=chat, sources=sources, conv=conv, box=box, copy_box=copy_box, prefs=prefs)
         parts.update(past=past, stop=stop, forget=forget, clear=clear, regenerate=regen, demo=demo)
         parts.update(collection=collection, articles_head=articles_head)
         conversations.wire_events(ui, parts, asks)

@@ -1,13 +1,18 @@
 """Conversations beyond one answer: Stop and Regenerate, and the list of past conversations the browser keeps.
 
-The page keeps its conversations in the browser's localStorage (a Gradio ``BrowserState`` holding ``store``, a
-JSON-able dict), one list per user name when logins are on ("" without logins): nothing is kept on the server.
-A record holds each question and what the UI needs to show its answer again (text, citations with their offsets,
-the closest passages of a refusal); the answers' quotes are checked against the index again when shown.
+The page keeps its conversations in the browser's localStorage under ``STORAGE_KEY``: a JSON ``store`` with one
+list per user name when logins are on ("" without logins); nothing is kept on the server. A record holds each
+question and what the UI needs to show its answer again (text, citations with their offsets, the closest passages
+of a refusal); the answers' quotes are checked against the index again when shown.
+
+Every event reads the store afresh from localStorage (``READ_JS``), and a change goes back as one operation that
+the page applies to the then-current store (``APPLY_JS``): two tabs of one browser never overwrite each other's
+conversations. (Gradio's ``BrowserState`` reads localStorage once per page load and writes its whole value back,
+so the tab saving last would drop the other tab's conversations.)
 
 Example::
 
-    store = save(EMPTY_STORE, "", conv)             # after an answer
+    store = save(EMPTY_STORE, "", conv)             # after an answer (what APPLY_JS does with {"save": record})
     [(label, cid)] = listing(store, "")
     again = conversation_from_record(ui, find(store, "", cid))
 """
@@ -15,7 +20,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import json
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -27,26 +32,16 @@ from ui import article_view, render
 from ui.handlers import Conversation, Preferences, _bot, panel
 
 if TYPE_CHECKING:
-    from qa import Settings
     from ui.handlers import ChatUI
 
 STORE_VERSION = 1
 EMPTY_STORE: dict[str, Any] = {"v": STORE_VERSION, "users": {}}
 MAX_CONVERSATIONS = 20  # per user and browser; the oldest go first
 MAX_TURNS = 40  # per saved conversation: its latest questions
-MAX_STORE_CHARS = 2_000_000  # localStorage holds about 5 MB per site
+STORAGE_KEY = "citeqa-conversations"
 TITLE_CHARS = 60
 
 ChatState = tuple[list[dict[str, str]], str, Conversation, str]  # chat, sources panel, conversation, copy text
-
-
-def storage_secret(settings: Settings) -> str:
-    """The key the page's stored conversations are encrypted with: stable for one index, so they survive restarts.
-
-    Gradio sends it to the page, so it keeps the stored text unreadable at a glance, not secret from the browser's
-    user; what is stored is that user's own questions and answers.
-    """
-    return hashlib.sha256(f"citeqa-conversations|{settings.index_dir()}".encode()).hexdigest()[:32]
 
 
 # -- Stop and Regenerate ---------------------------------------------------------------------------------
@@ -194,6 +189,14 @@ def conversation_from_record(ui: ChatUI, rec: dict[str, Any]) -> Conversation:
 
 
 # -- the store (one browser's localStorage) ------------------------------------------------------------
+def parse_store(text: Any) -> Any:
+    """The store from localStorage's text (anything unreadable is an empty store)."""
+    try:
+        return json.loads(text) if isinstance(text, str) and text else EMPTY_STORE
+    except ValueError:
+        return EMPTY_STORE
+
+
 def _records(store: Any, user: str | None) -> list[dict[str, Any]]:
     users = store.get("users") if isinstance(store, dict) and store.get("v") == STORE_VERSION else None
     items = users.get(user or "") if isinstance(users, dict) else None
@@ -213,12 +216,7 @@ def save(store: Any, user: str | None, conv: Conversation) -> dict[str, Any]:
     records = [r for r in _records(store, user) if r["id"] != conv.cid]
     if conv.turns:
         records.insert(0, to_record(conv))
-    records = records[:MAX_CONVERSATIONS]
-    new = _with_records(store, user, records)
-    while len(records) > 1 and len(repr(new)) > MAX_STORE_CHARS:
-        records = records[:-1]
-        new = _with_records(store, user, records)
-    return new
+    return _with_records(store, user, records[:MAX_CONVERSATIONS])
 
 
 def remove(store: Any, user: str | None, cid: str) -> dict[str, Any]:
@@ -252,43 +250,96 @@ def shown(ui: ChatUI, conv: Conversation) -> ChatState:
 
 
 # -- the page's events -------------------------------------------------------------------------------------
+_GET_JS = (
+    "(function () { try { return localStorage.getItem(" + json.dumps(STORAGE_KEY) + ") || ''; }"
+    " catch (e) { return ''; } })()"
+)
+
+
+def read_js(n_inputs: int) -> str:
+    """The page step of an event whose last input is the store: that input becomes localStorage's current text."""
+    if n_inputs == 1:
+        return f"() => {_GET_JS}"
+    return f"(...args) => {{ args[args.length - 1] = {_GET_JS}; return args; }}"
+
+
+# An operation {"user", "save": record} or {"user", "remove": id} applied to the store as it is now (another tab may
+# have written since this one read it), as ``save``/``remove`` do; when the browser's quota is reached the user's
+# oldest conversations go first.
+APPLY_JS = (
+    "(op) => { if (!op) return [];\n"
+    "  var key = " + json.dumps(STORAGE_KEY) + ", max = " + str(MAX_CONVERSATIONS) + ", store = null;\n"
+    "  try { op = JSON.parse(op); } catch (e) { return []; }\n"
+    "  try { store = JSON.parse(localStorage.getItem(key) || 'null'); } catch (e) { store = null; }\n"
+    "  if (!op || typeof op !== 'object') return [];\n"
+    "  if (!store || store.v !== " + str(STORE_VERSION) + " || !store.users || typeof store.users !== 'object')\n"
+    "    store = {v: " + str(STORE_VERSION) + ", users: {}};\n"
+    "  var id = op.save ? op.save.id : op.remove;\n"
+    "  var list = (Array.isArray(store.users[op.user]) ? store.users[op.user] : [])\n"
+    "    .filter(function (r) { return r && r.id !== id; });\n"
+    "  if (op.save) list.unshift(op.save);\n"
+    "  list = list.slice(0, max);\n"
+    "  for (;;) {\n"
+    "    store.users[op.user] = list;\n"
+    "    try { localStorage.setItem(key, JSON.stringify(store)); break; }\n"
+    "    catch (e) { if (list.length <= 1) break; list = list.slice(0, -1); }\n"
+    "  }\n"
+    "  return [];\n"
+    "}"
+)
+
+
 def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
     """Wire Stop, Regenerate, the saved conversations and the collection line into the Blocks being built.
 
-    ``c`` names the components (chat, sources, conv, box, copy_box, prefs, store, past, stop, regenerate,
-    forget, clear, collection, articles_head, demo); ``asks`` are the events that write an answer (Stop cancels
-    them). Stop and Regenerate show only when they apply (``ui.article_view.SCRIPT`` toggles them in the page).
+    ``c`` names the components (chat, sources, conv, box, copy_box, prefs, past, stop, regenerate, forget, clear,
+    collection, articles_head, demo); ``asks`` are the events that write an answer (Stop cancels them). Stop and
+    Regenerate show only when they apply (``ui.article_view.SCRIPT`` toggles them in the page).
     """
     import gradio as gr
 
     from ui.collection import describe_library
 
+    store = gr.Textbox(visible=False, elem_id="cq-store")  # localStorage's text, read by each event (read_js)
+    op = gr.Textbox(visible=False, elem_id="cq-store-op")  # the change for the page to apply (APPLY_JS)
+
     def user_of(request: Any) -> str:
         return (getattr(request, "username", None) if request is not None else None) or ""
 
-    def save_current(conv: Conversation, store: Any, request: gr.Request) -> tuple[Any, Any]:
-        new = save(store, user_of(request), conv)
-        return new, gr.update(choices=listing(new, user_of(request)), value=conv.cid if conv.turns else None)
+    def choices(st: Any, user: str, value: str | None) -> Any:
+        return gr.update(choices=listing(st, user), value=value)
 
-    def restore(store: Any, request: gr.Request) -> tuple[Any, ...]:
-        conv = latest(ui, store, user_of(request))
-        choices = listing(store, user_of(request))
-        return (*shown(ui, conv), gr.update(choices=choices, value=conv.cid if conv.turns else None))
+    def save_current(conv: Conversation, text: str, request: gr.Request) -> tuple[str, Any]:
+        user = user_of(request)
+        if not conv.turns:
+            return "", gr.skip()
+        change = json.dumps({"user": user, "save": to_record(conv)})
+        return change, choices(save(parse_store(text), user, conv), user, conv.cid)
 
-    def open_saved(cid: str | None, store: Any, request: gr.Request) -> ChatState:
-        rec = find(store, user_of(request), cid)
+    def restore(text: str, request: gr.Request) -> tuple[Any, ...]:
+        st, user = parse_store(text), user_of(request)
+        conv = latest(ui, st, user)
+        return (*shown(ui, conv), choices(st, user, conv.cid if conv.turns else None))
+
+    def open_saved(cid: str | None, text: str, request: gr.Request) -> ChatState:
+        rec = find(parse_store(text), user_of(request), cid)
         return shown(ui, conversation_from_record(ui, rec) if rec else Conversation())
 
-    def forget(conv: Conversation, store: Any, request: gr.Request) -> tuple[Any, ...]:
-        new = remove(store, user_of(request), conv.cid)
-        return (new, gr.update(choices=listing(new, user_of(request)), value=None), *shown(ui, Conversation()))
+    def forget(conv: Conversation, text: str, request: gr.Request) -> tuple[Any, ...]:
+        user = user_of(request)
+        change = json.dumps({"user": user, "remove": conv.cid})
+        return (change, choices(remove(parse_store(text), user, conv.cid), user, None), *shown(ui, Conversation()))
 
     # Gradio finds gr.Request parameters through their annotations (this module's are strings).
     for fn in (save_current, restore, open_saved, forget):
         fn.__annotations__ = {**{k: Any for k in fn.__annotations__ if k != "return"}, "request": gr.Request}
 
     chat_state = [c["chat"], c["sources"], c["conv"], c["copy_box"]]
-    saving: dict[str, Any] = dict(fn=save_current, inputs=[c["conv"], c["store"]], outputs=[c["store"], c["past"]])
+
+    def saving(dep: Any) -> None:
+        dep.then(save_current, inputs=[c["conv"], store], outputs=[op, c["past"]], js=read_js(2), queue=False).then(
+            None, inputs=[op], js=APPLY_JS, queue=False
+        )
 
     def again(conv: Conversation, prefs: Preferences | None) -> Iterator[Any]:
         yield from regenerate(ui, conv, prefs)
@@ -301,14 +352,25 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
         concurrency_limit=ui.settings.ui.max_concurrent_questions,
     )
     for dep in (*asks, regen):
-        dep.then(**saving, queue=False)
-    c["stop"].click(
-        lambda conv: stop(ui, conv), inputs=[c["conv"]], outputs=chat_state, cancels=[*asks, regen], queue=False
-    ).then(**saving, queue=False)
-    c["past"].input(open_saved, inputs=[c["past"], c["store"]], outputs=chat_state, cancels=[*asks, regen], queue=False)
-    c["forget"].click(forget, inputs=[c["conv"], c["store"]], outputs=[c["store"], c["past"], *chat_state], queue=False)
+        saving(dep)
+    saving(
+        c["stop"].click(
+            lambda conv: stop(ui, conv), inputs=[c["conv"]], outputs=chat_state, cancels=[*asks, regen], queue=False
+        )
+    )
+    c["past"].input(
+        open_saved,
+        inputs=[c["past"], store],
+        outputs=chat_state,
+        js=read_js(2),
+        cancels=[*asks, regen],
+        queue=False,
+    )
+    c["forget"].click(
+        forget, inputs=[c["conv"], store], outputs=[op, c["past"], *chat_state], js=read_js(2), queue=False
+    ).then(None, inputs=[op], js=APPLY_JS, queue=False)
     c["clear"].click(lambda: gr.update(value=None), outputs=[c["past"]], queue=False)
-    c["demo"].load(restore, inputs=[c["store"]], outputs=[*chat_state, c["past"]], queue=False)
+    c["demo"].load(restore, inputs=[store], outputs=[*chat_state, c["past"]], js=read_js(1), queue=False)
     # The collection line follows the Articles heading, which every change to the index refreshes.
     c["demo"].load(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)
     c["articles_head"].change(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)

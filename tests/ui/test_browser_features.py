@@ -337,6 +337,21 @@ def test_conversations_survive_a_reload_and_are_listed(page: Any, server: Server
     assert HOLLANDE in page.locator("#cq-chat .cq-question").first.inner_text() and bots(page).count() == 1
 
 
+def test_two_tabs_of_one_browser_keep_each_others_conversations(page: Any, server: Server) -> None:
+    other = page.context.new_page()  # opened before the first tab saves anything
+    open_app(other, server.url)
+    ask(page, MACRON)
+    ask(other, HOLLANDE)  # saved on top of what the first tab saved, not over it
+    page.reload()
+    open_app(page, server.url)
+    bots(page).first.wait_for(timeout=WAIT_MS)
+    page.locator("#cq-past input").click()
+    page.get_by_role("option").first.wait_for(timeout=WAIT_MS)
+    labels = sorted(norm(t).lstrip("\u2713 ") for t in page.get_by_role("option").all_inner_texts())
+    assert labels == sorted([f"{HOLLANDE} \u00b7 1 question", f"{MACRON} \u00b7 1 question"]), labels
+    other.close()
+
+
 def login(page: Any, url: str, user: str, password: str) -> None:
     page.goto(url)
     page.wait_for_selector("input[type=password]", timeout=WAIT_MS)

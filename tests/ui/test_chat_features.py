@@ -253,6 +253,19 @@ def test_a_store_the_page_cannot_read_is_an_empty_list(ui: ChatUI, store: object
     assert convs.listing(store, "") == [] and convs.latest(ui, store, "").turns == []
 
 
+@pytest.mark.parametrize("text", ["", "{not json", None, '"a string"'])
+def test_unreadable_localstorage_text_is_an_empty_store(ui: ChatUI, text: object) -> None:
+    assert convs.listing(convs.parse_store(text), "") == []
+
+
+def test_the_page_reads_the_store_afresh_and_applies_changes_to_it_as_it_is_then() -> None:
+    # every event that takes the store replaces it with localStorage's current text, and a save goes back as one
+    # operation on the then-current store: a second tab's conversations are never overwritten with a stale copy
+    assert "localStorage.getItem" in convs.read_js(1) and "args[args.length - 1]" in convs.read_js(3)
+    assert "localStorage.getItem(key)" in convs.APPLY_JS and "localStorage.setItem(key" in convs.APPLY_JS
+    assert json.dumps(convs.STORAGE_KEY) in convs.APPLY_JS and f"max = {convs.MAX_CONVERSATIONS}" in convs.APPLY_JS
+
+
 def test_damaged_turns_in_a_record_are_skipped_and_text_stays_escaped(ui: ChatUI) -> None:
     rec = {
         "id": "x1",
