@@ -89,10 +89,10 @@ def load_pipeline() -> Language:
     if _NLP is None:
         with _LOCK:  # one load even when several threads ask at once
             if _NLP is None:
-                from qa.warmup import thinc_without_torch
+                from qa.nlp_import import thinc_without_torch
 
                 try:
-                    with thinc_without_torch():  # thinc's probe for torch would double the import (qa/warmup.py)
+                    with thinc_without_torch():  # thinc's probe for torch would double the import
                         package: Any = importlib.import_module(MODEL_PACKAGE)
                 except ImportError as exc:
                     raise ConfigError(

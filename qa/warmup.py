@@ -6,63 +6,17 @@ import and model load cost about a second; paid on the first question, that seco
 the index and embedder loads, so the first question finds it done (or waits only for the rest of it: the load is
 ``qa.analysis.load_pipeline``, which loads once under a lock however many threads ask).
 
-:func:`thinc_without_torch` takes the other half of the cost away: spaCy's numerical library, thinc, imports torch
-(when installed) just to see whether it is there, which more than doubles the import of spaCy; the English pipeline
-never runs on torch.
+``qa.nlp_import.thinc_without_torch`` takes the other half of the cost away (thinc's probe for torch).
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import logging
-import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from types import FrameType, ModuleType
 
 logger = logging.getLogger(__name__)
 
 THREAD_NAME = "citeqa-nlp-preload"
-_PROBING_MODULE = "thinc.compat"  # the module whose ``try: import torch`` only probes for torch
-
-
-class _NoTorchForThinc(importlib.abc.MetaPathFinder):
-    """Answers "not installed" to an import of torch made by thinc's probe, and only to that one."""
-
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname.partition(".")[0] == "torch" and _imported_from(_PROBING_MODULE):
-            raise ModuleNotFoundError(f"{fullname} is not needed by spaCy's pipeline here", name=fullname)
-        return None  # anyone else (another thread loading a torch embedder) imports torch as usual
-
-
-def _imported_from(module: str) -> bool:
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        if frame.f_globals.get("__name__") == module:
-            return True
-        frame = frame.f_back
-    return False
-
-
-@contextmanager
-def thinc_without_torch() -> Iterator[None]:
-    """Import spaCy inside this block and thinc will not import torch (it then reports ``has_torch = False``).
-
-    Nothing changes when torch is already imported (thinc finds it at no cost) or thinc already is (its probe ran).
-    Other imports of torch, in this thread or another, are untouched.
-    """
-    if "torch" in sys.modules or _PROBING_MODULE in sys.modules:
-        yield
-        return
-    finder = _NoTorchForThinc()
-    sys.meta_path.insert(0, finder)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def preload_nlp() -> threading.Thread:
