@@ -142,7 +142,9 @@ mark.cq-article-quote { background: #fff1a8; color: #1d1d1d; padding: 0.05em 0.1
 #cq-collection { font-size: 0.9rem; margin: 0 0 0.3rem 0; }
 body:not(.cq-streaming) #cq-stop, body.cq-streaming #cq-regenerate, body:not(.cq-has-answer) #cq-regenerate {
   display: none !important; }
-#cq-conversations-row { align-items: end; }
+#cq-conversations-row { flex-wrap: nowrap !important; align-items: flex-end !important; gap: 0.5rem; }
+#cq-conversations-row > * { min-width: 0 !important; }
+#cq-forget { flex: 0 0 auto !important; white-space: nowrap; margin-bottom: 0.35rem; }
 """
 
 # Page code for the markup above (runs once per page; the chat re-renders its messages, so everything is delegated
