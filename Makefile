@@ -36,6 +36,7 @@ setup-llm: setup
 # axe-core (pinned in tests/ui/package.json and its lock file) for the accessibility checks, from the npm registry.
 setup-browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
+	@command -v npm >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q npm)
 	npm ci --prefix tests/ui --no-audit --no-fund --silent
 
 ## Set up and start the chat UI on the bundled articles (no API key needed).
