@@ -282,3 +282,27 @@ def test_seed_dev_answers_equal_faiss_with_the_real_model(milvus_server: MilvusS
         assert (b.text, b.refused, b.citations) == (a.text, a.refused, a.citations), row["id"]
         for c in b.citations:
             assert qas[1].library.article(c.doc_id).text[c.start:c.end] == c.quote
+
+
+def test_library_add_and_remove_on_milvus(milvus_server: MilvusServer, tmp_path: Path) -> None:  # noqa: F811
+    """The QA's collection: an uploaded article is searchable in Milvus at once, a removed one is gone."""
+    from qa import QA
+
+    settings = {"embedding": {"model": "hash"}, "index": {"dir": str(tmp_path / "idx"), "store": "milvus",
+                                                         "milvus_uri": milvus_server.uri},
+                "answer": {"refusal_threshold": 0.3}}
+    qa = QA.ensure(settings, progress=False)  # builds the bundled articles into Milvus
+    upload = tmp_path / "zebra.txt"
+    upload.write_text("Zebras at the city zoo\n\nThe zoo's three zebras escaped on Tuesday and were found grazing "
+                      "in the botanical garden two kilometres away.", encoding="utf-8")
+    added = qa.library.add_files([upload]).added_doc_ids
+    a = qa.answer("Where were the escaped zebras found?")
+    assert any(c.doc_id == added[0] for c in a.citations)
+    assert all(qa.library.article(c.doc_id).text[c.start:c.end] == c.quote for c in a.citations)
+    qa.library.remove_article(added[0])
+    assert all(h.doc_id != added[0] for h in qa.answer("Where were the escaped zebras found?").chunks)
+    store = MilvusStore.open(qa.settings.index, index_dir=tmp_path / "idx", dim=64, fingerprint=_fp(), create=False)
+    try:
+        assert added[0] not in store.doc_chunks() and store.count() == len(qa.index.chunks)
+    finally:
+        store.close()
