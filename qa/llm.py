@@ -28,6 +28,7 @@ There is no fallback to any other service.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -378,6 +379,7 @@ class OpenAIGenerator(Generator):
 _WINDOWS: dict[tuple[str, str], int] = {}
 _WINDOWS_LOCK = threading.Lock()
 _PROBE_TIMEOUT = 3.0
+_PROBE_MAX_BYTES = 1_000_000
 
 
 def discover_context_window(base_url: str, model: str, *, api_key: str = "") -> int | None:
@@ -401,10 +403,20 @@ def discover_context_window(base_url: str, model: str, *, api_key: str = "") -> 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     def ask(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        # One deadline for the whole exchange and a size cap: a server that drips bytes or streams forever (an
+        # OpenAI-compatible endpoint may answer any path with its event stream) costs at most _PROBE_TIMEOUT.
+        deadline = time.monotonic() + _PROBE_TIMEOUT
         try:
-            with httpx.Client(timeout=_PROBE_TIMEOUT, follow_redirects=False, headers=headers) as client:
-                response = client.request(method, url, json=body)
-            return response.json() if response.status_code == 200 else None
+            with httpx.Client(timeout=_PROBE_TIMEOUT, follow_redirects=False, headers=headers) as client, \
+                    client.stream(method, url, json=body) as response:
+                if response.status_code != 200:
+                    return None
+                data = bytearray()
+                for chunk in response.iter_bytes():
+                    data += chunk
+                    if len(data) > _PROBE_MAX_BYTES or time.monotonic() > deadline:
+                        return None
+            return json.loads(bytes(data))
         except (httpx.HTTPError, ValueError):
             return None
 

@@ -23,6 +23,7 @@ from llm_server import free_port
 import qa as qa_package
 from corpus.load import load_articles
 from embeddings import HashEmbedder, Index, build_index
+from embeddings.types import Hit
 from qa import QA, AuthError, EndpointError, GeneratorError, ModelNotFoundError, answer, get_settings
 from qa.config import GeneratorSettings
 from qa.llm import MAX_CHARS_PER_TOKEN, OpenAIGenerator
@@ -37,7 +38,9 @@ HISTORY = [
 def _gen(srv: FaultServer | str, **settings: Any) -> OpenAIGenerator:
     base_url = srv if isinstance(srv, str) else srv.base_url
     backoff = float(settings.pop("backoff", 0.01))
-    values: dict[str, Any] = {"base_url": base_url, "model": "fault", "timeout": 1, "max_retries": 2}
+    # a known window: no probe of the server's info paths before the request (those have their own cases below)
+    values: dict[str, Any] = {"base_url": base_url, "model": "fault", "timeout": 1, "max_retries": 2,
+                              "context_window": 2048}
     values.update(settings)
     return OpenAIGenerator(GeneratorSettings.model_validate(values), backoff=backoff)
 
@@ -135,7 +138,8 @@ def test_the_whole_answer_path_times_out(tmp_path: Path) -> None:
     embedder = HashEmbedder()
     with FaultServer("pings") as srv:
         s = get_settings({"index": {"dir": str(tmp_path / "index")},
-                          "generator": {"base_url": srv.base_url, "model": "fault", "timeout": 1}})
+                          "generator": {"base_url": srv.base_url, "model": "fault", "timeout": 1,
+                                        "context_window": 2048, "refuse_by_evidence": False}})
         build_index(load_articles([tmp_path / "a.txt"]).articles, index_dir=s.index_dir(), embedder=embedder,
                     chunking=s.chunking, index_settings=s.index, progress=False)
         qa = QA(s, Index.load(s.index_dir(), embedder=embedder, chunking=s.chunking), embedder)
@@ -250,7 +254,8 @@ def test_answer_uses_the_api_key_it_is_given(tmp_path: Path) -> None:
         def ask(key: str) -> None:
             answer("What is the capital of France?", settings={
                 "embedding": {"model": "hash"}, "index": {"dir": str(tmp_path / "index")},
-                "generator": {"base_url": srv.base_url, "model": "fault", "api_key": key},
+                "generator": {"base_url": srv.base_url, "model": "fault", "api_key": key, "context_window": 2048,
+                              "refuse_by_evidence": False},
             })
 
         ask("key-one")
@@ -259,3 +264,115 @@ def test_answer_uses_the_api_key_it_is_given(tmp_path: Path) -> None:
         assert srv.auth == ["Bearer key-one", "Bearer key-two", "Bearer key-one"]
     keys = list(qa_package._default)
     assert not any("key-one" in k or "key-two" in k for k in keys)  # the cache holds no secret
+
+
+# -- the context window: read from the server, never through a redirect (issue 13) -------------------------
+class _InfoServer:
+    """A real HTTP server on 127.0.0.1 answering GET/POST paths with fixed (status, headers, body) replies."""
+
+    def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
+        import http.server
+        import threading
+
+        self.hits: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _reply(self) -> None:
+                outer.hits.append(f"{self.command} {self.path}")
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                status, headers, body = routes.get(self.path, (404, {}, b'{"detail": "Not Found"}'))
+                self.send_response(status)
+                for k, v in {"content-type": "application/json", **headers}.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _reply  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.root = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _InfoServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _json(value: Any) -> tuple[int, dict[str, str], bytes]:
+    import json
+
+    return 200, {}, json.dumps(value).encode()
+
+
+@pytest.mark.parametrize(
+    ("routes", "window"),
+    [
+        ({"/props": _json({"default_generation_settings": {"n_ctx": 8192}})}, 8192),  # llama.cpp server
+        ({"/v1/models": _json({"data": [{"id": "m", "meta": {"n_ctx_train": 32768}}]})}, 32768),  # older llama.cpp
+        ({"/api/show": _json({"parameters": "stop <|im_end|>\nnum_ctx 16384", "model_info": {}})}, 16384),  # Ollama
+        # Ollama without num_ctx runs the model in its default window, not the trained one: not said
+        ({"/api/show": _json({"parameters": "", "model_info": {"qwen2.context_length": 32768}})}, None),
+        ({"/v1/models": _json({"data": [{"id": "m", "object": "model"}]})}, None),  # llama-cpp-python: not said
+        ({"/props": (200, {}, b"<html>not json")}, None),
+        ({"/props": _json({"default_generation_settings": {"n_ctx": -1}})}, None),
+        ({"/props": _json({"default_generation_settings": {"n_ctx": True}})}, None),
+    ],
+)
+def test_the_context_window_is_read_where_the_server_says(routes: dict, window: int | None) -> None:
+    from qa.llm import discover_context_window
+
+    with _InfoServer(routes) as srv:
+        assert discover_context_window(srv.root + "/v1", "m") == window
+
+
+def test_a_redirect_while_asking_the_window_is_not_followed() -> None:
+    from qa.llm import discover_context_window
+    from qa.prompts import DEFAULT_CONTEXT_WINDOW
+
+    with _InfoServer({"/props": _json({"default_generation_settings": {"n_ctx": 99999}})}) as elsewhere:
+        moved = (307, {"location": elsewhere.root + "/props"}, b"")
+        with _InfoServer({"/props": moved, "/v1/models": moved, "/api/show": moved}) as srv:
+            assert discover_context_window(srv.root + "/v1", "m", api_key="sk-rel-SECRET-0003") is None
+            gen = _gen(srv.root + "/v1", context_window=None)
+            assert gen.context_window() == DEFAULT_CONTEXT_WINDOW  # the conservative default, asked once
+            gen.context_window()
+            assert len(srv.hits) == 3 * 2  # discover + the generator's one (cached) probe, three paths each
+        assert elsewhere.hits == []
+
+
+def test_a_server_streaming_forever_on_its_info_paths_costs_a_bounded_probe() -> None:
+    """An OpenAI-compatible endpoint may answer any path with an endless event stream: the probe gives up."""
+    from qa.llm import discover_context_window
+
+    with FaultServer("pings") as srv:
+        assert discover_context_window(srv.base_url, "fault") is None
+
+
+@pytest.mark.llm
+def test_the_prompt_fits_a_small_context_window(llm_server_factory, tmp_path: Path) -> None:
+    """Before issue 13 prompts were 5,000 characters whatever the model: with a 1,024-token window and 8 passages
+    llama.cpp failed the request (prompt + max_tokens > n_ctx). Sized from generator.context_window, it answers."""
+    from qa.config import GeneratorSettings
+    from qa.evidence import Evidence
+    from qa.generate import GenerationRequest
+
+    server = llm_server_factory(n_ctx=1024)
+    text = "The Zorbian lighthouse was painted green in 1911 by Albertine Moreau. " * 8
+    hits = [Hit(doc_id=f"{n}.txt", start=0, end=len(text), text=text, score=1.0, title=f"Lighthouse {n}")
+            for n in range(1, 9)]
+    settings = GeneratorSettings.model_validate(server.generator_settings(max_tokens=256, context_window=1024))
+    gen = OpenAIGenerator(settings)
+    request = GenerationRequest("When was the lighthouse painted?", "When was the lighthouse painted?", hits, [],
+                                Evidence({}, HashEmbedder()))
+    assert "".join(gen.generate(request)).strip()
