@@ -98,6 +98,10 @@ class ChunkRow:
 
 def _row(row: ChunkRow | dict[str, Any]) -> dict[str, Any]:
     r = row if isinstance(row, dict) else row.__dict__
+    for field, limit in (("doc_id", _MAX_DOC_ID), ("text", _MAX_TEXT)):
+        if len(r[field].encode("utf-8")) > limit:
+            raise RetrievalError(f"the {field} of a chunk of {r['doc_id'][:80]!r} is longer than the Milvus store's "
+                                 f"{limit} bytes; shorten the file name or use index.store = 'faiss'")
     vector = np.asarray(r["vector"], dtype=np.float32)
     return {"id": chunk_id(r["doc_id"], r["content_hash"], int(r["start"]), int(r["end"])), "doc_id": r["doc_id"],
             "content_hash": r["content_hash"], "start": int(r["start"]), "end": int(r["end"]),
@@ -112,7 +116,7 @@ def bm25_terms(text: str) -> str:
 def _quote(values: Iterable[str]) -> str:
     import json
 
-    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+    return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
 
 
 class MilvusStore:
@@ -156,6 +160,7 @@ class MilvusStore:
         name = collection_name(settings, index_dir)
         if is_lite_uri(settings.milvus_uri):  # Milvus Lite serves in this process and logs a traceback per
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)  # probe of a call it does not implement
+            Path(settings.milvus_uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
             client = pm.MilvusClient(uri=settings.milvus_uri, token=token, timeout=settings.milvus_timeout)
         except Exception as exc:  # pymilvus raises MilvusException, grpc errors or ConnectionError

@@ -36,7 +36,7 @@ from embeddings import (
     check_index,
     remove_articles,
 )
-from embeddings.errors import StoreUnavailableError
+from embeddings.errors import RetrievalError, StoreUnavailableError
 from embeddings.milvus_store import MilvusStore, collection_name
 
 pytestmark = pytest.mark.heavy
@@ -306,3 +306,27 @@ def test_library_add_and_remove_on_milvus(milvus_server: MilvusServer, tmp_path:
         assert added[0] not in store.doc_chunks() and store.count() == len(qa.index.chunks)
     finally:
         store.close()
+
+
+def test_odd_doc_ids_update_exactly(milvus_server: MilvusServer, tmp_path: Path) -> None:  # noqa: F811
+    """doc_ids with quotes, backslashes and non-ASCII letters (uploads keep their file names): replaced and deleted
+    exactly (the delete filter quotes them), nothing else touched; a name too long for the store is a clear error."""
+    settings = _milvus(milvus_server.uri)
+    odd = ['uploads/Müller "quoted".txt', "uploads/back\\slash's.txt", "uploads/日本語.txt"]
+    arts = [Article(d, d, f"{d} reports that the harbour froze in {1990 + i}.", content_hash="")
+            for i, d in enumerate(odd)] + _seeds()
+    _build(arts, tmp_path / "idx", settings)
+    changed = [Article(a.doc_id, a.title, a.text + " It thawed in May.", content_hash="") for a in arts[:3]]
+    _build(changed + arts[3:], tmp_path / "idx", settings)
+    remove_articles(odd[:2], index_dir=tmp_path / "idx", embedder=HashEmbedder(), chunking=CHUNKING,
+                    index_settings=settings)
+    index = _load(tmp_path / "idx", settings)
+    store = MilvusStore.open(settings, index_dir=tmp_path / "idx", dim=64, fingerprint=_fp(), create=False)
+    try:
+        stored = store.doc_chunks()
+    finally:
+        store.close()
+    assert set(stored) == set(index.articles) and odd[2] in stored and not set(odd[:2]) & set(stored)
+    assert stored[odd[2]][0] == index.articles[odd[2]].content_hash
+    with pytest.raises(RetrievalError, match="longer than the Milvus store's 2048 bytes"):
+        _build([Article("x" * 3000 + ".txt", "x", "A long name.", content_hash="")], tmp_path / "long", settings)
