@@ -81,18 +81,64 @@ class _HitLike(Protocol):
     def title(self) -> str: ...
 
 
+class _QuoteLike(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def quote(self) -> str: ...
+
+
+class _ClaimLike(Protocol):
+    @property
+    def claim(self) -> str: ...
+    @property
+    def citations(self) -> Sequence[_QuoteLike]: ...
+    @property
+    def supported(self) -> bool: ...
+
+
+def render_claims(claims: Sequence[_ClaimLike]) -> str:
+    """The claims of the answer checked so far (``qa.CitedClaim`` events), each with its verdict and quotes."""
+    if not claims:
+        return ""
+    items = []
+    for c in claims:
+        badge = (
+            '<span class="cq-badge cq-badge-ok">supported</span>'
+            if c.supported
+            else '<span class="cq-badge cq-badge-bad">\u26a0 not supported</span>'
+        )
+        quotes = (
+            "".join(
+                f'<div class="cq-claim-quote">\u201c{esc(quote_preview(q.quote))}\u201d '
+                f'<span class="cq-claim-source">\u2014 {esc(q.title or q.doc_id)}</span></div>'
+                for q in c.citations
+            )
+            or '<div class="cq-claim-quote">No quote supports it.</div>'
+        )
+        items.append(f'<li class="cq-claim">{badge} <span class="cq-claim-text">{esc(c.claim)}</span>{quotes}</li>')
+    return f'<div class="cq-claims"><div class="cq-sources-head">Checked so far</div><ol>{"".join(items)}</ol></div>'
+
+
 def render_retrieved(
-    hits: Sequence[_HitLike], titles: Mapping[str, str] | None = None, *, turn: int = 1, writing: bool = True
+    hits: Sequence[_HitLike],
+    titles: Mapping[str, str] | None = None,
+    *,
+    turn: int = 1,
+    writing: bool = True,
+    claims: Sequence[_ClaimLike] = (),
 ) -> str:
-    """The sources panel while an answer is written (``writing``) or after it was stopped: the retrieved passages in
-    rank order.
+    """The sources panel while an answer is written (``writing``) or after it was stopped: the claims checked so
+    far (an LLM's answer is checked sentence by sentence), then the retrieved passages in rank order.
 
     Passage ``i`` carries the id of source card ``i`` of answer ``turn``: a marker ``[i]`` clicked before the answer
     ends jumps to the passage it will cite (``[n]`` means ``hits[n - 1]``).
     """
     titles = titles or {}
     if not hits:
-        return '<div class="cq-sources cq-empty">No passage was found.</div>'
+        return render_claims(claims) + '<div class="cq-sources cq-empty">No passage was found.</div>'
     n_docs = len({h.doc_id for h in hits})
     parts = [
         f'<div class="cq-sources cq-retrieved" data-turn="{turn}">'
@@ -100,6 +146,7 @@ def render_retrieved(
         f"article{'s' if n_docs != 1 else ''}"
         + ("; the answer is being written\u2026" if writing else " (the answer was stopped)")
         + "</div>"
+        + render_claims(claims)
     ]
     for i, h in enumerate(hits, 1):
         title = titles.get(h.doc_id) or h.title or h.doc_id
@@ -138,6 +185,11 @@ details.cq-article > summary { cursor: pointer; font-size: 0.85em; font-weight: 
   border: 1px solid var(--border-color-primary); border-radius: 8px; background: var(--background-fill-secondary); }
 mark.cq-article-quote { background: #fff1a8; color: #1d1d1d; padding: 0.05em 0.15em; border-radius: 3px;
   outline: 2px solid #e0b400; }
+.cq-claims { margin-bottom: 0.7rem; }
+.cq-claims ol { margin: 0; padding-left: 1.2rem; }
+.cq-claim { margin-bottom: 0.45rem; font-size: 0.9em; }
+.cq-claim-quote { font-size: 0.92em; margin-top: 0.15rem; }
+.cq-claim-source { color: var(--body-text-color-subdued); }
 .cq-article-cut { font-size: 0.8em; color: var(--body-text-color-subdued); margin: 0.3rem 0; }
 #cq-collection { font-size: 0.9rem; margin: 0 0 0.3rem 0; }
 body:not(.cq-streaming) #cq-stop, body.cq-streaming #cq-regenerate, body:not(.cq-has-answer) #cq-regenerate {

@@ -72,7 +72,7 @@ def stop(ui: ChatUI, conv: Conversation | None) -> ChatState:
     conv.turns = [*conv.turns, Turn(question=run.question, history=run.history, answer=partial, error="stopped")]
     conv.answers = [*conv.answers, None]
     if run.hits:
-        sources = panel(article_view.render_retrieved(run.hits, turn=run.turn, writing=False))
+        sources = panel(article_view.render_retrieved(run.hits, turn=run.turn, writing=False, claims=run.claims))
     else:
         sources = panel(render.render_sources_placeholder("No sources: the answer was stopped."))
     return conv.messages, sources, conv, conv.copy_text

@@ -30,6 +30,7 @@ from qa import (
     QA,
     Answer,
     AuthError,
+    CitedClaim,
     ConfigError,
     GeneratorError,
     InvalidQuestionError,
@@ -77,6 +78,7 @@ class Pending:
     turn: int
     parts: list[str] = field(default_factory=list)
     hits: list[Any] | None = None
+    claims: list[CitedClaim] = field(default_factory=list)  # the claims checked so far, with their quotes
     stopped: bool = False
 
 
@@ -222,9 +224,12 @@ class ChatUI:
                 if isinstance(item, Answer):
                     final = item
                     break
-                if isinstance(item, Retrieved):  # the sources show while the answer is written
-                    run.hits = list(item.hits)
-                    searching = panel(article_view.render_retrieved(item.hits, turn=turn))
+                if isinstance(item, (Retrieved, CitedClaim)):  # the sources show while the answer is written
+                    if isinstance(item, Retrieved):
+                        run.hits = list(item.hits)
+                    else:
+                        run.claims = [*run.claims, item]
+                    searching = panel(article_view.render_retrieved(run.hits or [], turn=turn, claims=run.claims))
                     yield conv.messages, searching, conv, "", conv.copy_text
                     continue
                 if not isinstance(item, str):  # an event this UI does not know

@@ -26,6 +26,7 @@ class SlowEndpoint:
         self.release = threading.Event()
         self.held = threading.Event()  # a reply is being held now
         self.requests = 0
+        self.bodies: list[str] = []  # the request bodies, in order
         self.completed = 0  # replies sent to their end
         outer = self
 
@@ -41,7 +42,7 @@ class SlowEndpoint:
                 self.wfile.write(body)
 
             def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers.get("content-length") or 0))
+                outer.bodies.append(self.rfile.read(int(self.headers.get("content-length") or 0)).decode())
                 outer.requests += 1
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")

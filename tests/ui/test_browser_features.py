@@ -31,6 +31,11 @@ HOLLANDE = "What did Hollande say about Daesh in Moscow?"
 SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
 SHOTS = ARTIFACTS / "features"
 REPLY = ["Macron received ", "Putin at the ", "Palace of Versailles ", "on May 29, 2017 [1]."]
+TWO_CLAIMS = [
+    "Macron received Putin at the Palace of Versailles on May 29, 2017 [1]. ",
+    "The meeting ",
+    "was tense [1].",
+]
 WAIT_MS = 60_000  # only stops a test that hangs: every wait is for a state, never a duration
 
 
@@ -132,7 +137,7 @@ def test_sources_show_while_the_answer_is_written(page: Any, endpoint: SlowEndpo
     try:
         send(page, MACRON)
         bots(page).last.get_by_text("Macron received").wait_for(timeout=WAIT_MS)  # then held
-        assert endpoint.held.is_set() and bots(page).last.locator(".cq-cursor").count() == 1  # still being written
+        assert bots(page).last.locator(".cq-cursor").count() == 1  # still being written: the endpoint holds the rest
         panel = page.locator("#cq-sources .cq-retrieved")
         panel.wait_for(timeout=WAIT_MS)
         assert "Searching" not in page.locator("#cq-sources").inner_text()
@@ -147,6 +152,31 @@ def test_sources_show_while_the_answer_is_written(page: Any, endpoint: SlowEndpo
         endpoint.release.set()
         endpoint.hold.clear()
     bots(page).last.locator(".cq-answer-text").get_by_text("2017").wait_for(timeout=WAIT_MS)
+    page.wait_for_function("!document.querySelector('#cq-chat .cq-cursor')", timeout=WAIT_MS)
+
+
+def test_claims_are_checked_while_the_answer_is_written(page: Any, endpoint: SlowEndpoint) -> None:
+    use_slow_endpoint(page)
+    endpoint.reply = TWO_CLAIMS  # held after its first sentence is complete
+    endpoint.release.clear()
+    endpoint.hold.set()
+    try:
+        send(page, MACRON)
+        claims = page.locator("#cq-sources .cq-claims .cq-claim")
+        claims.first.wait_for(timeout=WAIT_MS)
+        assert bots(page).last.locator(".cq-cursor").count() == 1  # the endpoint holds the second sentence
+        assert claims.count() == 1 and "Macron received Putin at the Palace of Versailles" in claims.first.inner_text()
+        quote = norm(claims.first.locator(".cq-claim-quote").first.inner_text())
+        seeds = norm(" ".join(p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")))
+        assert (
+            quote.startswith("\u201c") and quote.split("\u201d")[0].strip("\u201c\u2026 ") in seeds
+        )  # the article's words
+        assert page.locator("#cq-sources .cq-passage").count() >= 1  # the passages stay below
+        shot(page, "5b_claims_checked_while_streaming.png")
+    finally:
+        endpoint.release.set()
+        endpoint.hold.clear()
+        endpoint.reply = REPLY
     page.wait_for_function("!document.querySelector('#cq-chat .cq-cursor')", timeout=WAIT_MS)
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from corpus.types import Article, ArticleMeta
-from qa import Citation
+from qa import Answer, Citation, CitedClaim
 from qa.library import ArticleInfo
 from tests.ui.conftest import QUOTE, VERSAILLES, FakeQA
 from ui import conversations as convs
-from ui.article_view import quote_preview, render_retrieved, render_whole_article
+from ui.article_view import quote_preview, render_claims, render_retrieved, render_whole_article
 from ui.collection import describe_collection, describe_library, topic_names, year_span
 from ui.handlers import ChatUI, Conversation
 from ui.render import render_answer, render_citation_card
@@ -131,6 +131,33 @@ def test_retrieved_panel_escapes_and_numbers_passages_per_answer() -> None:
     assert "<script>" not in html and "T &lt;1&gt;" in html and "b.txt" in html
     assert "2 passages found in 2 articles" in html
     assert "stopped" in render_retrieved(hits, writing=False)
+
+
+def test_claims_checked_while_streaming_show_above_the_passages(ui: ChatUI, fake_qa: FakeQA) -> None:
+    original = fake_qa.events
+    claim = CitedClaim(0, "Macron received Putin at Versailles.", [_cite()], True)
+
+    def with_claims(question, history=None):  # type: ignore[no-untyped-def]
+        for item in original(question, history):
+            if isinstance(item, Answer):
+                yield claim  # as QA.events does after the delta that completes a sentence
+            yield item
+
+    fake_qa.events = with_claims  # type: ignore[method-assign]
+    steps = list(ui.respond(MACRON, None))
+    during = [s[1] for s in steps if "Checked so far" in s[1]]
+    assert during and "cq-cursor" in steps[-2][0][-1]["content"]
+    panel = during[0]
+    assert panel.index("Checked so far") < panel.index('id="cq-src-1-1"')
+    assert "Macron received Putin at Versailles." in panel and "Palace of Versailles on May 29, 2017" in panel
+    assert "supported" in panel and "Checked so far" not in steps[-1][1]  # the final sources replace it
+
+
+def test_render_claims_escapes_and_flags_unsupported_ones() -> None:
+    bad = CitedClaim(1, XSS, [], False)
+    html = render_claims([bad])
+    assert "<script>" not in html and "not supported" in html and "No quote supports it." in html
+    assert render_claims([]) == ""
 
 
 def test_unknown_events_are_ignored(ui: ChatUI, fake_qa: FakeQA) -> None:
