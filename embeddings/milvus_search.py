@@ -103,7 +103,8 @@ class MilvusRetriever:
                 scores = rrf_fuse([(np.asarray(list(dense_rank), dtype=np.int64), settings.dense_weight),
                                    (np.asarray(list(bm25_rank), dtype=np.int64), settings.bm25_weight)],
                                   rrf_k=settings.rrf_k)
-            ranked = sorted(scores, key=lambda i: (-scores[i], dense_rank.get(i, 1 << 30), i))
+            # ties as on FAISS: dense rank, then the folder's row order (which the BM25 ranks follow on ties)
+            ranked = sorted(scores, key=lambda i: (-scores[i], dense_rank.get(i, 1 << 30), bm25_rank.get(i, 1 << 30)))
             times["fuse"] = (time.perf_counter() - t1) * 1e3
         entity = {r["id"]: r["entity"] for r in rows}
         ranked = [i for i in ranked if self._current(entity[i])]
