@@ -14,7 +14,7 @@ import pytest
 
 from corpus.load import load_articles
 from embeddings import HashEmbedder, Index, build_index
-from qa import QA, Answer, EndpointError, get_settings
+from qa import QA, Answer, CitedClaim, EndpointError, Retrieved, get_settings
 from qa.cite import split_claims
 
 SEEDS = Path(__file__).resolve().parents[2] / "corpus" / "articles"
@@ -34,6 +34,8 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, HashEmbe
 def _qa(seed_index: tuple[Path, HashEmbedder], generator: dict) -> QA:
     index_dir, embedder = seed_index
     # three short chunks keep the prompt well inside the test model's 2048-token context
+    # the model is always asked (refuse_by_evidence off): these tests are about what citeqa does with its output
+    generator = {"refuse_by_evidence": False, **generator}
     settings = get_settings({"index": {"dir": str(index_dir)}, "generator": generator,
                              "retrieval": {"top_k": 3}, "answer": {"support_threshold": 0.3}})
     return QA(settings, Index.load(index_dir, embedder=embedder, chunking=settings.chunking), embedder)
@@ -119,3 +121,25 @@ def test_unreachable_endpoint_is_a_clear_error(seed_index) -> None:
                           "max_retries": 0, "timeout": 5})
     with pytest.raises(EndpointError, match="cannot reach the LLM endpoint at http://127.0.0.1:9/v1"):
         qa.answer("Where did Macron receive Putin?")
+
+
+def test_claims_of_a_real_answer_are_aligned_and_streamed_with_their_citations(llm_server, seed_index) -> None:
+    # SmolLM2 writes no [n]: every claim the retrieved sentences support gets its citation from qa.align, the
+    # others are flagged; one CitedClaim per claim, with the numbers of the final answer.
+    qa = _qa(seed_index, llm_server.generator_settings(max_tokens=96))
+    items = list(qa.events("How many people were massacred in Paris?"))
+    assert isinstance(items[0], Retrieved)
+    final = items[-1]
+    assert isinstance(final, Answer)
+    for c in final.citations:
+        assert qa.library.article(c.doc_id).text[c.start : c.end] == c.quote
+    if final.refused or final.disagreement:
+        return
+    assert [c.text for c in final.claims] == [c.text for c in split_claims(final.text)]
+    assert final.unsupported == sum(not c.supported for c in final.claims)
+    events = [i for i in items if isinstance(i, CitedClaim)]
+    assert [e.index for e in events] == list(range(len(final.claims)))
+    for e, claim in zip(events, final.claims, strict=True):
+        assert [c.n for c in e.citations] == list(claim.citations) and e.supported == claim.supported
+        assert all(c in final.citations for c in e.citations)
+
