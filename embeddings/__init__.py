@@ -9,7 +9,8 @@ Typical use::
 
 Modules: ``models`` (model folders, fingerprints), ``embedder`` + ``onnx_backend`` (the Embedder backends),
 ``layout`` (the index format on disk), ``build`` (the resumable atomic builder), ``index`` (the loaded Index)
-with ``search``, ``faiss_index`` and ``bm25`` under it, ``checkpoint`` and ``atomic`` under the builder.
+with ``search``, ``faiss_index`` and ``bm25`` under it, ``checkpoint`` and ``atomic`` under the builder;
+``milvus_store`` and ``milvus_search`` the Milvus store (``IndexSettings.store = "milvus"``, imported only then).
 """
 
 from embeddings.build import BuildReport, build_index, remove_articles
@@ -29,6 +30,7 @@ from embeddings.errors import (
     IndexNotFoundError,
     NotAnIndexError,
     RetrievalError,
+    StoreUnavailableError,
 )
 from embeddings.index import Index, IndexCheck, check_index
 from embeddings.types import Hit
@@ -52,6 +54,7 @@ __all__ = [
     "RetrievalError",
     "RetrievalSettings",
     "SentenceTransformerEmbedder",
+    "StoreUnavailableError",
     "build_index",
     "load_embedder",
     "check_index",
