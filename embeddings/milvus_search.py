@@ -180,10 +180,16 @@ def _params(store: MilvusStore, field: str, limit: int) -> dict[str, Any]:
 
 def open_for_build(settings: IndexSettings, *, index_dir: Path, dim: int, fingerprint: str,
                    rebuild: bool) -> MilvusStore:
-    """The index's collection for a build: a rebuild replaces a citeqa collection built with another embedder;
-    any other build refuses it (``IndexMismatchError``), as does every build a collection that is not citeqa's."""
+    """The index's collection for a build: a rebuild replaces a citeqa collection built with another embedder or
+    another dense index type; any other build refuses the first (``IndexMismatchError``) and keeps the second, and
+    no build touches a collection that is not citeqa's."""
     try:
-        return MilvusStore.open(settings, index_dir=index_dir, dim=dim, fingerprint=fingerprint)
+        store = MilvusStore.open(settings, index_dir=index_dir, dim=dim, fingerprint=fingerprint)
+        if not (rebuild and store.wanted_index_type):
+            return store
+        store.close()
+        logger.warning("replacing the collection %s: another index type (%s) than index.faiss asks for",
+                       store.collection, store.index_type)
     except IndexMismatchError as exc:
         if not rebuild or not getattr(exc, "replaceable", False):
             raise
@@ -216,7 +222,6 @@ def load_retriever(index_dir: Path, manifest: dict[str, Any], settings: IndexSet
                                                "milvus_collection": settings.milvus_collection or rec["collection"]})
     store = MilvusStore.open(settings, index_dir=index_dir, dim=embedder.dim, fingerprint=model_fingerprint(embedder),
                              create=False)
-    store.index_type = str(rec.get("index_type", store.index_type))
     n = store.count()
     if n != n_chunks:
         store.close()

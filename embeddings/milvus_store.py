@@ -142,6 +142,7 @@ class MilvusStore:
         self.index_type = index_type
         self.timeout = timeout
         self.consistency = consistency  # of searches (``milvus_search``); writes and counts are always Strong
+        self.wanted_index_type: str | None = None  # set when the collection has another index than the settings ask
 
     @classmethod
     def open(cls, settings: IndexSettings, *, index_dir: Path, dim: int, fingerprint: str,
@@ -178,6 +179,12 @@ class MilvusStore:
                 store._create()
             if check:
                 store._check(client.describe_collection(name))
+                built = str(client.describe_index(name, "vector").get("index_type") or store.index_type)
+                if built != store.index_type:  # the collection keeps the index it was created with
+                    logger.warning("Milvus collection %s has a %s index, index.faiss asks for %s: `citeqa index "
+                                   "--rebuild` replaces it", name, built, store.index_type)
+                    store.wanted_index_type = store.index_type
+                    store.index_type = built
             client.load_collection(name)
         return store
 

@@ -330,3 +330,18 @@ def test_odd_doc_ids_update_exactly(milvus_server: MilvusServer, tmp_path: Path)
     assert stored[odd[2]][0] == index.articles[odd[2]].content_hash
     with pytest.raises(RetrievalError, match="longer than the Milvus store's 2048 bytes"):
         _build([Article("x" * 3000 + ".txt", "x", "A long name.", content_hash="")], tmp_path / "long", settings)
+
+
+def test_index_type_changes_only_with_rebuild(milvus_server: MilvusServer, tmp_path: Path) -> None:  # noqa: F811
+    """The collection keeps the dense index it was created with (the manifest says which); --rebuild replaces it."""
+    def index_type() -> str:
+        return str(json.loads((tmp_path / "idx" / "manifest.json").read_text())["store"]["index_type"])
+
+    _build(_seeds(), tmp_path / "idx", _milvus(milvus_server.uri, faiss="flat"))
+    assert index_type() == "FLAT"
+    hnsw = _milvus(milvus_server.uri, faiss="hnsw")
+    _build(_seeds(), tmp_path / "idx", hnsw)
+    assert index_type() == "FLAT"  # what the collection has, not what was asked
+    _build(_seeds(), tmp_path / "idx", hnsw, rebuild=True)
+    assert index_type() == "HNSW"
+    assert _load(tmp_path / "idx", hnsw).search(QUERIES[0], RetrievalSettings())
