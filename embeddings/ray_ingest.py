@@ -136,16 +136,16 @@ def embed_on_ray(
     seen: set[str] = set()
     todo = [(str(p), d) for p, d in files if not (d in seen or seen.add(d))]  # type: ignore[func-returns-value]
     with build_lock(index_dir), _connected(address) as (ray, where):
-        checkpoint = Checkpoint.open(sibling(index_dir, "resume"), key=checkpoint_key(embedder, chunking),
-                                     dim=embedder.dim)
-        known = checkpoint.known()
-        if not rebuild:
-            known = {**_indexed_hashes(index_dir, embedder, chunking), **known}
         cpus = int(ray.cluster_resources().get("CPU", 0))
         n_workers = workers or max(1, cpus - 1)
         if n_workers + 0.5 > cpus:  # each actor holds a CPU for the whole run; the read tasks need half of one
             raise RayError(f"{n_workers} embedding workers need at least {n_workers + 1} CPUs, the Ray cluster "
                            f"at {where} has {cpus}: fewer --ray-workers, or more nodes")
+        checkpoint = Checkpoint.open(sibling(index_dir, "resume"), key=checkpoint_key(embedder, chunking),
+                                     dim=embedder.dim)
+        known = checkpoint.known()
+        if not rebuild:
+            known = {**_indexed_hashes(index_dir, embedder, chunking), **known}
         logger.info("ray: %d files, %d already embedded, %d embedding workers on %s", len(todo),
                     sum(d in known for _, d in todo), n_workers, where)
         counts = _run(ray, todo, known, checkpoint, settings=settings, chunking=chunking, workers=n_workers,

@@ -197,3 +197,15 @@ def test_ray_build_into_milvus_holds_every_chunk_once(ray_cluster: Any, milvus_s
         store.close()
     hits = index.search("Where did Macron receive Putin in 2017?", RetrievalSettings())
     assert hits and all(index.articles[h.doc_id].text[h.start : h.end] == h.text for h in hits)
+
+
+def test_more_workers_than_cpus_is_one_clear_error(ray_cluster: Any, tmp_path: Path) -> None:  # noqa: F811
+    """An actor pool the cluster cannot place would wait forever: refused at once, naming the CPUs, nothing built."""
+    from embeddings import ChunkSettings, EmbeddingSettings, HashEmbedder
+    from embeddings.ray_ingest import RayError
+
+    with pytest.raises(RayError, match=r"9 embedding workers need at least 10 CPUs, .* has 4"):
+        embed_on_ray(iter_articles([SEEDS]).files, index_dir=tmp_path / "index", embedder=HashEmbedder(),
+                     settings=EmbeddingSettings(model="hash"), chunking=ChunkSettings(), address=ray_cluster.address,
+                     workers=9, progress=False)
+    assert not (tmp_path / "index").exists() and not sibling(tmp_path / "index", "resume").exists()
