@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import logging
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ class QuestionAnalysis:
 
 
 _WH_TAGS, _NOUNS = ("WDT", "WP", "WP$", "WRB"), ("NOUN", "PROPN")
+_OF_THE = re.compile(r"\s+of\s+(?:the\s+)?")
 _NLP: Language | None = None
 _LOCK = threading.Lock()
 
@@ -116,7 +118,13 @@ def analyze_question(question: str) -> QuestionAnalysis:
     doc = load_pipeline()(question)
     constraints = _constraints(doc)
     sent = _asking_sentence(doc)
-    wh = next((t for t in sent if t.tag_ in _WH_TAGS and not _is_relative(t, sent)), None)
+    whs = [t for t in sent if t.tag_ in _WH_TAGS and not _is_relative(t, sent)]
+    # 'When the Rhine emerges from the lake, which way does it flow?': the first wh-word opens a clause that only
+    # sets the scene; the question is asked by the wh-word of the main clause
+    wh = next((t for t in whs if not _opens_subordinate(t)), whs[0] if whs else None)
+    if wh is not None and _opens_subordinate(wh):  # 'which' after the clause's last noun looks relative: it is not
+        clause = set(wh.head.subtree)
+        wh = next((t for t in sent if t.tag_ in _WH_TAGS and t not in clause), wh)
     yes_no = _starts_with_aux(sent) and (wh is None or wh.i > _first_word(sent).i)
     if yes_no:  # "Do A and B agree on what ...?": the wh-word opens a subordinate clause
         wh = None
@@ -142,6 +150,11 @@ def analyze_question(question: str) -> QuestionAnalysis:
         focus_head=focus_token.lemma_.lower() if focus_token is not None else "",
         constraints=constraints, wh_word=wh_word, is_yes_no=yes_no, is_list=is_list,
         is_comparison=comparison, is_nested=_nested(doc, sent, focus_token))
+
+
+def _opens_subordinate(token: Token) -> bool:
+    """'When'/'where'/'while' heading an adverbial clause of the main verb ('When X happened, what ...?')."""
+    return token.tag_ == "WRB" and token.dep_ == "advmod" and token.head.dep_ == "advcl"
 
 
 def _nested(doc: Doc, sent: Any, focus: Token | None) -> bool:
@@ -175,13 +188,17 @@ def candidates(analysis: QuestionAnalysis, entities: Sequence[Entity]) -> list[E
     if not analysis.expected_labels:
         return []
     given = [_words(c.text) for c in analysis.constraints]
+    # 'What region of the Rhine ...': the part asked for may bear the whole's name ('the Upper Rhine')
+    whole = [analysis.focus is not None and _OF_THE.fullmatch(analysis.question[analysis.focus.end:c.start]) is not None
+             for c in analysis.constraints]
     found = []
     for entity in entities:
         if entity.label not in analysis.expected_labels:
             continue
         words = _words(entity.text)
         is_name = entity.label in NAME_LABELS
-        if not words or any(words <= g or (is_name and g and g <= words) for g in given):
+        if not words or any(words <= g or (is_name and g and g <= words and not part_of)
+                            for g, part_of in zip(given, whole, strict=True)):
             continue
         found.append(entity)
     return found

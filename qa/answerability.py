@@ -9,6 +9,14 @@ a bare year) counts too, at a lower score. For "the name of X" / "what is X call
 tied to X through the sentence's parse (X's own noun phrase, an apposition, "named"/"called" X). When no sentence
 qualifies, the question is refused with what is missing and the closest sentence quoted.
 
+The candidate must also fit the question's constraints and focus. A candidate made only of the question's own words
+is given, not found ("Mistral" for "the Mistral-class ships"). "Who was the Russian ambassador" asks for nothing but
+the role: a sentence that never mentions it (nor a verb it comes from: "led" for "leader") answers nothing, and one
+that does is answered by the name tied to it. A sentence whose years contradict the question's ("in 2019" asked,
+only 2017 said) answers nothing (:func:`contradicts`), and among sentences with candidates, one that leaves the
+question's names, dates or counted noun unmentioned (:func:`unmet`) ranks lower. The refusal names what the closest
+sentence leaves out ("… what they say does not mention 2019").
+
 Questions whose answer is a clause (why, how, describe, yes/no, compare) are left to the similarity threshold,
 and so are those the analysis cannot type reliably (:func:`can_refuse`): a sentence without a candidate does not
 refuse them, though a sentence with one still gives the short answer.
@@ -24,15 +32,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa import lexical
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
-from qa.answer_types import DATE, NAME_LABELS, NUMBER, ORGANISATION, PERSON, PLACE, THING, TYPE_LABELS
+from qa.answer_types import DATE, NAME_LABELS, NOUN_TYPES, NUMBER, ORGANISATION, PERSON, PLACE, THING, TYPE_LABELS
 from qa.evidence import Evidence, Sentence
 
 if TYPE_CHECKING:
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Token
 
 LOOSE_PENALTY = 0.08  # a candidate found only by the loose labels (another name label, a bare year) ranks lower
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")
@@ -49,6 +58,17 @@ _CAPITALISED = re.compile(
 _PERIOD_NOUNS = frozenset("period era age time epoch".split())  # "what period": the Miocene, the Jurassic Period
 _MAX_POOL = 8  # sentences looked at, best first
 _TIE_DISTANCE = 2  # edges between the focus noun and a "name of X" candidate in the sentence's parse
+# Ranks a sentence lower among those holding a candidate, per constraint of the question (a name, date or place
+# it gives, the noun 'how many' counts) the sentence does not mention. Only for ranking: as a penalty on the
+# decision score it refused about as many answerable questions as unanswerable ones (seed_dev, SQuAD 2.0 sample).
+MISSING_PENALTY = 0.03
+# The decision score of a refusal by analysis (qa.extractive): the best sentence's cosine less this, and at most
+# the refusal threshold less REFUSAL_MARGIN, so that "refused iff confidence < threshold" holds.
+NO_ANSWER_PENALTY = 0.30
+REFUSAL_MARGIN = 1e-3
+_GENERIC_ROLES = frozenset("person people man woman member head one guest host".split())
+_YEAR_IN = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
+_YEAR_RANGE = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})\s*(?:[–-]|to)\s*(1[0-9]{3}|20[0-9]{2}|[0-9]{2})(?![\d,])")
 
 
 @dataclass(frozen=True)
@@ -57,7 +77,8 @@ class Found:
 
     index: int  # position of the sentence in the scored list
     entity: Entity
-    score: float  # the sentence's score, less LOOSE_PENALTY for a loose candidate
+    score: float  # the sentence's score, less LOOSE_PENALTY for a loose candidate and MISSING_PENALTY per unmet
+    missing: tuple[str, ...] = ()  # the question's constraints the sentence does not mention (see unmet())
 
 
 def analyze(question: str) -> QuestionAnalysis:
@@ -73,8 +94,15 @@ def can_refuse(analysis: QuestionAnalysis) -> bool:
     context before the question: the answer hangs off something the question only describes) are answered or
     refused by the similarity threshold alone.
     """
-    counted = analysis.wh_word in ("how many", "how much") and bool(analysis.focus_head)
-    return analysis.expects_entity and not (analysis.is_comparison or counted or analysis.is_nested)
+    return analysis.expects_entity and not (analysis.is_comparison or counted_noun(analysis) or analysis.is_nested)
+
+
+def counted_noun(analysis: QuestionAnalysis) -> bool:
+    """'How many visitors ...', 'how much money ...': the question counts a noun right after its wh-words."""
+    if analysis.wh_word not in ("how many", "how much") or analysis.focus is None:
+        return False
+    before = analysis.question[:analysis.focus.start].lower().split()
+    return before[-2:] == analysis.wh_word.split()
 
 
 def warm_up() -> None:
@@ -92,37 +120,155 @@ def find_answer(
 ) -> Found | None:
     """The best of ``sentences`` (ranked by ``scores``, best first) holding a candidate answer, or None.
 
-    Only sentences scoring within ``margin`` of the best (at most ``_MAX_POOL``) are looked at.
+    Only sentences scoring within ``margin`` of the best (at most ``_MAX_POOL``) are looked at, and those within
+    twice the margin that mention the focus noun ('anniversary' for 'Which anniversary ...?'). A sentence whose
+    years contradict the question's (:func:`contradicts`) answers nothing; one that leaves constraints of the
+    question unmentioned (:func:`unmet`) ranks ``MISSING_PENALTY`` lower for each.
     """
     if not sentences or not analysis.expects_entity:
         return None
-    pool = [i for i in range(min(len(sentences), _MAX_POOL)) if scores[i] >= scores[0] - margin]
+    head = analysis.focus_head
+    pool = [i for i in range(min(len(sentences), _MAX_POOL)) if scores[i] >= scores[0] - margin
+            or (len(head) > 3 and head in sentences[i].text.lower() and scores[i] >= scores[0] - 2 * margin)]
     ents = evidence.entities([sentences[i] for i in pool])
     best: Found | None = None
     for i, entities in zip(pool, ents, strict=True):
+        if contradicts(analysis, sentences[i].text):
+            continue
         found = _pick(analysis, sentences[i], entities)
         if found is None:
             continue
         entity, loose = found
-        score = scores[i] - (LOOSE_PENALTY if loose else 0.0)
+        gaps = unmet(analysis, sentences[i].text)
+        score = scores[i] - (LOOSE_PENALTY if loose else 0.0) - MISSING_PENALTY * len(gaps)
         if best is None or score > best.score:
-            best = Found(i, entity, score)
+            best = Found(i, entity, score, gaps)
     return best
 
 
 def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Entity]) -> tuple[Entity, bool] | None:
     """The candidate of a sentence closest to what the question mentions, and whether it was found loosely."""
     analysis = _without_type_noun(analysis)
-    found = _fitting(analysis, sentence, candidates(analysis, entities))
+    found = _fitting(analysis, sentence, _new(analysis, candidates(analysis, entities)))
     is_loose = not found
     if is_loose:  # a bare number answers a date question only when it is a year
         extra = _extra(analysis, sentence.text, entities)
-        found = _fitting(analysis, sentence, [
+        found = _fitting(analysis, sentence, _new(analysis, [
             e for e in candidates(_loosened(analysis), [*entities, *extra])
-            if not (analysis.answer_type == DATE and e.label == "CARDINAL" and not _is_year(sentence.text, e))])
+            if not (analysis.answer_type == DATE and e.label == "CARDINAL" and not _is_year(sentence.text, e))]))
+    if found:
+        found = _held_by_role(analysis, sentence, found)
     if not found:
         return None
     return _nearest(analysis, sentence.text, found), is_loose
+
+
+def _terms(text: str) -> set[str]:
+    """Stemmed words of a text, hyphenated words split: what a mention is compared by."""
+    out = set()
+    for w in lexical.words(text):
+        out |= {lexical.stem(p) for p in w.split("-") if p and p not in lexical.STOPWORDS}
+    return out
+
+
+def _new(analysis: QuestionAnalysis, found: list[Entity]) -> list[Entity]:
+    """The candidates that say something the question does not: not every word of one is a word of the question
+    ('Who replaced the Normans?' is not answered 'Normans', 'the Mistral-class ships' not 'Mistral', whether or not
+    the recogniser saw the question's mention as a name)."""
+    asked = _terms(analysis.question)
+    return [e for e in found if not (_terms(e.text) and _terms(e.text) <= asked)]
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word, or a name and its adjective ('Russia'/'Russian', 'Frankish'/'Franks'): a shared start of four
+    letters or more that leaves at most three letters over ('lead'/'leader')."""
+    if a == b:
+        return True
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= 4 and max(len(a), len(b)) - n <= 3
+
+
+def _constraint_terms(analysis: QuestionAnalysis) -> list[tuple[str, set[str], set[str]]]:
+    """(the constraint as asked, its words, its years) for each constraint a sentence that answers should mention:
+    the names, places and dates of the question (not numbers spelled as words, not the asked-for type noun), and
+    for 'how many N' the counted noun N."""
+    out = []
+    for c in _without_type_noun(analysis).constraints:
+        if c.label in ("CARDINAL", "ORDINAL") and not any(ch.isdigit() for ch in c.text):
+            continue  # 'the two ships', 'the first visit': often said another way
+        words = _terms(c.text)
+        if words:
+            out.append((c.text, words, set(_YEAR_IN.findall(c.text))))
+    if counted_noun(analysis):
+        out.append((analysis.focus_head, {lexical.stem(analysis.focus_head)}, set()))
+    return out
+
+
+def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
+    """The constraints of the question (see ``_constraint_terms``) the text does not mention.
+
+    A name is mentioned when one of its words is ('Putin' for 'Vladimir Putin', 'Russia' for 'Russian'); a date
+    when its year is (or, without a year, half its words are).
+    """
+    have = _terms(text)
+    out = []
+    for asked, words, years in _constraint_terms(analysis):
+        if years:
+            ok = years <= have
+        elif any(ch.isdigit() for ch in asked):
+            ok = 2 * sum(w in have for w in words) >= len(words)
+        else:
+            ok = any(_same_word(w, h) for w in words for h in have)
+        if not ok:
+            out.append(asked)
+    return tuple(out)
+
+
+def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether the text's years contradict the question's: it dates things, only by other years than the one asked
+    about ('in 2019' asked, '... in 2017' said, no 2019 and no span covering it)."""
+    asked = {int(y) for c in analysis.constraints if c.label in TYPE_LABELS[DATE] for y in _YEAR_IN.findall(c.text)}
+    if not asked:
+        return False
+    said = {int(y) for y in _YEAR_IN.findall(text)}
+    if not said or asked & said:
+        return False
+    for m in _YEAR_RANGE.finditer(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        hi = hi if hi >= 100 else lo // 100 * 100 + hi
+        if any(lo <= y <= hi for y in asked):
+            return False
+    return True
+
+
+def _held_by_role(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
+    """For a question about who holds a role ('Who was the Russian ambassador to France?', 'Which ministers ...'),
+    the candidates tied to a mention of the role in the sentence's parse, when there are any. 'Who was the
+    ambassador' asks for nothing but the role: a sentence that never mentions it (nor a verb it is made from:
+    'led' for 'leader') answers nothing, whoever it names. A question that also says what the person did ('Which
+    ministers travelled ...') may be answered by a sentence that names the doer without the role."""
+    role = analysis.focus_head
+    if analysis.answer_type not in (PERSON, ORGANISATION) or role in _GENERIC_ROLES:
+        return found
+    if NOUN_TYPES.get(role, ("",))[0] != PERSON:
+        return found
+    doc = _parse(sentence.text)
+    mentions = [t for t in doc if _same_word(role, t.lemma_.lower())]
+    if not mentions:
+        return [] if analysis.wh_word in ("who", "whom") else found
+    tied = [e for e in found if (span := doc.char_span(e.start, e.end, alignment_mode="expand")) is not None
+            and any(_distance(span.root, m) <= _TIE_DISTANCE for m in mentions)]
+    return tied or found
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Doc:
+    """A sentence's full parse, cached (sentences come back with every question about them)."""
+    return load_pipeline()(text)
 
 
 def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
@@ -209,17 +355,30 @@ def _asks_name_of(analysis: QuestionAnalysis) -> bool:
 
 
 def _tied_to_focus(analysis: QuestionAnalysis, sentence: Sentence, found: Sequence[Entity]) -> list[Entity]:
-    """The candidates within ``_TIE_DISTANCE`` parse edges of a mention of the focus noun in the sentence."""
-    doc = load_pipeline()(sentence.text)
+    """The candidates within ``_TIE_DISTANCE`` parse edges of a mention of the focus noun in the sentence, or given
+    the role it names by the verb they are the subject of (:func:`_holds_role`)."""
+    doc = _parse(sentence.text)
     focus = [t for t in doc if t.lemma_.lower() == analysis.focus_head]
     if not focus:
         return []
     tied = []
     for e in found:
         span = doc.char_span(e.start, e.end, alignment_mode="expand")
-        if span is not None and any(_distance(span.root, f) <= _TIE_DISTANCE for f in focus):
+        if span is not None and any(_distance(span.root, f) <= _TIE_DISTANCE or _holds_role(span.root, f)
+                                    for f in focus):
             tied.append(e)
     return tied
+
+
+_ROLE_VERBS = frozenset("be become remain elevate name appoint make crown elect call title proclaim promote".split())
+
+
+def _holds_role(name: Token, focus: Token) -> bool:
+    """'X was elevated to the dignity of count of Y', 'X became king of Z': the name is the subject of a verb that
+    gives it the role the focus names, however far down the verb's phrase the focus sits."""
+    verb = name.head
+    return (name.dep_ in ("nsubj", "nsubjpass") and verb.lemma_.lower() in _ROLE_VERBS
+            and verb in focus.ancestors)
 
 
 def _distance(a: Token, b: Token) -> int:
@@ -248,19 +407,26 @@ def _nearest(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) -> 
     return min(found, key=key)
 
 
-def missing(analysis: QuestionAnalysis) -> str:
-    """What the articles don't say, in words: 'what the puppy was called', 'when …', 'who …'."""
+def missing(analysis: QuestionAnalysis, *, unmet: Sequence[str] = ()) -> str:
+    """What the articles don't say, in words: 'the name of the puppy', 'the date asked for (…)', 'which person
+    (…)'; with ``unmet``, the constraints the closest sentences leave out: '…: what they say does not mention
+    2019'."""
     focus = analysis.focus.text if analysis.focus is not None else ""
     if _asks_name_of(analysis) and focus:
-        return f"the name of {_with_article(focus)}"
-    if analysis.answer_type == DATE:
-        return f"the date asked for{f' ({focus})' if focus else ''}"
-    if analysis.answer_type == NUMBER:
-        return f"the number asked for{f' ({focus})' if focus else ''}"
-    if analysis.answer_type in (PERSON, ORGANISATION, PLACE):
-        what = {PERSON: "person", ORGANISATION: "organisation", PLACE: "place"}[analysis.answer_type]
-        return f"which {what}{f' ({focus})' if focus else ''}"
-    return f"what the question asks{f' about {focus}' if focus else ''}"
+        what = f"the name of {_with_article(focus)}"
+    elif analysis.answer_type == DATE:
+        what = f"the date asked for{f' ({focus})' if focus else ''}"
+    elif analysis.answer_type == NUMBER:
+        what = f"the number asked for{f' ({focus})' if focus else ''}"
+    elif analysis.answer_type in (PERSON, ORGANISATION, PLACE):
+        kind = {PERSON: "person", ORGANISATION: "organisation", PLACE: "place"}[analysis.answer_type]
+        what = f"which {kind}{f' ({focus})' if focus else ''}"
+    else:
+        what = f"what the question asks{f' about {focus}' if focus else ''}"
+    if unmet:
+        named = ", ".join(unmet[:-1]) + (" or " if len(unmet) > 1 else "") + unmet[-1]
+        what += f": what they say does not mention {named}"
+    return what
 
 
 def _with_article(noun_phrase: str) -> str:

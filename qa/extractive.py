@@ -22,7 +22,7 @@ import numpy as np
 
 from embeddings.types import Hit
 from qa import answerability, lexical
-from qa.analysis import Entity
+from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
@@ -73,7 +73,9 @@ class Plan:
 
     Attributes:
         chosen: the sentences to quote, best first (empty when refusing).
-        confidence: cosine of the query and the best sentence.
+        confidence: the decision score compared with ``refusal_threshold``: the cosine of the query and the best
+            sentence, or, for a refusal by the question's analysis, at most the threshold less
+            ``answerability.REFUSAL_MARGIN`` (see ``ExtractiveGenerator._plan_by_analysis``).
         short: the answer's words in ``chosen[0]`` (offsets into its text), or None.
         missing: for a refusal of a question expecting an entity: what the articles don't say.
         closest: for such a refusal: the sentence that comes closest, quoted in the refusal.
@@ -220,24 +222,58 @@ class ExtractiveGenerator(Generator):
         chosen = self._support(scored, evidence)
         if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
             chosen = self._with_date(evidence, chosen, scored)
-        if self.settings.answerability:
-            analysis = answerability.analyze(query or question)  # a follow-up: the resolved, standalone question
-            if analysis.expects_entity:
-                found = answerability.find_answer(
-                    analysis, [c.sentence for c in scored], [c.score for c in scored], evidence,
-                    margin=self.settings.answer_margin)
-                if found is not None:
-                    first = scored[found.index]
-                    rest = [c for i, c in enumerate(scored) if i != found.index]
-                    return Plan(self._support([first, *rest], evidence), confidence, short=found.entity)
-                # a date question answered by the article's dateline or a close dated sentence of it: as before
-                dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen)
-                # a candidate a little further down (within twice the margin) leaves the answer in doubt: not refused
-                doubt = answerability.find_answer(
-                    analysis, [c.sentence for c in scored], [c.score for c in scored], evidence,
-                    margin=2 * self.settings.answer_margin) is not None
-                if not dated and not doubt and answerability.can_refuse(analysis):
-                    return Plan([], confidence, missing=answerability.missing(analysis), closest=scored[0])
+        if self.settings.answerability:  # a follow-up: the resolved, standalone question
+            return self._plan_by_analysis(answerability.analyze(query or question), scored, chosen, evidence)
+        return Plan(chosen, confidence)
+
+    def _plan_by_analysis(
+        self, analysis: QuestionAnalysis, scored: list[Scored], chosen: list[Scored], evidence: Evidence
+    ) -> Plan:
+        """Answer or refuse by the question's analysis (``answer.answerability``).
+
+        The plan's confidence is the decision score, and the answer is refused exactly when it is below
+        ``refusal_threshold``. The score is the best sentence's cosine (the similarity rule) unless the analysis
+        refuses; a refusal by analysis reports ``min(cosine - NO_ANSWER_PENALTY, threshold - REFUSAL_MARGIN)``
+        (see ``qa.answerability``), so "refused iff confidence < threshold" holds for every answer and refusals
+        by analysis sort below the ones by similarity in the eval's refusal curve. The analysis refuses:
+          - an entity question (name, place, date, number) no sentence near the top holds a candidate for: none
+            of the expected type that the question does not give, tied to its role or focus, in a sentence whose
+            years do not contradict the question's (``answerability.find_answer``), nor a little further down;
+          - 'how many N' with no number near the top when the best sentence does not mention N either;
+          - any question whose chosen sentences all date things by other years than the one it asks about.
+        Each refusal says what is missing (and which of the question's names or dates the closest sentence leaves
+        out) and quotes the closest sentence.
+        """
+        threshold = self.settings.refusal_threshold
+        confidence = scored[0].similarity
+        refused = min(confidence - answerability.NO_ANSWER_PENALTY, threshold - answerability.REFUSAL_MARGIN)
+
+        def refuse(closest: Scored, unmet: Sequence[str] = ()) -> Plan:
+            return Plan([], refused, missing=answerability.missing(analysis, unmet=unmet), closest=closest)
+
+        if analysis.expects_entity:
+            sentences, scores = [c.sentence for c in scored], [c.score for c in scored]
+            found = answerability.find_answer(analysis, sentences, scores, evidence,
+                                              margin=self.settings.answer_margin)
+            if found is not None:
+                first = scored[found.index]
+                rest = [c for i, c in enumerate(scored) if i != found.index]
+                return Plan(self._support([first, *rest], evidence), confidence, short=found.entity)
+            # a date question answered by the article's dateline or a close dated sentence of it: as before
+            dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen)
+            further = answerability.find_answer(analysis, sentences, scores, evidence,
+                                                margin=2 * self.settings.answer_margin)
+            best_unmet = answerability.unmet(analysis, scored[0].sentence.text)
+            if answerability.can_refuse(analysis):
+                # a candidate a little further down (within twice the margin) leaves the answer in doubt
+                if not dated and further is None:
+                    return refuse(scored[0], best_unmet)
+            elif answerability.counted_noun(analysis) and further is None and analysis.focus_head in {
+                    u.lower() for u in best_unmet}:
+                return refuse(scored[0], best_unmet)
+        # clause answers, and entity questions left to the threshold: judged on the sentences quoted
+        if all(answerability.contradicts(analysis, c.sentence.text) for c in chosen):
+            return refuse(scored[0], answerability.unmet(analysis, scored[0].sentence.text))
         return Plan(chosen, confidence)
 
     def _support(self, scored: list[Scored], evidence: Evidence) -> list[Scored]:
