@@ -369,7 +369,8 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
     c["forget"].click(
         forget, inputs=[c["conv"], store], outputs=[op, c["past"], *chat_state], js=read_js(2), queue=False
     ).then(None, inputs=[op], js=APPLY_JS, queue=False)
-    c["clear"].click(lambda: gr.update(value=None), outputs=[c["past"]], queue=False)
+    for new_chat in (c["clear"].click, c["chat"].clear):  # "New chat" and the chat's own trash icon
+        new_chat(lambda: gr.update(value=None), outputs=[c["past"]], queue=False)
     c["demo"].load(restore, inputs=[store], outputs=[*chat_state, c["past"]], js=read_js(1), queue=False)
     # The collection line follows the Articles heading, which every change to the index refreshes.
     c["demo"].load(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)

@@ -111,6 +111,13 @@ def send(page: Any, question: str) -> None:
     page.click("#cq-send")
 
 
+def wait_saved(page: Any, question: str) -> None:
+    """Until the browser's store holds ``question`` (the save follows the answer's last update)."""
+    page.wait_for_function(
+        "q => (localStorage.getItem('citeqa-conversations') || '').includes(q)", arg=question, timeout=WAIT_MS
+    )
+
+
 def norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -339,6 +346,7 @@ def test_whole_article_of_an_upload_shows_markup_as_text(page: Any, tmp_path: Pa
 def test_conversations_survive_a_reload_and_are_listed(page: Any, server: Server) -> None:
     ask(page, MACRON)
     ask(page, "What did he criticise there?")
+    wait_saved(page, "What did he criticise there?")
     page.reload()
     open_app(page, server.url)
     bots(page).nth(1).locator("a.cq-cite").first.wait_for(timeout=WAIT_MS)  # both answers are back, cited
@@ -371,7 +379,9 @@ def test_two_tabs_of_one_browser_keep_each_others_conversations(page: Any, serve
     other = page.context.new_page()  # opened before the first tab saves anything
     open_app(other, server.url)
     ask(page, MACRON)
+    wait_saved(page, MACRON)
     ask(other, HOLLANDE)  # saved on top of what the first tab saved, not over it
+    wait_saved(other, HOLLANDE)
     page.reload()
     open_app(page, server.url)
     bots(page).first.wait_for(timeout=WAIT_MS)
@@ -406,6 +416,7 @@ def test_with_logins_each_user_sees_only_their_conversations(browser: Any, home:
         pg = context.new_page()
         login(pg, srv.url, "alice", "wonder-land")
         ask(pg, MACRON)
+        wait_saved(pg, MACRON)
         pg.goto(srv.url + "logout")
         login(pg, srv.url, "bob", "builder")
         ask(pg, HOLLANDE)  # bob's question starts his own conversation, not alice's
@@ -416,6 +427,7 @@ def test_with_logins_each_user_sees_only_their_conversations(browser: Any, home:
             f"{HOLLANDE} \u00b7 1 question"
         ]
         pg.keyboard.press("Escape")
+        wait_saved(pg, HOLLANDE)
         pg.goto(srv.url + "logout")
         login(pg, srv.url, "alice", "wonder-land")
         bots(pg).first.wait_for(timeout=WAIT_MS)
