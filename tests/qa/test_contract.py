@@ -10,7 +10,8 @@ import qa
 
 def test_exported_members() -> None:
     assert set(qa.__all__) == {
-        "QA", "Answer", "ArticleNotFoundError", "AuthError", "CiteqaError", "Citation", "ConfigError",
+        "QA", "Answer", "ArticleNotFoundError", "AuthError", "CiteqaError", "Citation", "CitedClaim", "ClaimCheck",
+        "ConfigError",
         "EndpointError", "GeneratorError",
         "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError", "InvalidQuestionError",
         "ModelNotFoundError", "QAError", "RetrievalError", "Retrieved", "Settings", "ShortAnswer", "answer",
@@ -24,6 +25,10 @@ def test_answer_and_citation_fields() -> None:
     answer_fields = [f.name for f in dataclasses.fields(qa.Answer)]
     assert answer_fields[:6] == ["text", "citations", "chunks", "refused", "query", "backend"]
     assert "short_answer" in answer_fields  # the answer in a few words with exact offsets, or None
+    assert {"claims", "disagreement"} <= set(answer_fields)  # per-claim support verdicts; a model refusal overruled
+    assert [f.name for f in dataclasses.fields(qa.ClaimCheck)] == [
+        "text", "start", "end", "citations", "supported", "corrected"]
+    assert [f.name for f in dataclasses.fields(qa.CitedClaim)] == ["index", "claim", "citations", "supported"]
     from qa.types import ShortAnswer
 
     assert [f.name for f in dataclasses.fields(ShortAnswer)] == ["text", "doc_id", "start", "end"]
