@@ -227,8 +227,9 @@ class ChatUI:
                 if isinstance(item, (Retrieved, CitedClaim)):  # the sources show while the answer is written
                     if isinstance(item, Retrieved):
                         run.hits = list(item.hits)
-                    else:
+                    else:  # a sentence is complete: show all of its text too (deltas are shown at most 20 a second)
                         run.claims = [*run.claims, item]
+                        self._set_last(conv, render.render_answer("".join(parts), None, streaming=True, turn=turn))
                     searching = panel(article_view.render_retrieved(run.hits or [], turn=turn, claims=run.claims))
                     yield conv.messages, searching, conv, "", conv.copy_text
                     continue

@@ -151,6 +151,8 @@ def test_claims_checked_while_streaming_show_above_the_passages(ui: ChatUI, fake
     assert panel.index("Checked so far") < panel.index('id="cq-src-1-1"')
     assert "Macron received Putin at Versailles." in panel and "Palace of Versailles on May 29, 2017" in panel
     assert "supported" in panel and "Checked so far" not in steps[-1][1]  # the final sources replace it
+    shown = next(s for s in steps if "Checked so far" in s[1])[0][-1]["content"]
+    assert "Unchecked claim." in shown  # the text so far shows in full when a sentence is checked
 
 
 def test_render_claims_escapes_and_flags_unsupported_ones() -> None:
