@@ -25,7 +25,7 @@ from embeddings.embedder import Embedder, load_embedder
 from embeddings.types import Hit
 from qa import lexical
 from qa.align import align_and_cite, claim_checks, complete_claims
-from qa.cite import cite, short_answer, strip_markers
+from qa.cite import CiteResult, cite, short_answer, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
@@ -102,12 +102,6 @@ def _number(value: Any) -> float | None:
 # The model's refusal is overruled (or, with generator.trust_model_refusal, flagged) when the extractive plan found
 # a short answer, or a best sentence this far above answer.refusal_threshold.
 CLEAR_ANSWER_MARGIN = 0.10
-
-
-def _model_refused(raw: str) -> bool:
-    """True when the model's reply opens with the refusal phrase, or holds it and no marker."""
-    folded = lexical.fold(raw).lstrip()
-    return folded.startswith(lexical.fold(CANNOT_ANSWER_PHRASE)) or (is_refusal(raw) and "[" not in raw)
 
 
 def _clearly_answers(plan: Plan, refusal_threshold: float) -> bool:
@@ -282,7 +276,6 @@ class QA:
         generator = self.generator
         report: dict[str, Any] = {}
         evidence = loaded.evidence
-        threshold = self.settings.answer.support_threshold
         request = GenerationRequest(question=q, query=query, hits=hits, history=turns, evidence=evidence,
                                     report=report)
         # A generator that writes free text (an LLM) gets its claims aligned with the retrieved sentences and its
@@ -319,23 +312,15 @@ class QA:
         raw = "".join(parts)
         timings["generate"] = (time.perf_counter() - t1) * 1000
         t2 = time.perf_counter()
+        result, corrected, refused = self._cited(raw, hits, evidence, aligned=free_text and bool(hits))
         disagreement: str | None = None
-        if free_text and plan is not None and plan.chosen and _model_refused(raw) and _clearly_answers(
-            plan, self.settings.answer.refusal_threshold
-        ):
+        clear = plan is not None and _clearly_answers(plan, self.settings.answer.refusal_threshold)
+        if refused and free_text and clear and plan is not None:
             # the model refused although a retrieved sentence clearly answers: show that evidence, flag it
             disagreement = strip_markers(raw)
             evidence_text = "".join(self._extractive.generate(replace(request, report={})))
             raw = f"{raw.rstrip()} {evidence_text}" if self.settings.generator.trust_model_refusal else evidence_text
-        corrected: list[bool] = []
-        if free_text and hits:
-            result, corrected = align_and_cite(raw, hits, evidence, support_threshold=threshold)
-        else:
-            result = cite(raw, hits, evidence, support_threshold=threshold)
-        # A refusal that still cites something ("The articles don't say X, but [1] says Y") keeps its citations;
-        # it counts as a refusal only when it cites nothing or opens with the phrase.
-        starts_with_refusal = lexical.fold(raw).lstrip().startswith(lexical.fold(CANNOT_ANSWER_PHRASE))
-        refused = is_refusal(raw) and (not result.citations or starts_with_refusal)
+            result, corrected, refused = self._cited(raw, hits, evidence, aligned=True)
         if refused and not result.citations:
             text, citations, unsupported = strip_markers(raw), [], 0
         else:
@@ -365,6 +350,23 @@ class QA:
             claims=claims,
             disagreement=disagreement,
         )
+
+    def _cited(self, raw: str, hits: Sequence[Hit], evidence: Evidence, *, aligned: bool
+               ) -> tuple[CiteResult, list[bool], bool]:
+        """The cited answer (claims aligned first when ``aligned``), which claims' markers were corrected, and
+        whether it is a refusal.
+
+        A refusal that still cites something ("The articles don't say X, but [1] says Y") keeps its citations;
+        it counts as a refusal only when it cites nothing or opens with the phrase.
+        """
+        threshold = self.settings.answer.support_threshold
+        corrected: list[bool] = []
+        if aligned:
+            result, corrected = align_and_cite(raw, hits, evidence, support_threshold=threshold)
+        else:
+            result = cite(raw, hits, evidence, support_threshold=threshold)
+        starts_with_refusal = lexical.fold(raw).lstrip().startswith(lexical.fold(CANNOT_ANSWER_PHRASE))
+        return result, corrected, is_refusal(raw) and (not result.citations or starts_with_refusal)
 
     @property
     def _extractive(self) -> ExtractiveGenerator:

@@ -180,3 +180,14 @@ def test_the_cli_marks_the_unsupported_claim_and_the_disagreement(seed_qa: QA, s
     scripted.enqueue("The articles don't say.")
     _print_answer(qa.answer(MASSACRE))
     assert "The model said “The articles don't say.”" in capsys.readouterr().out
+
+
+def test_an_answer_that_also_says_what_is_missing_is_kept(seed_qa: QA, scripted: ScriptedGenerator) -> None:
+    # Only a reply that refuses (opens with the phrase, or cites nothing) is checked against the evidence: an
+    # answer that also names what the articles lack is the model's, cited, and not overruled.
+    qa = seed_qa.with_generator({"backend": SCRIPTED})
+    _, sentence = _sentence(qa, MASSACRE, "129")
+    scripted.enqueue(f"{sentence} The articles don't say who the victims were.")
+    a = qa.answer(MASSACRE)
+    assert a.disagreement is None and not a.refused
+    assert a.text.startswith(sentence) and a.claims[0].supported and "129" in a.citations[0].quote
