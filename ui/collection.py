@@ -1,5 +1,5 @@
-"""What the loaded collection is about, in one line for the first screen: "5 articles · mostly about Russia, Putin
-and France · dated 2015–2019".
+"""What the loaded collection is about, in one line for the first screen: "5 articles · mostly about France–Russia
+and Putin · dated 2015–2019".
 
 Derived from the index alone: the article count, the span of the articles' dates, and the names most of the
 articles mention (capitalised words that never appear in lower case, counted once per article). No string is
@@ -42,10 +42,42 @@ def year_span(dates: Sequence[str | None]) -> str | None:
     return str(years[0]) if years[0] == years[-1] else f"{years[0]}\u2013{years[-1]}"
 
 
-def topic_names(texts: Sequence[str], *, limit: int = TOPIC_NAMES) -> list[str]:
-    """The names most of ``texts`` mention: capitalised words never seen in lower case, ranked by how many texts
-    mention them (then how often). Variants sharing their first five letters count as one name (Russia,
-    Russian, Russians), shown in their most frequent form. Empty when no name is in at least half the texts."""
+_VOWELS = frozenset("aeiouy")
+# Endings of adjectival and demonym forms ("Russian", "Chinese", "Spanish", "French", "Israeli"); only a name with
+# one of them is folded into another name, never the other way round.
+_ADJECTIVAL = ("ians", "ian", "ans", "an", "ese", "ish", "ch", "i")
+
+
+def _skeleton(word: str) -> str:
+    """The word's consonants after its first letter, lower case: France "frnc", French "frnch", Russia "rss"."""
+    w = word.lower()
+    return w[:1] + "".join(ch for ch in w[1:] if ch.isalpha() and ch not in _VOWELS)
+
+
+def adjectival_base(word: str, names: Sequence[str]) -> str | None:
+    """The name of ``names`` that ``word`` is the adjectival or demonym form of, or None.
+
+    A deterministic rule on the shared stem, not a list: ``word`` ends like an adjective ("-an", "-ese", "-ish",
+    "-ch", "-i") and the consonants of a name (at least three) begin its own: French -> France, Chinese -> China,
+    Spanish -> Spain, Parisian -> Paris, European -> Europe. The longest such name wins; a word is never its own
+    base.
+    """
+    if not word.lower().endswith(_ADJECTIVAL):
+        return None
+    sk = _skeleton(word)
+    best: str | None = None
+    for name in names:
+        base = _skeleton(name)
+        if name == word or len(base) < 3 or len(base) > len(sk) or not sk.startswith(base):
+            continue
+        if best is None or len(base) > len(_skeleton(best)):
+            best = name
+    return best
+
+
+def _topics(texts: Sequence[str], limit: int) -> list[tuple[str, bool]]:
+    """(name, is a place) of the names most ``texts`` mention; a place is a name one of whose adjectival forms
+    ("French" for France) is mentioned too, and that form counts as the place."""
     lower: set[str] = set()
     per_text: list[Counter[str]] = []
     for text in texts:
@@ -57,19 +89,59 @@ def topic_names(texts: Sequence[str], *, limit: int = TOPIC_NAMES) -> list[str]:
                 lower.add(w)
         per_text.append(counts)
     groups: dict[str, Counter[str]] = {}
-    docs: Counter[str] = Counter()
-    for counts in per_text:
-        seen: set[str] = set()
+    docs: dict[str, set[int]] = {}
+    for i, counts in enumerate(per_text):
         for w, c in counts.items():
             if w.lower() in lower:
                 continue  # a sentence's first word ("The", "While"), not a name
             key = w[:5].lower()
             groups.setdefault(key, Counter())[w] += c
-            seen.add(key)
-        docs.update(seen)
+            docs.setdefault(key, set()).add(i)
+    # Fold adjectival forms into the name they derive from (French -> France): one name, its articles together.
+    shown: dict[str, str] = {}
+    places: set[str] = set()
+    for k, g in groups.items():
+        # a group holding a name and its adjectival form (Japan, Japanese) names a place, shown as the place
+        bases = {b for w in g for b in [adjectival_base(w, list(g))] if b}
+        shown[k] = max(bases, key=lambda b: (g[b], b)) if bases else g.most_common(1)[0][0]
+        if bases:
+            places.add(k)
+    by_name = {name: k for k, name in shown.items()}
+    for key in sorted(groups, key=lambda k: (len(shown[k]), k), reverse=True):  # longer forms fold first
+        base = adjectival_base(shown[key], [n for n, k in by_name.items() if k in groups and k != key])
+        if base is None:
+            continue
+        target = by_name[base]
+        groups[target].update({shown[target]: sum(groups[key].values())})
+        docs[target] |= docs.pop(key)
+        del groups[key]
+        places.add(target)
     need = max(1, (len(texts) + 1) // 2)
-    ranked = sorted((k for k in groups if docs[k] >= need), key=lambda k: (-docs[k], -sum(groups[k].values()), k))
-    return [groups[k].most_common(1)[0][0] for k in ranked[:limit]]
+    ranked = sorted(
+        (k for k in groups if len(docs[k]) >= need), key=lambda k: (-len(docs[k]), -sum(groups[k].values()), k)
+    )
+    return [(shown[k], k in places) for k in ranked[:limit]]
+
+
+def topic_names(texts: Sequence[str], *, limit: int = TOPIC_NAMES) -> list[str]:
+    """The names most of ``texts`` mention: capitalised words never seen in lower case, ranked by how many texts
+    mention them (then how often). Variants sharing their first five letters count as one name (Russia,
+    Russian, Russians), shown in their most frequent form, and an adjectival form counts as the name it derives
+    from (French as France, ``adjectival_base``). Empty when no name is in at least half the texts."""
+    return [name for name, _ in _topics(texts, limit)]
+
+
+def topic_phrase(texts: Sequence[str], *, limit: int = TOPIC_NAMES) -> str | None:
+    """What most of ``texts`` are about, as a phrase: "France–Russia and Putin" when the two leading names are
+    places (names whose adjectival form is used too, joined alphabetically), else "Russia, Putin and Syria";
+    None when no name is in at least half the texts."""
+    topics = _topics(texts, limit)
+    if not topics:
+        return None
+    names = [n for n, _ in topics]
+    if len(topics) >= 2 and topics[0][1] and topics[1][1]:
+        names = ["\u2013".join(sorted(names[:2])), *names[2:]]
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def describe_collection(infos: Sequence[_InfoLike], text_of: Callable[[str], str] | None = None) -> str:
@@ -93,9 +165,9 @@ def describe_collection(infos: Sequence[_InfoLike], text_of: Callable[[str], str
                 body = ""
         texts.append(f"{info.title}\n{body}")
     bits = [f"**{n} article{'s' if n != 1 else ''}**"]
-    names = topic_names(texts)
-    if names:
-        bits.append("mostly about " + (f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]))
+    phrase = topic_phrase(texts)
+    if phrase:
+        bits.append("mostly about " + phrase)
     span = year_span([i.date for i in infos])
     if span:
         bits.append(f"dated {span}")
