@@ -66,6 +66,10 @@ MISSING_PENALTY = 0.03
 # the refusal threshold less REFUSAL_MARGIN, so that "refused iff confidence < threshold" holds.
 NO_ANSWER_PENALTY = 0.30
 REFUSAL_MARGIN = 1e-3
+# A follow-up the analysis of its resolved question vouches for (a tied candidate, every constraint mentioned) is
+# answered down to this much below the refusal threshold (qa.extractive: its resolved question is short, and the
+# cosine underrates it).
+FOLLOWUP_BONUS = 0.10
 _GENERIC_ROLES = frozenset("person people man woman member head one guest host".split())
 _YEAR_IN = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
 _YEAR_RANGE = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})\s*(?:[–-]|to)\s*(1[0-9]{3}|20[0-9]{2}|[0-9]{2})(?![\d,])")

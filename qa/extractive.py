@@ -217,8 +217,10 @@ class ExtractiveGenerator(Generator):
         """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal)."""
         scored = self.score(question, hits, evidence, query=query, history=history)
         confidence = scored[0].similarity if scored else float("-inf")
-        if not scored or scored[0].similarity < self.settings.refusal_threshold:
+        if not scored:
             return Plan([], confidence)
+        if scored[0].similarity < self.settings.refusal_threshold:
+            return self._rescue(question, query, history, scored, evidence) or Plan([], confidence)
         chosen = self._support(scored, evidence)
         if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
             chosen = self._with_date(evidence, chosen, scored)
@@ -275,6 +277,38 @@ class ExtractiveGenerator(Generator):
         if all(answerability.contradicts(analysis, c.sentence.text) for c in chosen):
             return refuse(scored[0], answerability.unmet(analysis, scored[0].sentence.text))
         return Plan(chosen, confidence)
+
+    def _rescue(
+        self,
+        question: str,
+        query: str | None,
+        history: Sequence[Mapping[str, str]] | None,
+        scored: list[Scored],
+        evidence: Evidence,
+    ) -> Plan | None:
+        """With answerability, a follow-up the similarity rule alone would refuse, answered when the analysis of its
+        resolved question vouches for a sentence: one near the top holds a candidate of the expected type, tied to
+        the question's focus and role, mentioning every name, date and place the question gives, its years not
+        contradicting the question's. Its decision score is the cosine plus ``answerability.FOLLOWUP_BONUS``.
+
+        Only follow-ups: their resolved question is short ('What changed in 1899?') and shares little with the
+        sentence that answers it, so the cosine underrates them; on questions asked in full (SQuAD 2.0) the same
+        rule answered more unanswerable questions (22 of 320) than it saved answerable ones (12 of 386). None when
+        the analysis does not vouch or the bonus does not reach the threshold.
+        """
+        decision = scored[0].similarity + answerability.FOLLOWUP_BONUS
+        if not self.settings.answerability or not history or decision < self.settings.refusal_threshold:
+            return None
+        analysis = answerability.analyze(query or question)
+        if not analysis.expects_entity:
+            return None
+        found = answerability.find_answer(analysis, [c.sentence for c in scored], [c.score for c in scored], evidence,
+                                          margin=self.settings.answer_margin)
+        if found is None or found.missing:
+            return None
+        first = scored[found.index]
+        rest = [c for i, c in enumerate(scored) if i != found.index]
+        return Plan(self._support([first, *rest], evidence), decision, short=found.entity)
 
     def _support(self, scored: list[Scored], evidence: Evidence) -> list[Scored]:
         """The first sentence and the non-redundant ones scoring close to it (up to ``max_sentences``)."""

@@ -60,7 +60,7 @@ def test_refusal_names_what_is_missing_and_cites_the_closest(setup: tuple[Eviden
 
 def test_without_answerability_no_short_answer(setup: tuple[Evidence, list[Hit]]) -> None:
     ev, hits = setup
-    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0))
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answerability=False))
     q = "When did Macron host Putin at Versailles?"
     raw = "".join(gen.generate(GenerationRequest(q, q, hits, [], ev)))
     result = cite(raw, hits, ev, support_threshold=0.3)

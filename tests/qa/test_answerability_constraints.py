@@ -156,3 +156,40 @@ def test_a_sentence_mentioning_the_focus_a_little_further_down_answers() -> None
     analysis = answerability.analyze("Which anniversary did the Peter the Great exhibition celebrate?")
     found = answerability.find_answer(analysis, sentences, [1.0, 0.95, 0.85], ev, margin=0.1)
     assert found is not None and found.index == 2 and found.entity.text == "300th"
+
+
+def _followup(setup: tuple[Evidence, list[Hit]], query: str, history: list[dict[str, str]],
+              over: float) -> tuple[str, float, float]:
+    """Answer ``query`` as a resolved follow-up with the refusal threshold ``over`` above its best cosine."""
+    ev, hits = setup
+    asked = "And where?"
+    best = ExtractiveGenerator(AnswerSettings()).score(asked, hits, ev, query=query, history=history)[0].similarity
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=best + over, answerability=True))
+    request = GenerationRequest(asked, query, hits, history, ev)
+    return "".join(gen.generate(request)), request.report["confidence"], best + over
+
+
+HISTORY = [{"role": "user", "content": "When did Macron receive Putin?"},
+           {"role": "assistant", "content": "May 29, 2017. [1]"}]
+
+
+def test_a_followup_the_analysis_vouches_for_is_answered_a_little_below_the_threshold(
+        setup: tuple[Evidence, list[Hit]]) -> None:
+    raw, confidence, threshold = _followup(setup, "Where did Macron receive Putin in 2017?", HISTORY, 0.05)
+    assert not is_refusal(raw) and raw.startswith("the Palace of Versailles")
+    assert confidence >= threshold
+    # not when the similarity is further below than the bonus reaches
+    raw, confidence, threshold = _followup(setup, "Where did Macron receive Putin in 2017?", HISTORY,
+                                           answerability.FOLLOWUP_BONUS + 0.05)
+    assert is_refusal(raw) and confidence < threshold
+
+
+def test_a_followup_is_not_rescued_when_the_sentence_leaves_a_constraint_out(
+        setup: tuple[Evidence, list[Hit]]) -> None:
+    raw, confidence, threshold = _followup(setup, "Where did Macron receive Putin and Merkel in 2017?", HISTORY, 0.05)
+    assert is_refusal(raw) and confidence < threshold
+
+
+def test_a_question_asked_in_full_is_not_rescued(setup: tuple[Evidence, list[Hit]]) -> None:
+    raw, confidence, threshold = _followup(setup, "Where did Macron receive Putin in 2017?", [], 0.05)
+    assert is_refusal(raw) and confidence < threshold

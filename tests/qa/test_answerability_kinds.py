@@ -113,9 +113,9 @@ def test_short_answer_exact_offsets(real_qa, question: str, expected: str) -> No
     assert a.text.startswith(a.short_answer.text)
 
 
-@pytest.mark.slow
-def test_default_setting_is_off() -> None:
-    """Off by default: on the held-out set it raises false refusals beyond the rule (see README, `citeqa eval`)."""
+def test_default_setting_is_on() -> None:
+    """On by default: on seed_dev, the held-out seed_dev2 and the SQuAD 2.0 sample it refuses more unanswerable
+    questions at no more false refusals than the similarity rule alone (see README, `citeqa eval`)."""
     from qa import get_settings
 
-    assert get_settings().answer.answerability is False
+    assert get_settings().answer.answerability is True

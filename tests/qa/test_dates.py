@@ -36,7 +36,7 @@ def _paragraph(evidence: Evidence, doc_id: str, needle: str) -> Hit:
 
 
 def _answer(evidence: Evidence, question: str, hits: list[Hit]) -> tuple[str, list]:
-    generator = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0))
+    generator = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answerability=False))
     raw = "".join(generator.generate(GenerationRequest(question, question, hits, [], evidence)))
     result = cite(raw, hits, evidence, support_threshold=0.3)
     for c in result.citations:

@@ -84,7 +84,8 @@ def test_a_qa_with_answerability_loads_the_pipeline_in_the_background_once(index
 
 
 def test_no_background_load_unless_the_answers_need_the_parse(index_dir: Path, slow_pipeline: _SlowPipeline) -> None:
-    base = {"index": {"dir": str(index_dir)}, "embedding": {"model": "hash"}}
+    # answerability off: on (the default) the answers themselves need the parse
+    base = {"index": {"dir": str(index_dir)}, "embedding": {"model": "hash"}, "answer": {"answerability": False}}
     QA.from_settings(base)
     QA.ensure(base, progress=False, preload_nlp=False)
     assert not _preloading() and slow_pipeline.loads == []
