@@ -158,9 +158,9 @@ HEAD_SCRIPT = """
     }
     return line;
   }
-  function noteQueued() {
+  function noteQueued(example) {
     var box = document.querySelector("#cq-input textarea");
-    var text = box ? box.value.trim() : "";
+    var text = example || (box ? box.value.trim() : "");
     if (!text || !streaming()) return;
     var line = queuedLine();
     if (!line) return;
@@ -174,7 +174,9 @@ HEAD_SCRIPT = """
     }
   }, true);
   document.addEventListener("click", function (ev) {
-    if (ev.target && ev.target.closest && ev.target.closest("#cq-send")) noteQueued();
+    var t = ev.target && ev.target.closest ? ev.target : null;
+    if (t && t.closest("#cq-send")) noteQueued();
+    else if (t && t.closest(".cq-example")) noteQueued(t.closest(".cq-example").innerText.trim());  // sent as Ask is
   }, true);
   function checkQueued() {
     if (queued && questions() > queued.before) {

@@ -47,12 +47,8 @@ EXAMPLE_QUESTIONS = (
 
 
 # -- the Blocks ----------------------------------------------------------------------------------------------
-COPY_JS = """
-(text) => {
-  if (text && navigator.clipboard) { navigator.clipboard.writeText(text); }
-  return [];
-}
-"""
+# An example question goes through the Ask button, so it queues behind an answer being written as a typed one does.
+SEND_JS = "() => { const b = document.querySelector('#cq-send'); if (b) b.click(); return []; }"
 
 
 def create_app(
@@ -82,6 +78,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
         conv = gr.State(Conversation())
         prefs = gr.State(Preferences())
         copy_box = gr.Textbox(visible=False, elem_id="cq-copy-text")
+        live = gr.Textbox(visible=False, elem_id="cq-live-op")  # saves the conversation while an answer is written
         gr.HTML(
             "<h1>citeqa</h1><p>Ask about the articles. Every claim cites the exact words it comes from: "
             "click a [n] marker to see the quote in its article.</p>",
@@ -106,7 +103,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
                             render_markdown=True,
                             allow_tags=False,
                             latex_delimiters=[],
-                            buttons=[],  # the built-in copy buttons would copy our HTML; "Copy answer" copies text
+                            buttons=[],  # the built-in copy buttons would copy our HTML; each answer has its own Copy
                             feedback_options=("Like", "Dislike"),
                             placeholder="<strong>Ask a question about the articles</strong><br>"
                             "or pick an example below.",
@@ -127,7 +124,6 @@ def _build(ui: ChatUI) -> gr.Blocks:
                             clear = gr.Button("New chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
                             stop = gr.Button("Stop", variant="stop", size="sm", scale=0, elem_id="cq-stop")
                             regen = gr.Button("Regenerate", size="sm", scale=0, min_width=110, elem_id="cq-regenerate")
-                            copy = gr.Button("Copy answer", size="sm", scale=0, min_width=110, elem_id="cq-copy")
                             comment = gr.Textbox(
                                 label="Feedback comment (optional)",
                                 placeholder="Optional feedback comment, then rate the answer with a thumb below it",
@@ -236,15 +232,18 @@ def _build(ui: ChatUI) -> gr.Blocks:
         # deletion have their own queue of one, so they never hold a question back.
         at_box = chat_outputs.index(box)
 
-        def answer(question: str, c: Conversation | None, p: Preferences | None) -> Iterator[tuple[Any, ...]]:
+        def answer(question: str, c: Conversation | None, p: Preferences | None, request: Any) -> Iterator[Any]:
             # The box is emptied once, when the question shows: what is typed meanwhile is the next (queued) question.
-            for i, out in enumerate(ui.respond(question, c, p)):
-                yield out if i == 0 else (*out[:at_box], gr.skip(), *out[at_box + 1 :])
+            # The conversation is saved in the browser with the question as soon as it shows (ui.conversations).
+            for i, (out, op) in enumerate(conversations.live_saves(ui.respond(question, c, p), _user(request) or "")):
+                out = out if i == 0 else (*out[:at_box], gr.skip(), *out[at_box + 1 :])
+                yield (*out, op if op is not None else gr.skip())
 
+        answer.__annotations__ = {"question": str, "c": Any, "p": Any, "request": gr.Request, "return": Iterator}
         ask: dict[str, Any] = dict(
             fn=answer,
             inputs=[box, conv, prefs],
-            outputs=chat_outputs,
+            outputs=[*chat_outputs, live],
             concurrency_id="answer",
             concurrency_limit=ui.settings.ui.max_concurrent_questions,
         )
@@ -253,16 +252,11 @@ def _build(ui: ChatUI) -> gr.Blocks:
         asks = [gr.on([box.submit, send.click], trigger_mode="always_last", **ask)]  # Stop cancels these
         # A new question clears the line under the chat ("Answer and sources copied.", "Thanks: …").
         gr.on([box.submit, send.click, *(b.click for b in examples)], lambda: "", outputs=[fb_status], queue=False)
-        for b in examples:
-            asks.append(b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(**ask))
+        for b in examples:  # the example fills the box, then is sent as Ask sends it (queued behind an answer)
+            b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(None, js=SEND_JS, queue=False)
+        live.change(None, inputs=[live], js=conversations.APPLY_JS, queue=False)
         clear.click(ui.clear, outputs=chat_outputs, queue=False).then(lambda: "", outputs=[fb_status], queue=False)
         chat.clear(ui.clear, outputs=chat_outputs, queue=False)  # the chat's own trash icon
-        copy.click(None, inputs=[copy_box], js=COPY_JS).then(
-            lambda t: "Answer and sources copied." if t else "Nothing to copy yet.",
-            inputs=[copy_box],
-            outputs=[fb_status],
-            queue=False,
-        )
 
         def on_like(c: Conversation, text: str, data: gr.LikeData) -> tuple[str, str]:
             idx = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
@@ -369,7 +363,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
         ).then(ui.describe_settings, inputs=[prefs], outputs=[current], concurrency_limit=None)
         parts = dict(chat=chat, sources=sources, conv=conv, box=box, copy_box=copy_box, prefs=prefs)
         parts.update(past=past, stop=stop, forget=forget, clear=clear, regenerate=regen, demo=demo)
-        parts.update(collection=collection, articles_head=articles_head)
+        parts.update(collection=collection, articles_head=articles_head, live=live)
         conversations.wire_events(ui, parts, asks)
     return demo
 

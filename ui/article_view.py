@@ -178,6 +178,8 @@ button.cq-copy-btn { font-size: 0.8rem; padding: 0.1rem 0.6rem; border-radius: 6
   color: var(--body-text-color); }
 button.cq-copy-btn:hover, button.cq-copy-btn:focus-visible { border-color: var(--color-accent); }
 .cq-stopped-note { margin-top: 0.4em; font-size: 0.85em; font-weight: 600; color: #93370d; }
+#cq-copy-status { font-size: 0.85em; color: var(--body-text-color); }
+#cq-copy-status:empty { display: none; }
 details.cq-article { margin-top: 0.5rem; }
 details.cq-article > summary { cursor: pointer; font-size: 0.85em; font-weight: 600; color: var(--color-accent); }
 .cq-article-text { position: relative; max-height: 60vh; overflow-y: auto; margin-top: 0.4rem; padding: 0.5rem 0.6rem;
@@ -266,10 +268,36 @@ SCRIPT = """
     var bot = b.closest(".cq-bot");
     var plain = bot ? bot.querySelector(".cq-plain") : null;
     if (!plain) return;
+    var n = Array.prototype.indexOf.call(document.querySelectorAll("#cq-chat .cq-bot"), bot) + 1;
     copyText(plain.textContent, function (ok) {
       b.textContent = ok ? "Copied" : "Copy failed";
       setTimeout(function () { b.textContent = "Copy"; }, 2000);
+      copiedLine(ok ? "Answer " + n + " and its sources copied." : "Could not copy: select the text instead.");
     });
+  }, true);
+  // The line under the chat saying what was copied: it goes away with the next question (or a new chat).
+  var copiedAt = -1;
+  function questionCount() { return document.querySelectorAll("#cq-chat .cq-question").length; }
+  function copiedLine(text) {
+    var line = document.getElementById("cq-copy-status"), anchor = document.getElementById("cq-feedback-status");
+    if (!line && anchor) {
+      line = document.createElement("div");
+      line.id = "cq-copy-status";
+      line.setAttribute("role", "status");
+      anchor.parentNode.insertBefore(line, anchor.nextSibling);
+    }
+    if (!line) return;
+    line.textContent = text;
+    copiedAt = text ? questionCount() : -1;
+  }
+  new MutationObserver(function () {
+    if (copiedAt >= 0 && questionCount() !== copiedAt) copiedLine("");
+  }).observe(document.documentElement, {childList: true, subtree: true});
+  document.addEventListener("click", function (ev) {
+    if (copiedAt >= 0 && ev.target.closest && ev.target.closest("#cq-send, .cq-example, #cq-clear")) copiedLine("");
+  }, true);
+  document.addEventListener("keydown", function (ev) {
+    if (copiedAt >= 0 && ev.key === "Enter" && ev.target.closest && ev.target.closest("#cq-input")) copiedLine("");
   }, true);
   document.addEventListener("toggle", function (ev) {
     var d = ev.target;

@@ -40,15 +40,23 @@ MAX_CONVERSATIONS = 20  # per user and browser; the oldest go first
 MAX_TURNS = 40  # per saved conversation: its latest questions
 STORAGE_KEY = "citeqa-conversations"
 TITLE_CHARS = 60
+LIVE_SAVE_EVERY_S = 2.0  # while an answer is written, its partial text is saved at most this often
+INTERRUPTED = "interrupted"  # the error of a turn saved while its answer was written, that never got its end
 
 ChatState = tuple[list[dict[str, str]], str, Conversation, str]  # chat, sources panel, conversation, copy text
 
 
 # -- Stop and Regenerate ---------------------------------------------------------------------------------
 def _unfinished_html(partial: str, turn: int, *, stopped: bool, error: str | None) -> str:
-    """The message of an answer that did not finish: its partial text, marked stopped or followed by the error."""
+    """The message of an answer that did not finish: its partial text, marked stopped or interrupted, or followed
+    by the error."""
     if stopped:
         return render.render_answer(partial, None, turn=turn, stopped=True)
+    if error == INTERRUPTED:  # the page was closed or reloaded while it was written
+        return render.render_answer(partial, None, turn=turn) + (
+            '<div class="cq-stopped-note cq-interrupted-note">Interrupted: the page was closed or reloaded before '
+            "this answer ended; it is incomplete (Regenerate asks again).</div>"
+        )
     shown = render.render_answer(partial, None, turn=turn) if partial else ""
     return shown + render.render_error(error or "")
 
@@ -76,6 +84,24 @@ def stop(ui: ChatUI, conv: Conversation | None) -> ChatState:
     else:
         sources = panel(render.render_sources_placeholder("No sources: the answer was stopped."))
     return conv.messages, sources, conv, conv.copy_text
+
+
+def live_saves(outputs: Iterator[tuple[Any, ...]], user: str) -> Iterator[tuple[tuple[Any, ...], str | None]]:
+    """``ChatUI.respond``'s outputs, each paired with a store operation for the page (``APPLY_JS``) or None.
+
+    While an answer is written the conversation is saved with its question as soon as the question shows, and with
+    the partial answer (marked ``INTERRUPTED``) at most every ``LIVE_SAVE_EVERY_S`` seconds: a reload mid-answer
+    loses nothing. The save once the answer has ended is the event's own (``wire_events``).
+    """
+    last: float | None = None
+    for out in outputs:
+        conv, op = out[2], None
+        now = time.monotonic()
+        if isinstance(conv, Conversation) and conv.pending is not None:
+            if last is None or now - last >= LIVE_SAVE_EVERY_S:
+                last = now
+                op = json.dumps({"user": user, "save": to_record(conv)})
+        yield out, op
 
 
 def regenerate(
@@ -132,7 +158,8 @@ def _answer_from(rec: dict[str, Any]) -> Answer:
 
 
 def to_record(conv: Conversation) -> dict[str, Any]:
-    """A conversation as the browser stores it (JSON-able): its latest ``MAX_TURNS`` questions."""
+    """A conversation as the browser stores it (JSON-able): its latest ``MAX_TURNS`` questions. A question whose
+    answer is being written is saved with the text so far, marked ``INTERRUPTED`` until the answer's end is saved."""
     turns = []
     for t, a in list(zip(conv.turns, conv.answers, strict=False))[-MAX_TURNS:]:
         turns.append(
@@ -144,7 +171,12 @@ def to_record(conv: Conversation) -> dict[str, Any]:
                 "answer_id": t.answer_id,
             }
         )
-    first = conv.turns[0].question if conv.turns else ""
+    run = conv.pending
+    if run is not None and not run.stopped:
+        partial = "".join(run.parts)
+        turns.append({"question": run.question, "answer": None, "partial": partial, "error": INTERRUPTED})
+        turns = turns[-MAX_TURNS:]
+    first = conv.turns[0].question if conv.turns else run.question if run is not None else ""
     title = " ".join(first.split())
     title = title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "\u2026"
     return {"id": conv.cid, "title": title, "updated": time.time(), "turns": turns}
@@ -214,7 +246,7 @@ def _with_records(store: Any, user: str | None, records: list[dict[str, Any]]) -
 def save(store: Any, user: str | None, conv: Conversation) -> dict[str, Any]:
     """``store`` with ``conv`` saved first in ``user``'s list (an empty conversation is not saved)."""
     records = [r for r in _records(store, user) if r["id"] != conv.cid]
-    if conv.turns:
+    if conv.turns or conv.pending is not None:
         records.insert(0, to_record(conv))
     return _with_records(store, user, records[:MAX_CONVERSATIONS])
 
@@ -293,8 +325,9 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
     """Wire Stop, Regenerate, the saved conversations and the collection line into the Blocks being built.
 
     ``c`` names the components (chat, sources, conv, box, copy_box, prefs, past, stop, regenerate, forget, clear,
-    collection, articles_head, demo); ``asks`` are the events that write an answer (Stop cancels them). Stop and
-    Regenerate show only when they apply (``ui.article_view.SCRIPT`` toggles them in the page).
+    collection, articles_head, demo, live: the hidden box whose store operations the page applies as they come);
+    ``asks`` are the events that write an answer (Stop cancels them). Stop and Regenerate show only when they apply
+    (``ui.article_view.SCRIPT`` toggles them in the page).
     """
     import gradio as gr
 
@@ -341,13 +374,15 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
             None, inputs=[op], js=APPLY_JS, queue=False
         )
 
-    def again(conv: Conversation, prefs: Preferences | None) -> Iterator[Any]:
-        yield from regenerate(ui, conv, prefs)
+    def again(conv: Conversation, prefs: Preferences | None, request: gr.Request) -> Iterator[Any]:
+        for out, change in live_saves(regenerate(ui, conv, prefs), user_of(request)):
+            yield (*out, change if change is not None else gr.skip())  # saved while written, as answers are
 
+    again.__annotations__ = {"conv": Any, "prefs": Any, "request": gr.Request, "return": Iterator}
     regen = c["regenerate"].click(
         again,
         inputs=[c["conv"], c["prefs"]],
-        outputs=[c["chat"], c["sources"], c["conv"], c["box"], c["copy_box"]],
+        outputs=[c["chat"], c["sources"], c["conv"], c["box"], c["copy_box"], c["live"]],
         concurrency_id="answer",
         concurrency_limit=ui.settings.ui.max_concurrent_questions,
     )

@@ -235,8 +235,8 @@ def test_feedback_thumbs_and_comment_go_to_jsonl(page: Any, home: Path) -> None:
 def test_copy_answer_puts_text_with_sources_on_the_clipboard(page: Any) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ask(page, MACRON)
-    page.click("#cq-copy")
-    page.locator("#cq-feedback-status").get_by_text("copied").wait_for(timeout=10_000)
+    last_bot(page).locator("button.cq-copy-btn").click()  # the answer's own Copy button
+    page.locator("#cq-copy-status").get_by_text("copied").wait_for(timeout=10_000)
     text = page.evaluate("navigator.clipboard.readText()")
     assert "Versailles" in text and "Sources:" in text and "<" not in text.split("Sources:")[0]
 

@@ -184,13 +184,14 @@ CONTRAST_JS = """
 def test_grey_text_and_the_ask_button_have_contrast_of_at_least_4_5(page: Any) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ask(page, MACRON)
-    page.click("#cq-copy")
-    page.locator("#cq-feedback-status").get_by_text("copied").wait_for(timeout=10_000)
+    page.locator("#cq-chat .cq-bot").last.locator("button.cq-copy-btn").click()
+    page.locator("#cq-copy-status").get_by_text("copied").wait_for(timeout=10_000)
     targets = {
         "tagline": ("#cq-header p", ""),
         "citation count": ("#cq-sources .cq-sources-head", ""),
         "card author line": ("#cq-sources .cq-meta", ""),
-        "feedback status": ("#cq-feedback-status p", ""),
+        "copied status": ("#cq-copy-status", ""),
+        "Copy button": ("#cq-chat .cq-bot button.cq-copy-btn", ""),
         "question placeholder": ("#cq-input textarea", "::placeholder"),
         "comment placeholder": ("#cq-comment textarea", "::placeholder"),
         '"Try:"': ("#cq-examples", "::before"),
@@ -298,12 +299,14 @@ def test_citation_of_a_deleted_article_says_it_was_deleted(page: Any, tmp_path: 
 def test_copy_line_clears_on_the_next_question(page: Any) -> None:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ask(page, MACRON)
-    page.click("#cq-copy")
-    status = page.locator("#cq-feedback-status")
-    status.get_by_text("Answer and sources copied.").wait_for(timeout=10_000)
+    assert page.locator("#cq-copy").count() == 0  # no separate "Copy answer" button: every answer has its own
+    page.locator("#cq-chat .cq-bot").last.locator("button.cq-copy-btn").click()
+    status = page.locator("#cq-copy-status")
+    status.get_by_text("Answer 1 and its sources copied.").wait_for(timeout=10_000)
+    assert "Versailles" in page.evaluate("navigator.clipboard.readText()")
     ask(page, "What did Hollande say about Daesh in Moscow?")
-    page.wait_for_function("!document.querySelector('#cq-feedback-status').innerText.includes('copied')")
-    assert status.inner_text().strip() == ""
+    page.wait_for_function("!document.querySelector('#cq-copy-status').innerText.includes('copied')")
+    assert status.inner_text().strip() == "" and not status.is_visible()
 
 
 def test_changing_a_vote_replaces_the_feedback_line(page: Any, home: Path) -> None:

@@ -360,7 +360,7 @@ def test_create_app_builds_without_launching(fake_qa: FakeQA) -> None:
     bot = chatbots[0]
     assert bot.sanitize_html is True and bot.allow_tags is False and bot.latex_delimiters == []
     labels = {getattr(b, "value", None) for b in demo.blocks.values() if isinstance(b, gr.Button)}
-    assert {"Ask", "New chat", "Stop", "Regenerate", "Copy answer", "Add to index", "Delete", "Apply"} <= labels
+    assert {"Ask", "New chat", "Stop", "Regenerate", "Add to index", "Delete", "Apply"} <= labels
     assert "Where did Macron receive Putin in 2017?" in labels
     passwords = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.type == "password"]
     assert len(passwords) == 1
