@@ -37,7 +37,18 @@ from typing import TYPE_CHECKING
 
 from qa import lexical
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
-from qa.answer_types import DATE, NAME_LABELS, NOUN_TYPES, NUMBER, ORGANISATION, PERSON, PLACE, THING, TYPE_LABELS
+from qa.answer_types import (
+    DATE,
+    LABEL_TYPES,
+    NAME_LABELS,
+    NOUN_TYPES,
+    NUMBER,
+    ORGANISATION,
+    PERSON,
+    PLACE,
+    THING,
+    TYPE_LABELS,
+)
 from qa.evidence import Evidence, Sentence
 
 if TYPE_CHECKING:
@@ -147,6 +158,41 @@ def find_answer(
         score = scores[i] - (LOOSE_PENALTY if loose else 0.0) - MISSING_PENALTY * len(gaps)
         if best is None or score > best.score:
             best = Found(i, entity, score, gaps)
+    return best
+
+
+def find_conflict(
+    analysis: QuestionAnalysis,
+    found: Found,
+    sentences: Sequence[Sentence],
+    scores: Sequence[float],
+    evidence: Evidence,
+    *,
+    margin: float,
+) -> Found | None:
+    """Another article's different value of the asked type for the same thing, or None: a sentence of another
+    article scoring within ``margin`` of the best that mentions every constraint of the question, its years not
+    contradicting it, and whose candidate shares no word with ``found``'s and is of the same answer type ('Paris'
+    in one article where another says 'the Palace of Versailles'). Not for questions that ask for several
+    values (a list)."""
+    if analysis.is_list or not sentences:
+        return None
+    kind = LABEL_TYPES.get(found.entity.label)
+    taken = _terms(found.entity.text)
+    doc = sentences[found.index].doc_id
+    pool = [i for i in range(min(len(sentences), _MAX_POOL)) if scores[i] >= scores[0] - margin
+            and sentences[i].doc_id != doc]
+    best: Found | None = None
+    for i, entities in zip(pool, evidence.entities([sentences[i] for i in pool]), strict=True):
+        text = sentences[i].text
+        if contradicts(analysis, text) or unmet(analysis, text):
+            continue
+        picked = _pick(analysis, sentences[i], entities)
+        if picked is None or picked[1] or LABEL_TYPES.get(picked[0].label) != kind or kind is None:
+            continue
+        if _terms(picked[0].text) & taken or (best is not None and best.score >= scores[i]):
+            continue
+        best = Found(i, picked[0], scores[i])
     return best
 
 

@@ -79,6 +79,8 @@ class Plan:
         short: the answer's words in ``chosen[0]`` (offsets into its text), or None.
         missing: for a refusal of a question expecting an entity: what the articles don't say.
         closest: for such a refusal: the sentence that comes closest, quoted in the refusal.
+        conflict: a sentence of another article that gives a different value of the asked type for the same thing
+            (``answerability.find_conflict``), and that value (offsets into its text): the answer states both.
     """
 
     chosen: list[Scored]
@@ -86,6 +88,7 @@ class Plan:
     short: Entity | None = None
     missing: str | None = None
     closest: Scored | None = None
+    conflict: tuple[Scored, Entity] | None = None  # another article's different value, stated before its sentence
 
 
 def _type_evidence(qtype: str, sentence: str, question_names: set[str]) -> float:
@@ -260,7 +263,14 @@ class ExtractiveGenerator(Generator):
             if found is not None:
                 first = scored[found.index]
                 rest = [c for i, c in enumerate(scored) if i != found.index]
-                return Plan(self._support([first, *rest], evidence), confidence, short=found.entity)
+                chosen = self._support([first, *rest], evidence)
+                other = answerability.find_conflict(analysis, found, sentences, scores, evidence,
+                                                    margin=self.settings.answer_margin)
+                if other is None:
+                    return Plan(chosen, confidence, short=found.entity)
+                second = scored[other.index]
+                chosen = [first, second, *[c for c in chosen[1:] if c is not second]][: max(2, len(chosen))]
+                return Plan(chosen, confidence, short=found.entity, conflict=(second, other.entity))
             # a date question answered by the article's dateline or a close dated sentence of it: as before
             dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen)
             further = answerability.find_answer(analysis, sentences, scores, evidence,
@@ -355,7 +365,8 @@ class ExtractiveGenerator(Generator):
 
     def generate(self, request: GenerationRequest) -> Iterator[str]:
         """Yield the answer sentence by sentence, each followed by its chunk marker [n]: the short answer first
-        when there is one, or a refusal that says what is missing and quotes the closest sentence."""
+        when there is one (and another article's different value before the sentence giving it), or a refusal that
+        says what is missing and quotes the closest sentence."""
         plan = self.plan(
             request.question, request.hits, request.evidence, query=request.query, history=request.history
         )
@@ -374,5 +385,9 @@ class ExtractiveGenerator(Generator):
             # its own claim, cited through the chunk of the sentence it comes from (qa.cite quotes that sentence)
             yield f"{short} [{first.hit_no}]."
         for i, c in enumerate(plan.chosen):
+            if plan.conflict is not None and c is plan.conflict[0]:
+                other = plan.conflict[1]
+                # the other article's value, its own claim before the sentence it comes from (cited like the first)
+                yield f" {c.sentence.text[other.start : other.end]} [{c.hit_no}]."
             text = " ".join(c.sentence.text.split())
             yield ("" if i == 0 and plan.short is None else " ") + f"{text} [{c.hit_no}]"

@@ -4,6 +4,8 @@ mentioned, and the decision score a refusal by analysis reports. Real spaCy pars
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from corpus.types import Article
@@ -193,3 +195,30 @@ def test_a_followup_is_not_rescued_when_the_sentence_leaves_a_constraint_out(
 def test_a_question_asked_in_full_is_not_rescued(setup: tuple[Evidence, list[Hit]]) -> None:
     raw, confidence, threshold = _followup(setup, "Where did Macron receive Putin in 2017?", [], 0.05)
     assert is_refusal(raw) and confidence < threshold
+
+
+def _two_articles(second: str) -> tuple[Evidence, list[Hit]]:
+    first = "Macron hosted Putin at the Palace of Versailles on May 29, 2017, to open an exhibition."
+    arts = {"a.txt": Article("a.txt", "A", first), "b.txt": Article("b.txt", "B", second)}
+    return Evidence(arts, HashEmbedder()), [Hit("a.txt", 0, len(first), first, 1.0, title="A"),
+                                            Hit("b.txt", 0, len(second), second, 0.9, title="B")]
+
+
+def test_articles_that_differ_on_the_value_asked_for_are_both_stated_and_cited() -> None:
+    from qa.cite import cite
+
+    ev, hits = _two_articles("Macron and Putin met in Paris on May 29, 2017, for talks on Syria.")
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answer_margin=1.0))
+    q = "Where did Macron meet Putin on May 29, 2017?"
+    result = cite("".join(gen.generate(GenerationRequest(q, q, hits, [], ev))), hits, ev, support_threshold=0.3)
+    claims = [c.strip() for c in re.split(r"\[\d\]", result.text)]
+    assert "Paris." in claims and "the Palace of Versailles." in claims  # each value a claim of its own
+    assert {c.doc_id for c in result.citations} == {"a.txt", "b.txt"} and all(c.supported for c in result.citations)
+
+
+def test_the_same_value_said_twice_is_no_conflict() -> None:
+    ev, hits = _two_articles("Macron received Putin in Versailles on May 29, 2017, for talks on Syria.")
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answer_margin=1.0))
+    q = "Where did Macron meet Putin on May 29, 2017?"
+    raw = "".join(gen.generate(GenerationRequest(q, q, hits, [], ev)))
+    assert raw.count("Versailles [") == 1  # one short answer: 'Versailles' shares a word with the first value
