@@ -2,7 +2,8 @@
 
 Usage: python -m evals.calibrate [evals/sets/seed_dev.jsonl]
 Prints each question's confidence (cosine of query and best sentence) and a table of thresholds;
-the default of answer.refusal_threshold in qa/config.py is chosen from it.
+the default of answer.refusal_threshold in qa/config.py is chosen from it. Every `citeqa eval` report now has the
+same table from the run's own answers ("Refusal curve", refusal_curve.png), with what other refusal reasons add.
 """
 
 from __future__ import annotations
