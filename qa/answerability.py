@@ -331,7 +331,7 @@ def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]
 
 
 def _dated(analysis: QuestionAnalysis, text: str, found: list[Entity]) -> list[Entity]:
-    """For a date question, the candidates that place something in time: "until 2012" bounds a period, "the
+    """For a date question, the candidates that place something in time: "until 2012", "since 2012" bound a period, "the
     intervening years" places nothing; an event ("the end of World War I") dates too."""
     if analysis.answer_type != DATE:
         return found
@@ -376,7 +376,7 @@ def _extra(analysis: QuestionAnalysis, text: str, entities: Sequence[Entity]) ->
 
 
 _OPENERS = lexical.STOPWORDS | {"near", "since", "during", "at"}
-_BOUNDING_WORDS = frozenset("until till before after".split())
+_BOUNDING_WORDS = frozenset("until till before after since".split())  # "the first time since 2012": a span
 
 
 def _word_before(text: str, at: int) -> str:

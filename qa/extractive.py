@@ -260,6 +260,13 @@ class ExtractiveGenerator(Generator):
             sentences, scores = [c.sentence for c in scored], [c.score for c in scored]
             found = answerability.find_answer(analysis, sentences, scores, evidence,
                                               margin=self.settings.answer_margin)
+            best = scored[0].sentence
+            if (found is not None and found.index != 0 and analysis.answer_type == DATE
+                    and not lexical.pins_date(best.text) and evidence.dateline(best.doc_id) is not None):
+                # a report of the best sentence's article is dated by its dateline ('are visiting Moscow' on
+                # '9 Sep, 2019'), not by a date another sentence gives for something else: answered as without
+                # the analysis, the dateline quoted after the best sentence
+                return Plan(self._with_date(evidence, chosen, scored), confidence)
             if found is not None:
                 first = scored[found.index]
                 rest = [c for i, c in enumerate(scored) if i != found.index]

@@ -222,3 +222,23 @@ def test_the_same_value_said_twice_is_no_conflict() -> None:
     q = "Where did Macron meet Putin on May 29, 2017?"
     raw = "".join(gen.generate(GenerationRequest(q, q, hits, [], ev)))
     assert raw.count("Versailles [") == 1  # one short answer: 'Versailles' shares a word with the first value
+
+
+def test_since_bounds_a_period_it_does_not_date_the_event() -> None:
+    assert _pick("When did the ministers visit Moscow?",
+                 "The ministers are visiting Moscow for the first time since 2012.") is None
+
+
+def test_a_report_is_dated_by_its_dateline_not_by_another_sentence_s_date() -> None:
+    from corpus.types import ArticleMeta
+
+    text = ("9 Sep, 2019 09:12\n\nThe ministers are visiting Moscow together and holding talks. "
+            "Macron received Putin at his summer residence in late August.")
+    art = Article("r.txt", "Ministers in Moscow", text, ArticleMeta(date="2019-09-09"))
+    ev = Evidence({"r.txt": art}, HashEmbedder())
+    start = text.index("The ministers")
+    hits = [Hit("r.txt", start, len(text), text[start:], 1.0, title=art.title)]
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answer_margin=1.0))
+    q = "When did the ministers visit Moscow together?"
+    raw = "".join(gen.generate(GenerationRequest(q, q, hits, [], ev)))
+    assert raw.startswith("The ministers are visiting Moscow") and "9 Sep, 2019" in raw and "late August [" not in raw
