@@ -89,16 +89,19 @@ def stop(ui: ChatUI, conv: Conversation | None) -> ChatState:
 def live_saves(outputs: Iterator[tuple[Any, ...]], user: str) -> Iterator[tuple[tuple[Any, ...], str | None]]:
     """``ChatUI.respond``'s outputs, each paired with a store operation for the page (``APPLY_JS``) or None.
 
-    While an answer is written the conversation is saved with its question as soon as the question shows, and with
-    the partial answer (marked ``INTERRUPTED``) at most every ``LIVE_SAVE_EVERY_S`` seconds: a reload mid-answer
-    loses nothing. The save once the answer has ended is the event's own (``wire_events``).
+    While an answer is written the conversation is saved with its question as soon as the question shows, with its
+    first words, then with the partial answer (marked ``INTERRUPTED``) at most every ``LIVE_SAVE_EVERY_S`` seconds:
+    a reload mid-answer loses nothing. The save once the answer has ended is the event's own (``wire_events``).
     """
     last: float | None = None
+    had_text = False
     for out in outputs:
         conv, op = out[2], None
         now = time.monotonic()
         if isinstance(conv, Conversation) and conv.pending is not None:
-            if last is None or now - last >= LIVE_SAVE_EVERY_S:
+            first_text = not had_text and bool(conv.pending.parts)
+            had_text = had_text or first_text
+            if last is None or first_text or now - last >= LIVE_SAVE_EVERY_S:
                 last = now
                 op = json.dumps({"user": user, "save": to_record(conv)})
         yield out, op

@@ -37,6 +37,8 @@ def test_the_question_is_saved_as_soon_as_it_shows_then_with_its_partial_answer(
     assert first["user"] == "alice"
     assert first["save"]["title"] == MACRON
     assert first["save"]["turns"] == [{"question": MACRON, "answer": None, "partial": "", "error": convs.INTERRUPTED}]
+    partials = [json.loads(op)["save"]["turns"][0]["partial"] for op in ops[1:] if op is not None]
+    assert partials[:1] == ["Macron received Putin at Versailles. [1]"]  # saved again with its first words
     assert ops[-1] is None  # the answer has ended: its save is the event's own (wire_events' ``saving``)
     assert steps[-1][0][2].pending is None
 
