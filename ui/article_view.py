@@ -179,6 +179,13 @@ button.cq-copy-btn { font-size: 0.8rem; padding: 0.1rem 0.6rem; border-radius: 6
 button.cq-copy-btn:hover, button.cq-copy-btn:focus-visible { border-color: var(--color-accent); }
 .cq-stopped-note { margin-top: 0.4em; font-size: 0.85em; font-weight: 600; color: #93370d; }
 #cq-copy-status { font-size: 0.85em; color: var(--body-text-color); }
+/* targets of at least 24 x 24 px (WCAG 2.2 target size), larger under a finger */
+button.cq-copy-btn { min-height: 24px; min-width: 24px; }
+details.cq-article > summary { padding: 0.3rem 0; min-height: 24px; box-sizing: border-box; }
+@media (max-width: 640px) {
+  button.cq-copy-btn { min-height: 36px; padding: 0.3rem 1rem; }
+  details.cq-article > summary { padding: 0.55rem 0; }
+}
 #cq-copy-status:empty { display: none; }
 details.cq-article { margin-top: 0.5rem; }
 details.cq-article > summary { cursor: pointer; font-size: 0.85em; font-weight: 600; color: var(--color-accent); }

@@ -260,6 +260,11 @@ def test_phone_stop_then_regenerate_fit_and_work(phone: Any, endpoint: SlowEndpo
 def test_phone_copy_past_conversations_preview_and_whole_article(phone: Any) -> None:
     phone.context.grant_permissions(["clipboard-read", "clipboard-write"])
     ask(phone, MACRON)
+    targets = ["#cq-chat .cq-bot button.cq-copy-btn", "#cq-src-1-1 details.cq-article > summary", "#cq-regenerate"]
+    sizes = {s: in_viewport(phone, s) for s in [*targets, "#cq-forget", "#cq-clear"]}
+    small = {s: (round(b["width"]), round(b["bottom"] - b["top"])) for s, b in sizes.items()
+             if b["width"] < 24 or b["bottom"] - b["top"] < 24}  # fmt: skip
+    assert small == {}, f"targets under 24 x 24 px (WCAG 2.2 target size): {small}"
     copy = bots(phone).last.locator("button.cq-copy-btn")
     copy.scroll_into_view_if_needed()
     assert in_viewport(phone, "#cq-chat .cq-bot button.cq-copy-btn")["inside"]
