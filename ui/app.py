@@ -250,7 +250,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
         # Enter and Ask are one event: a question sent while an answer streams runs when it ends
         # (always_last; the page shows it as queued, ui.a11y), instead of being dropped.
         asks = [gr.on([box.submit, send.click], trigger_mode="always_last", **ask)]  # Stop cancels these
-        # A new question clears the line under the chat ("Answer and sources copied.", "Thanks: …").
+        # A new question clears the line under the chat ("Thanks: …"; the page clears its own "copied" line).
         gr.on([box.submit, send.click, *(b.click for b in examples)], lambda: "", outputs=[fb_status], queue=False)
         for b in examples:  # the example fills the box, then is sent as Ask sends it (queued behind an answer)
             b.click(lambda q: q, inputs=[b], outputs=[box], queue=False).then(None, js=SEND_JS, queue=False)
