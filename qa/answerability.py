@@ -96,8 +96,10 @@ class Found:
     missing: tuple[str, ...] = ()  # the question's constraints the sentence does not mention (see unmet())
 
 
+@lru_cache(maxsize=1024)
 def analyze(question: str) -> QuestionAnalysis:
-    """The question's analysis (``qa.analysis.analyze_question``)."""
+    """The question's analysis (``qa.analysis.analyze_question``), cached: a question asked again (or retried by
+    the UI) is not parsed again."""
     return analyze_question(question)
 
 
