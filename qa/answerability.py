@@ -280,6 +280,19 @@ def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def about_question(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether a sentence is about what the question asks about: it mentions one of the question's constraints (when
+    it gives any) and its focus noun, unless that noun is a date's or place's ('year', 'area'): the answer stands
+    in for it. A candidate further down in a sentence that is not leaves no answer in doubt."""
+    asked = _constraint_terms(analysis)
+    if asked and len(unmet(analysis, text)) == len(asked):
+        return False
+    head = analysis.focus_head
+    if not head or NOUN_TYPES.get(head, ("",))[0] in (DATE, PLACE):
+        return True
+    return any(_same_word(lexical.stem(head), h) for h in _terms(text))
+
+
 def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
     """Whether the text's years contradict the question's: it dates things, only by other years than the one asked
     about ('in 2019' asked, '... in 2017' said, no 2019 and no span covering it)."""

@@ -284,8 +284,10 @@ class ExtractiveGenerator(Generator):
                                                 margin=2 * self.settings.answer_margin)
             best_unmet = answerability.unmet(analysis, scored[0].sentence.text)
             if answerability.can_refuse(analysis):
-                # a candidate a little further down (within twice the margin) leaves the answer in doubt
-                if not dated and further is None:
+                # a candidate a little further down (within twice the margin), in a sentence about the question,
+                # leaves the answer in doubt
+                if not dated and (further is None or not answerability.about_question(
+                        analysis, sentences[further.index].text)):
                     return refuse(scored[0], best_unmet)
             elif answerability.counted_noun(analysis) and further is None and analysis.focus_head in {
                     u.lower() for u in best_unmet}:

@@ -1,0 +1,58 @@
+"""Answerability (issue 12): a candidate further down the ranking leaves the answer in doubt only when its sentence
+is about what the question asks about. Real spaCy parses and entities; sentences scored by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.types import Article
+from embeddings.embedder import HashEmbedder
+from qa import answerability
+from qa.config import AnswerSettings
+from qa.evidence import Evidence, Sentence
+from qa.extractive import ExtractiveGenerator, Scored
+
+
+@pytest.mark.parametrize(("question", "text", "about"), [
+    ("When was the Peace of Westphalia established?",
+     "The Confederation of the Rhine was established by Napoleon in 1806.", False),  # none of its names
+    ("When was the Peace of Westphalia established?",
+     "The Peace of Westphalia was signed in 1648 after long talks.", True),
+    ("What were the names of the two Mistral-class ships built for Russia?",
+     "The deal is the first major arms deal between Russia and the West since World War II.", False),  # no ships
+    ("Which anniversary did the Peter the Great exhibition at Versailles celebrate?",
+     "The special event celebrates the 300th anniversary of Peter's first visit to France.", True),  # one name
+    ("In what century did the dead branches dry up?",
+     "The Upper Rhine was changed by a straightening program in the 19th Century.", True),  # 'century': the answer
+])
+def test_a_sentence_is_about_the_question_when_it_mentions_a_constraint_and_the_focus(
+        question: str, text: str, about: bool) -> None:
+    assert answerability.about_question(answerability.analyze(question), text) is about
+
+
+def _plan(question: str, texts: list[str], scores: list[float]):  # type: ignore[no-untyped-def]
+    body = " ".join(texts)
+    ev = Evidence({"d.txt": Article("d.txt", "D", body)}, HashEmbedder())
+    scored, at = [], 0
+    for text, score in zip(texts, scores, strict=True):
+        start = body.index(text, at)
+        at = start + len(text)
+        scored.append(Scored(1, Sentence("d.txt", start, at, text), score, similarity=0.9))
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=0.2, answerability=True, answer_margin=0.1))
+    return gen._plan_by_analysis(answerability.analyze(question), scored, scored[:1], ev)
+
+
+def test_a_date_further_down_about_something_else_leaves_no_doubt() -> None:
+    plan = _plan("When was the Peace of Westphalia established?", [
+        "Since the Peace of Westphalia, the Upper Rhine formed a contentious border between France and Germany.",
+        "The Confederation of the Rhine was established by Napoleon, as a French client state, in 1806.",
+    ], [1.0, 0.85])
+    assert plan.chosen == [] and plan.missing is not None and "date" in plan.missing
+
+
+def test_a_date_further_down_about_the_question_still_leaves_the_answer_in_doubt() -> None:
+    plan = _plan("When was the Peace of Westphalia established?", [
+        "Since the Peace of Westphalia, the Upper Rhine formed a contentious border between France and Germany.",
+        "The Peace of Westphalia was signed by the emperor and his rivals in 1648.",
+    ], [1.0, 0.85])
+    assert plan.chosen and plan.missing is None
