@@ -66,6 +66,7 @@ _DIGITS = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:%|st|nd|rd|th)?(?!\w)")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _CAPITALISED = re.compile(
     r"[A-Z][\w’'\-]+(?:\s+(?:(?:de|aan|am|an|von|van|der|den|du|la|le|of|the)\s+)*[A-Z][\w’'\-]+)*")
+_POSSESSIVE = re.compile(r"^(?:[’']s)?\s*")
 _PERIOD_NOUNS = frozenset("period era age time epoch".split())  # "what period": the Miocene, the Jurassic Period
 _MAX_POOL = 8  # sentences looked at, best first
 _TIE_DISTANCE = 2  # edges between the focus noun and a "name of X" candidate in the sentence's parse
@@ -281,16 +282,13 @@ def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
 
 
 def about_question(analysis: QuestionAnalysis, text: str) -> bool:
-    """Whether a sentence is about what the question asks about: it mentions one of the question's constraints (when
-    it gives any) and its focus noun, unless that noun is a date's or place's ('year', 'area'): the answer stands
-    in for it. A candidate further down in a sentence that is not leaves no answer in doubt."""
-    asked = _constraint_terms(analysis)
-    if asked and len(unmet(analysis, text)) == len(asked):
+    """Whether a sentence mentions one of the question's constraints (if any) and its focus noun, unless a date's or
+    place's ('year', 'area': the answer stands in for it). One that does not leaves no answer in doubt."""
+    if (asked := _constraint_terms(analysis)) and len(unmet(analysis, text)) == len(asked):
         return False
     head = analysis.focus_head
-    if not head or NOUN_TYPES.get(head, ("",))[0] in (DATE, PLACE):
-        return True
-    return any(_same_word(lexical.stem(head), h) for h in _terms(text))
+    return not head or NOUN_TYPES.get(head, ("",))[0] in (DATE, PLACE) or any(
+        _same_word(lexical.stem(head), h) for h in _terms(text))
 
 
 def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
@@ -385,7 +383,10 @@ def _extra(analysis: QuestionAnalysis, text: str, entities: Sequence[Entity]) ->
                 if not rest.strip():
                     continue
                 start = m.end() - len(rest.lstrip())
-            if not any(e.start < m.end() and start < e.end for e in entities):  # the recogniser missed it
+            inside = [e.end for e in entities if e.start < m.end() and start < e.end]
+            if inside:  # "Italy’s Matteo Renzi": the words after the recognised name, past its possessive
+                start = m.end() - len(_POSSESSIVE.sub("", text[max(inside):m.end()], count=1))
+            if start < m.end() and text[start].isupper():  # the recogniser missed it (or the rest of it)
                 out.append(Entity(text[start:m.end()], start, m.end(), "PROPN"))
     return out
 

@@ -56,3 +56,14 @@ def test_a_date_further_down_about_the_question_still_leaves_the_answer_in_doubt
         "The Peace of Westphalia was signed by the emperor and his rivals in 1648.",
     ], [1.0, 0.85])
     assert plan.chosen and plan.missing is None
+
+
+def test_a_name_after_a_recognised_possessive_is_a_candidate() -> None:
+    """'Italy’s Matteo Renzi': the recogniser sees only 'Italy'; the words after its possessive are a name too."""
+    from qa.analysis import sentence_entities
+
+    text = "(In a possible sign of this, Italy’s Matteo Renzi signed on to France’s “grand coalition” on Nov. 26.)"
+    analysis = answerability.analyze("Which Italian leader signed on to France’s “grand coalition” on Nov. 26, 2015?")
+    extra = answerability._extra(answerability._loosened(analysis), text, sentence_entities([text])[0])
+    assert "Matteo Renzi" in [e.text for e in extra]
+    assert "France" not in [e.text for e in extra] and "s" not in [e.text for e in extra]
