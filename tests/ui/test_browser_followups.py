@@ -77,6 +77,7 @@ def _page(browser: Any, server: Server, viewport: dict[str, int]) -> Iterator[An
     pg.errors = []  # type: ignore[attr-defined]
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))  # type: ignore[attr-defined]
     open_app(pg, server.url)
+    pg.locator("#cq-collection").get_by_text("article").first.wait_for(timeout=WAIT_MS)  # the page's loads have run
     yield pg
     assert not pg.errors, pg.errors  # type: ignore[attr-defined]
     context.close()
@@ -344,6 +345,10 @@ def test_axe_with_an_answer_a_preview_and_the_whole_article_open(browser: Any, s
         ask(pg, MACRON)
         card = pg.locator("#cq-src-1-1")
         summary = card.get_by_text("Show the whole article")
+        try:
+            summary.wait_for(state="attached", timeout=WAIT_MS)
+        finally:
+            shot(pg, "axe_answered", full_page=True)  # what the page showed, should the card be missing
         summary.scroll_into_view_if_needed()
         summary.click()
         card.locator(".cq-article-text").wait_for(state="visible", timeout=WAIT_MS)
