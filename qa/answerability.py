@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import lexical
+from qa import lexical, periods
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import (
     DATE,
@@ -84,7 +84,6 @@ REFUSAL_MARGIN = 1e-3
 FOLLOWUP_BONUS = 0.10
 _GENERIC_ROLES = frozenset("person people man woman member head one guest host".split())
 _YEAR_IN = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
-_YEAR_RANGE = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})\s*(?:[–-]|to)\s*(1[0-9]{3}|20[0-9]{2}|[0-9]{2})(?![\d,])")
 
 
 @dataclass(frozen=True)
@@ -292,20 +291,17 @@ def about_question(analysis: QuestionAnalysis, text: str) -> bool:
 
 
 def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
-    """Whether the text's years contradict the question's: it dates things, only by other years than the one asked
-    about ('in 2019' asked, '... in 2017' said, no 2019 and no span covering it)."""
-    asked = {int(y) for c in analysis.constraints if c.label in TYPE_LABELS[DATE] for y in _YEAR_IN.findall(c.text)}
-    if not asked:
-        return False
-    said = {int(y) for y in _YEAR_IN.findall(text)}
-    if not said or asked & said:
-        return False
-    for m in _YEAR_RANGE.finditer(text):
-        lo, hi = int(m.group(1)), int(m.group(2))
-        hi = hi if hi >= 100 else lo // 100 * 100 + hi
-        if any(lo <= y <= hi for y in asked):
-            return False
-    return True
+    """Whether the text's years contradict the question's: it dates things, only by other periods than the one asked
+    about ('in 2019' asked, '... in 2017' said; 'in the 10th century' asked, '... in 1072' said; ``qa.periods``).
+    A date that bounds the question ('before the 2019 talks', 'since 2012') is not the date of what is asked."""
+    return periods.contradicts([c.text for c in analysis.constraints
+                                if c.label in TYPE_LABELS[DATE] and not _bounds(analysis.question, c.start)], text)
+
+
+def _bounds(question: str, at: int) -> bool:
+    """Whether the words before ``at`` bound a period ('before the 2019 talks', 'since 2012')."""
+    words = [w for w in re.findall(r"\w+", question[:at].lower()) if w not in ("the", "a", "an")]
+    return bool(words) and words[-1] in _BOUNDING_WORDS
 
 
 def _held_by_role(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:

@@ -67,3 +67,31 @@ def test_a_name_after_a_recognised_possessive_is_a_candidate() -> None:
     extra = answerability._extra(answerability._loosened(analysis), text, sentence_entities([text])[0])
     assert "Matteo Renzi" in [e.text for e in extra]
     assert "France" not in [e.text for e in extra] and "s" not in [e.text for e in extra]
+
+
+@pytest.mark.parametrize(("text", "spans"), [
+    ("William invaded Scotland in 1072.", [(1072, 1072)]),
+    ("a third attack in 1185, when a large Norman army invaded", [(1185, 1185)]),  # a year before a comma
+    ("in the first half of the 10th century", [(900, 1000)]),
+    ("in the 11–13th century AD", [(1000, 1300)]),
+    ("the 1100s", [(1100, 1100), (1100, 1199)]),
+    ("the 6th century BC", []),  # not compared with years AD
+    ("1,232 kilometres", []),
+])
+def test_periods(text: str, spans: list[tuple[int, int]]) -> None:
+    from qa.periods import periods
+
+    assert periods(text) == spans
+
+
+@pytest.mark.parametrize(("question", "text", "contradicts"), [
+    ("Who invaded Scotland in the 10th century?", "William invaded Scotland in 1072.", True),
+    ("Who attacked Dyrrachium in the 11th century?",
+     "The road was paved to a third attack in 1185, when a large Norman army invaded Dyrrachium.", True),
+    ("Who invaded Scotland in the 11th century?", "William invaded Scotland in 1072.", False),
+    ("When was the last meeting of the ministers held before the 2019 Moscow talks?",
+     "The ministers are holding talks for the first time since 2012.", False),  # 2019 bounds the question
+])
+def test_a_sentence_dated_outside_the_asked_period_contradicts_the_question(
+        question: str, text: str, contradicts: bool) -> None:
+    assert answerability.contradicts(answerability.analyze(question), text) is contradicts
