@@ -139,8 +139,9 @@ def find_answer(
 
     Only sentences scoring within ``margin`` of the best (at most ``_MAX_POOL``) are looked at, and those within
     twice the margin that mention the focus noun ('anniversary' for 'Which anniversary ...?'). A sentence whose
-    years contradict the question's (:func:`contradicts`) answers nothing; one that leaves constraints of the
-    question unmentioned (:func:`unmet`) ranks ``MISSING_PENALTY`` lower for each.
+    years contradict the question's (:func:`contradicts`) answers nothing, nor (but for a date question) one that
+    mentions none of its constraints; one that leaves some unmentioned (:func:`unmet`) ranks ``MISSING_PENALTY``
+    lower for each.
     """
     if not sentences or not analysis.expects_entity:
         return None
@@ -157,6 +158,8 @@ def find_answer(
             continue
         entity, loose = found
         gaps = unmet(analysis, sentences[i].text)
+        if analysis.answer_type != DATE and gaps and len(gaps) == len(_constraint_terms(analysis)):
+            continue  # about something else: none of the question's names, dates or places
         score = scores[i] - (LOOSE_PENALTY if loose else 0.0) - MISSING_PENALTY * len(gaps)
         if best is None or score > best.score:
             best = Found(i, entity, score, gaps)

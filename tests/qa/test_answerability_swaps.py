@@ -95,3 +95,22 @@ def test_periods(text: str, spans: list[tuple[int, int]]) -> None:
 def test_a_sentence_dated_outside_the_asked_period_contradicts_the_question(
         question: str, text: str, contradicts: bool) -> None:
     assert answerability.contradicts(answerability.analyze(question), text) is contradicts
+
+
+def _found(question: str, text: str) -> str | None:
+    ev = Evidence({"d.txt": Article("d.txt", "D", text)}, HashEmbedder())
+    found = answerability.find_answer(answerability.analyze(question), [Sentence("d.txt", 0, len(text), text)], [1.0],
+                                      ev, margin=0.1)
+    return None if found is None else text[found.entity.start:found.entity.end]
+
+
+def test_a_sentence_naming_none_of_the_questions_names_answers_nothing() -> None:
+    question = "Who commanded the Norman fleet at Dyrrachium?"
+    assert _found(question, "Robert Guiscard crossed the sea with his army in the spring.") is None
+    assert _found(question, "Robert Guiscard commanded the fleet at Dyrrachium in 1081.") == "Robert Guiscard"
+
+
+def test_a_date_question_may_be_answered_by_a_sentence_naming_what_it_dates_otherwise() -> None:
+    """'When was Europe fully forested after the last Ice Age?': the sentence dates it without naming the Ice Age."""
+    assert _found("When was Europe fully forested after the last Ice Age?",
+                  "By 9000 BP, the continent was fully forested.") == "9000 BP"
