@@ -292,6 +292,8 @@ class ChatUI:
             query=a.query,
             refused=a.refused,
             unsupported=a.unsupported,
+            claims=getattr(a, "claims", None),  # answers saved before claims existed have none
+            disagreement=getattr(a, "disagreement", None),
             turn=turn,
             copy_text=render.plain_answer(a.text, a.citations),
         )

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ui import article_view
+from ui import article_view, claim_marks
 
 CONTEXT_CHARS = 300
 NOT_IN_ARTICLES = "Not in the articles"
@@ -145,6 +145,8 @@ def render_answer(
     turn: int = 1,
     copy_text: str | None = None,
     stopped: bool = False,
+    claims: Sequence[claim_marks._ClaimLike] | None = None,
+    disagreement: str | None = None,
 ) -> str:
     """The assistant's chat message: escaped answer text with linked markers and notes.
 
@@ -159,6 +161,10 @@ def render_answer(
         copy_text: the answer as plain text with its sources; when given, the message gets a "Copy" button that
             copies it (the text rides along hidden in the message).
         stopped: the user stopped the answer while it was written: it is marked as stopped (and incomplete).
+        claims: ``Answer.claims``; a ⚠ follows each claim whose ``supported`` is False, and when claims are given
+            the warning counts those marks (not ``unsupported``).
+        disagreement: ``Answer.disagreement``: what the model said when it refused although a retrieved
+            sentence answers; a notice says so.
     """
     parts: list[str] = ['<div class="cq-answer">']
     sf = searched_for(question, query) if query else None
@@ -166,16 +172,25 @@ def render_answer(
         parts.append(f'<div class="cq-searched">Searched for: <q>{_esc(sf)}</q></div>')
     if refused:
         parts.append(f'<div class="cq-refused-badge">{NOT_IN_ARTICLES}</div>')
-    body = _paragraphs(link_markers(text, citations, turn=turn))
+    segments = claim_marks.split_at_unsupported(text, claims)
+    linked = "".join(link_markers(seg, citations, turn=turn) + (claim_marks.UNSUPPORTED_MARK if marked else "")
+                     for seg, marked in segments)
+    body = _paragraphs(linked)
     if streaming:
         cursor = '<span class="cq-cursor">\u258d</span>'
         body = body[: -len("</p>")] + cursor + "</p>" if body.endswith("</p>") else f"<p>{cursor}</p>"
     parts.append(f'<div class="cq-answer-text">{body}</div>')
+    if disagreement:
+        parts.append(claim_marks.disagreement_note(disagreement))
+    if claims:
+        unsupported = sum(marked for _, marked in segments)
     if unsupported > 0 and not streaming:
         s = "claim is" if unsupported == 1 else "claims are"
+        # "(marked ⚠)" only when something is: claim marks, or flagged markers of an answer without claims
+        shown = claims or any(c.supported is False for c in citations or ())
         parts.append(
-            f'<div class="cq-unsupported-note">\u26a0 {unsupported} {s} not supported by the quoted sources '
-            "(marked \u26a0): check them before relying on them.</div>"
+            f'<div class="cq-unsupported-note">\u26a0 {unsupported} {s} not supported by the retrieved passages'
+            + (" (marked \u26a0)" if shown else "") + ": check them before relying on them.</div>"
         )
     if stopped:
         parts.append('<div class="cq-stopped-note">Stopped: this answer is incomplete.</div>')
@@ -401,6 +416,9 @@ a.cq-cite-unsupported:hover { color: white !important; background: #d92d20; }
 .cq-refused-badge { display: inline-block; font-size: 0.78em; font-weight: 600; letter-spacing: 0.02em;
   padding: 0.1em 0.55em; border-radius: 999px; background: #fef0c7; color: #93370d; margin-bottom: 0.4em; }
 .cq-unsupported-note { margin-top: 0.5em; font-size: 0.85em; color: #b42318; }
+.cq-claim-unsupported { color: #b42318; font-weight: 600; margin-left: 0.15em; cursor: help; }
+.cq-disagreement-note { margin-top: 0.5em; font-size: 0.85em; color: #93370d; background: #fef0c7;
+  border-radius: 6px; padding: 0.3em 0.6em; }
 .cq-error { color: #b42318; background: #fef3f2; border: 1px solid #fecdca; border-radius: 8px;
   padding: 0.5em 0.75em; margin-top: 0.4em; }
 #cq-sources-col { position: sticky; top: 0.5rem; }
