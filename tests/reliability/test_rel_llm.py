@@ -330,14 +330,14 @@ def _json(value: Any) -> tuple[int, dict[str, str], bytes]:
     ],
 )
 def test_the_context_window_is_read_where_the_server_says(routes: dict, window: int | None) -> None:
-    from qa.llm import discover_context_window
+    from qa.context_window import discover_context_window
 
     with _InfoServer(routes) as srv:
         assert discover_context_window(srv.root + "/v1", "m") == window
 
 
 def test_a_redirect_while_asking_the_window_is_not_followed() -> None:
-    from qa.llm import discover_context_window
+    from qa.context_window import discover_context_window
     from qa.prompts import DEFAULT_CONTEXT_WINDOW
 
     with _InfoServer({"/props": _json({"default_generation_settings": {"n_ctx": 99999}})}) as elsewhere:
@@ -353,7 +353,7 @@ def test_a_redirect_while_asking_the_window_is_not_followed() -> None:
 
 def test_a_server_streaming_forever_on_its_info_paths_costs_a_bounded_probe() -> None:
     """An OpenAI-compatible endpoint may answer any path with an endless event stream: the probe gives up."""
-    from qa.llm import discover_context_window
+    from qa.context_window import discover_context_window
 
     with FaultServer("pings") as srv:
         assert discover_context_window(srv.base_url, "fault") is None
