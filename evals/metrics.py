@@ -19,10 +19,10 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 _QUOTES = str.maketrans({**dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"),
                          **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"')})
@@ -406,6 +406,23 @@ def citation_metrics(claims: Iterable[ClaimSupport | Sequence[tuple[int | str, b
         n_good += _precise_citations(claim)
     return CitationScores(recall=_ratio(n_supported, n_claims), precision=_ratio(n_good, n_citations),
                           n_claims=n_claims, n_citations=n_citations)
+
+
+def unsupported_claim_rate(answers: Iterable[Mapping[str, Any]]) -> float | None:
+    """Mean over answers of the share of their claims that nothing supports (``Answer.claims``, issue 13).
+
+    Each answer is its citation record: ``unsupported_claims`` (claims whose ``supported`` is False) and ``claims``.
+    Records without ``unsupported_claims`` (runs from before ``Answer.claims``, or an answer with no claims) and
+    answers with no claims are left out; None when none is left.
+
+    Example:
+        >>> unsupported_claim_rate([{"unsupported_claims": 1, "claims": 2}, {"unsupported_claims": 0, "claims": 3},
+        ...                         {"claims": 4}])
+        0.25
+    """
+    rates = [a["unsupported_claims"] / a["claims"] for a in answers
+             if a.get("unsupported_claims") is not None and a.get("claims")]
+    return sum(rates) / len(rates) if rates else None
 
 
 def _precise_citations(claim: ClaimSupport) -> int:

@@ -12,10 +12,10 @@ What is measured, per question and then averaged:
   recall@k curve);
 - answer ``exact``/``f1``/``contains`` against the gold variants, over answerable questions, with the
   markers stripped; a refusal scores 0;
-- citations, ALCE-style, over answers that were not refusals: the answer's claims (``qa.cite.split_claims``)
-  and, for each, the ``supported`` flags of the citations its markers point at (a claim without a marker
-  is unsupported). ``precision``/``recall`` average the per-answer scores; ``quotes_exact`` is the share of
-  all citations whose quote equals ``article.text[start:end]``;
+- citations, ALCE-style, over answers that were not refusals: the claims (``qa.cite.split_claims``) and the
+  ``supported`` flags of the citations their markers point at (no marker: unsupported); ``precision``/``recall``
+  average per answer; ``quotes_exact``: share of quotes equal to ``article.text[start:end]``;
+  ``unsupported_claims``: mean per answer of the share of its ``Answer.claims`` nothing supports;
 - refusal: unanswerable questions (``answers == []``) should be refused;
 - latency: wall-clock milliseconds per question around ``qa.answer`` (or the search, retrieval-only).
 
@@ -73,7 +73,8 @@ class MetricGroup:
 METRIC_GROUPS: tuple[MetricGroup, ...] = (
     MetricGroup("retrieval", "Retrieval @{k}", RETRIEVAL_KEYS),
     MetricGroup("answer", "Answer (answerable questions)", ANSWER_KEYS),
-    MetricGroup("citations", "Citations (non-refused answers)", ("precision", "recall", "quotes_exact")),
+    MetricGroup("citations", "Citations (non-refused answers)",
+                ("precision", "recall", "quotes_exact", "unsupported_claims")),
     MetricGroup("refusal", "Refusal", ("recall", "precision", "false_refusal_rate", "accuracy"),
                 brief=("recall", "precision", "false_refusal_rate")),
     MetricGroup("judge", "LLM judge", ("correct", "claim_support")),
@@ -282,8 +283,8 @@ def citation_scores(answer: Answer, article_text: Callable[[str], str | None]) -
     return {
         "precision": scores.precision,
         "recall": scores.recall,
-        "claims": scores.n_claims,
-        "supported_claims": sum(cl.supported for cl in claims),
+        "claims": scores.n_claims, "supported_claims": sum(cl.supported for cl in claims),
+        "unsupported_claims": sum(not c.supported for c in answer.claims) if answer.claims else None,
         "citations": scores.n_citations,
         "quotes_exact": exact,
         "quotes": len(answer.citations),
@@ -333,6 +334,7 @@ def _groups(records: Sequence[Mapping[str, Any]], *, retrieval_only: bool) -> di
             "precision": _mean(c["precision"] for c in cites),
             "recall": _mean(c["recall"] for c in cites),
             "quotes_exact": _round(sum(c["quotes_exact"] for c in cites) / n_quotes) if n_quotes else None,
+            "unsupported_claims": _round(metrics.unsupported_claim_rate(cites)),
             "answers": len(cites),
             "claims": sum(c["claims"] for c in cites),
             "citations": n_citations,
