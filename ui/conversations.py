@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from embeddings.types import Hit
 from evals.feedback import Turn
 from qa import Answer, Citation
+from qa.types import ClaimCheck
 from ui import article_view, render
 from ui.handlers import Conversation, Preferences, _bot, panel
 
@@ -140,6 +141,9 @@ def _answer_record(a: Answer) -> dict[str, Any]:
         "backend": a.backend,
         "question": a.question,
         "unsupported": a.unsupported,
+        # the claims' verdicts and a refusal the evidence overruled: a reopened answer keeps its ⚠ marks and notice
+        "claims": [[c.text, c.start, c.end, list(c.citations), c.supported, c.corrected] for c in a.claims],
+        "disagreement": a.disagreement,
     }
 
 
@@ -157,6 +161,9 @@ def _answer_from(rec: dict[str, Any]) -> Answer:
         backend=str(rec.get("backend", "")),
         question=str(rec.get("question", "")),
         unsupported=int(rec.get("unsupported", 0)),
+        claims=[ClaimCheck(str(t), int(s), int(e), tuple(int(n) for n in ns), bool(ok), bool(fixed))
+                for t, s, e, ns, ok, fixed in rec.get("claims") or []],
+        disagreement=str(rec["disagreement"]) if rec.get("disagreement") else None,
     )
 
 

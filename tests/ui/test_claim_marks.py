@@ -6,10 +6,12 @@ rendered by the chat UI's own ``ChatUI._answer_html``.
 
 from __future__ import annotations
 
+import json
 import re
 
 from qa.align import claim_checks
 from qa.types import Answer, Citation
+from ui import conversations as convs
 from ui.claim_marks import NOT_SUPPORTED_LABEL, split_at_unsupported
 from ui.handlers import ChatUI
 from ui.render import render_answer
@@ -98,3 +100,11 @@ def test_split_segments_rejoin_and_ignore_foreign_offsets() -> None:
     parts = split_at_unsupported(text, claims)
     assert "".join(p for p, _ in parts) == text and sum(m for _, m in parts) == 3
     assert split_at_unsupported("short", claims[1:]) == [("short", False)]
+
+
+def test_a_reopened_conversation_keeps_the_marks_and_the_notice() -> None:
+    text = "Macron received Putin at Versailles in May 2017 [1]. The leaders signed a treaty."
+    a = _answer(text, [_cite(1, 0, 47)], disagreement="The articles don't say.")
+    again = convs._answer_from(json.loads(json.dumps(convs._answer_record(a))))  # what localStorage holds
+    assert again.claims == a.claims and again.disagreement == a.disagreement
+    assert ChatUI._answer_html(again, 1) == ChatUI._answer_html(a, 1)
