@@ -242,6 +242,7 @@ def _build(ui: ChatUI) -> gr.Blocks:
         answer.__annotations__ = {"question": str, "c": Any, "p": Any, "request": gr.Request, "return": Iterator}
         ask: dict[str, Any] = dict(
             fn=answer,
+            api_name="respond",  # the API name clients (gradio_client) call, whatever the handler is named
             inputs=[box, conv, prefs],
             outputs=[*chat_outputs, live],
             concurrency_id="answer",

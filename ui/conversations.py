@@ -359,8 +359,11 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
         change = json.dumps({"user": user, "save": to_record(conv)})
         return change, choices(save(parse_store(text), user, conv), user, conv.cid)
 
-    def restore(text: str, request: gr.Request) -> tuple[Any, ...]:
+    def restore(now: Conversation | None, text: str, request: gr.Request) -> tuple[Any, ...]:
         st, user = parse_store(text), user_of(request)
+        if now is not None and (now.messages or now.pending is not None):
+            # a question was asked before this page-load step ran (a slow server): its chat stays, not replaced
+            return (*(gr.skip() for _ in chat_state), choices(st, user, now.cid if now.turns else None))
         conv = latest(ui, st, user)
         return (*shown(ui, conv), choices(st, user, conv.cid if conv.turns else None))
 
@@ -416,7 +419,7 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
     ).then(None, inputs=[op], js=APPLY_JS, queue=False)
     for new_chat in (c["clear"].click, c["chat"].clear):  # "New chat" and the chat's own trash icon
         new_chat(lambda: gr.update(value=None), outputs=[c["past"]], queue=False)
-    c["demo"].load(restore, inputs=[store], outputs=[*chat_state, c["past"]], js=read_js(1), queue=False)
+    c["demo"].load(restore, inputs=[c["conv"], store], outputs=[*chat_state, c["past"]], js=read_js(2), queue=False)
     # The collection line follows the Articles heading, which every change to the index refreshes.
     c["demo"].load(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)
     c["articles_head"].change(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)
