@@ -33,26 +33,29 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from qa import lexical, periods
+from qa import lexical
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
-from qa.answer_types import (
-    DATE,
-    LABEL_TYPES,
-    NAME_LABELS,
-    NOUN_TYPES,
-    NUMBER,
-    ORGANISATION,
-    PERSON,
-    PLACE,
-    THING,
-    TYPE_LABELS,
+from qa.answer_types import DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
+from qa.constraints import (
+    BOUNDING_WORDS,
+    about_question,
+    constraint_terms,
+    contradicts,
+    counted_noun,
+    terms,
+    unmet,
+    without_type_noun,
 )
 from qa.evidence import Evidence, Sentence
+from qa.refusal_text import missing
+from qa.ties import asks_name_of, held_by_role, tied_to_focus
 
-if TYPE_CHECKING:
-    from spacy.tokens import Doc, Token
+__all__ = [
+    "FOLLOWUP_BONUS", "LOOSE_PENALTY", "MISSING_PENALTY", "NO_ANSWER_PENALTY", "REFUSAL_MARGIN", "Found",
+    "about_question", "analyze", "can_refuse", "contradicts", "counted_noun", "find_answer", "find_conflict",
+    "missing", "unmet", "warm_up",
+]
 
 LOOSE_PENALTY = 0.08  # a candidate found only by the loose labels (another name label, a bare year) ranks lower
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})s?$")
@@ -69,7 +72,6 @@ _CAPITALISED = re.compile(
 _POSSESSIVE = re.compile(r"^(?:[’']s)?\s*")
 _PERIOD_NOUNS = frozenset("period era age time epoch".split())  # "what period": the Miocene, the Jurassic Period
 _MAX_POOL = 8  # sentences looked at, best first
-_TIE_DISTANCE = 2  # edges between the focus noun and a "name of X" candidate in the sentence's parse
 # Ranks a sentence lower among those holding a candidate, per constraint of the question (a name, date or place
 # it gives, the noun 'how many' counts) the sentence does not mention. Only for ranking: as a penalty on the
 # decision score it refused about as many answerable questions as unanswerable ones (seed_dev, SQuAD 2.0 sample).
@@ -82,8 +84,6 @@ REFUSAL_MARGIN = 1e-3
 # answered down to this much below the refusal threshold (qa.extractive: its resolved question is short, and the
 # cosine underrates it).
 FOLLOWUP_BONUS = 0.10
-_GENERIC_ROLES = frozenset("person people man woman member head one guest host".split())
-_YEAR_IN = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
 
 
 @dataclass(frozen=True)
@@ -112,14 +112,6 @@ def can_refuse(analysis: QuestionAnalysis) -> bool:
     refused by the similarity threshold alone.
     """
     return analysis.expects_entity and not (analysis.is_comparison or counted_noun(analysis) or analysis.is_nested)
-
-
-def counted_noun(analysis: QuestionAnalysis) -> bool:
-    """'How many visitors ...', 'how much money ...': the question counts a noun right after its wh-words."""
-    if analysis.wh_word not in ("how many", "how much") or analysis.focus is None:
-        return False
-    before = analysis.question[:analysis.focus.start].lower().split()
-    return before[-2:] == analysis.wh_word.split()
 
 
 def warm_up() -> None:
@@ -158,7 +150,7 @@ def find_answer(
             continue
         entity, loose = found
         gaps = unmet(analysis, sentences[i].text)
-        if analysis.answer_type != DATE and gaps and len(gaps) == len(_constraint_terms(analysis)):
+        if analysis.answer_type != DATE and gaps and len(gaps) == len(constraint_terms(analysis)):
             continue  # about something else: none of the question's names, dates or places
         score = scores[i] - (LOOSE_PENALTY if loose else 0.0) - MISSING_PENALTY * len(gaps)
         if best is None or score > best.score:
@@ -183,7 +175,7 @@ def find_conflict(
     if analysis.is_list or not sentences:
         return None
     kind = LABEL_TYPES.get(found.entity.label)
-    taken = _terms(found.entity.text)
+    taken = terms(found.entity.text)
     doc = sentences[found.index].doc_id
     pool = [i for i in range(min(len(sentences), _MAX_POOL)) if scores[i] >= scores[0] - margin
             and sentences[i].doc_id != doc]
@@ -195,7 +187,7 @@ def find_conflict(
         picked = _pick(analysis, sentences[i], entities)
         if picked is None or picked[1] or LABEL_TYPES.get(picked[0].label) != kind or kind is None:
             continue
-        if _terms(picked[0].text) & taken or (best is not None and best.score >= scores[i]):
+        if terms(picked[0].text) & taken or (best is not None and best.score >= scores[i]):
             continue
         best = Found(i, picked[0], scores[i])
     return best
@@ -203,7 +195,7 @@ def find_conflict(
 
 def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Entity]) -> tuple[Entity, bool] | None:
     """The candidate of a sentence closest to what the question mentions, and whether it was found loosely."""
-    analysis = _without_type_noun(analysis)
+    analysis = without_type_noun(analysis)
     found = _fitting(analysis, sentence, _new(analysis, candidates(analysis, entities)))
     is_loose = not found
     if is_loose:  # a bare number answers a date question only when it is a year
@@ -212,133 +204,26 @@ def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Ent
             e for e in candidates(_loosened(analysis), [*entities, *extra])
             if not (analysis.answer_type == DATE and e.label == "CARDINAL" and not _is_year(sentence.text, e))]))
     if found:
-        found = _held_by_role(analysis, sentence, found)
+        found = held_by_role(analysis, sentence, found)
     if not found:
         return None
     return _nearest(analysis, sentence.text, found), is_loose
-
-
-def _terms(text: str) -> set[str]:
-    """Stemmed words of a text, hyphenated words split: what a mention is compared by."""
-    out = set()
-    for w in lexical.words(text):
-        out |= {lexical.stem(p) for p in w.split("-") if p and p not in lexical.STOPWORDS}
-    return out
 
 
 def _new(analysis: QuestionAnalysis, found: list[Entity]) -> list[Entity]:
     """The candidates that say something the question does not: not every word of one is a word of the question
     ('Who replaced the Normans?' is not answered 'Normans', 'the Mistral-class ships' not 'Mistral', whether or not
     the recogniser saw the question's mention as a name)."""
-    asked = _terms(analysis.question)
-    return [e for e in found if not (_terms(e.text) and _terms(e.text) <= asked)]
-
-
-def _same_word(a: str, b: str) -> bool:
-    """One word, or a name and its adjective ('Russia'/'Russian', 'Frankish'/'Franks'): a shared start of four
-    letters or more that leaves at most three letters over ('lead'/'leader')."""
-    if a == b:
-        return True
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n >= 4 and max(len(a), len(b)) - n <= 3
-
-
-def _constraint_terms(analysis: QuestionAnalysis) -> list[tuple[str, set[str], set[str]]]:
-    """(the constraint as asked, its words, its years) for each constraint a sentence that answers should mention:
-    the names, places and dates of the question (not numbers spelled as words, not the asked-for type noun), and
-    for 'how many N' the counted noun N."""
-    out = []
-    for c in _without_type_noun(analysis).constraints:
-        if c.label in ("CARDINAL", "ORDINAL") and not any(ch.isdigit() for ch in c.text):
-            continue  # 'the two ships', 'the first visit': often said another way
-        words = _terms(c.text)
-        if words:
-            out.append((c.text, words, set(_YEAR_IN.findall(c.text))))
-    if counted_noun(analysis):
-        out.append((analysis.focus_head, {lexical.stem(analysis.focus_head)}, set()))
-    return out
-
-
-def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
-    """The constraints of the question (see ``_constraint_terms``) the text does not mention.
-
-    A name is mentioned when one of its words is ('Putin' for 'Vladimir Putin', 'Russia' for 'Russian'); a date
-    when its year is (or, without a year, half its words are).
-    """
-    have = _terms(text)
-    out = []
-    for asked, words, years in _constraint_terms(analysis):
-        if years:
-            ok = years <= have
-        elif any(ch.isdigit() for ch in asked):
-            ok = 2 * sum(w in have for w in words) >= len(words)
-        else:
-            ok = any(_same_word(w, h) for w in words for h in have)
-        if not ok:
-            out.append(asked)
-    return tuple(out)
-
-
-def about_question(analysis: QuestionAnalysis, text: str) -> bool:
-    """Whether a sentence mentions one of the question's constraints (if any) and its focus noun, unless a date's or
-    place's ('year', 'area': the answer stands in for it). One that does not leaves no answer in doubt."""
-    if (asked := _constraint_terms(analysis)) and len(unmet(analysis, text)) == len(asked):
-        return False
-    head = analysis.focus_head
-    return not head or NOUN_TYPES.get(head, ("",))[0] in (DATE, PLACE) or any(
-        _same_word(lexical.stem(head), h) for h in _terms(text))
-
-
-def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
-    """Whether the text's years contradict the question's: it dates things, only by other periods than the one asked
-    about ('in 2019' asked, '... in 2017' said; 'in the 10th century' asked, '... in 1072' said; ``qa.periods``).
-    A date that bounds the question ('before the 2019 talks', 'since 2012') is not the date of what is asked."""
-    return periods.contradicts([c.text for c in analysis.constraints
-                                if c.label in TYPE_LABELS[DATE] and not _bounds(analysis.question, c.start)], text)
-
-
-def _bounds(question: str, at: int) -> bool:
-    """Whether the words before ``at`` bound a period ('before the 2019 talks', 'since 2012')."""
-    words = [w for w in re.findall(r"\w+", question[:at].lower()) if w not in ("the", "a", "an")]
-    return bool(words) and words[-1] in _BOUNDING_WORDS
-
-
-def _held_by_role(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
-    """For a question about who holds a role ('Who was the Russian ambassador to France?', 'Which ministers ...'),
-    the candidates tied to a mention of the role in the sentence's parse, when there are any. 'Who was the
-    ambassador' asks for nothing but the role: a sentence that never mentions it (nor a verb it is made from:
-    'led' for 'leader') answers nothing, whoever it names. A question that also says what the person did ('Which
-    ministers travelled ...') may be answered by a sentence that names the doer without the role."""
-    role = analysis.focus_head
-    if analysis.answer_type not in (PERSON, ORGANISATION) or role in _GENERIC_ROLES:
-        return found
-    if NOUN_TYPES.get(role, ("",))[0] != PERSON:
-        return found
-    doc = _parse(sentence.text)
-    mentions = [t for t in doc if _same_word(role, t.lemma_.lower())]
-    if not mentions:
-        return [] if analysis.wh_word in ("who", "whom") else found
-    tied = [e for e in found if (span := doc.char_span(e.start, e.end, alignment_mode="expand")) is not None
-            and any(_distance(span.root, m) <= _TIE_DISTANCE for m in mentions)]
-    return tied or found
-
-
-@lru_cache(maxsize=4096)
-def _parse(text: str) -> Doc:
-    """A sentence's full parse, cached (sentences come back with every question about them)."""
-    return load_pipeline()(text)
+    asked = terms(analysis.question)
+    return [e for e in found if not (terms(e.text) and terms(e.text) <= asked)]
 
 
 def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
     """The candidates that fit what is asked: a date that places something in time, a name of the thing asked
     about (a quoted term, or one tied to it in the parse)."""
     found = _dated(analysis, sentence.text, found)
-    if found and _asks_name_of(analysis):
-        return [e for e in found if e.label == "QUOTE"] or _tied_to_focus(analysis, sentence, found)
+    if found and asks_name_of(analysis):
+        return [e for e in found if e.label == "QUOTE"] or tied_to_focus(analysis, sentence, found)
     return found
 
 
@@ -347,14 +232,8 @@ def _dated(analysis: QuestionAnalysis, text: str, found: list[Entity]) -> list[E
     intervening years" places nothing; an event ("the end of World War I") dates too."""
     if analysis.answer_type != DATE:
         return found
-    return [e for e in found if _word_before(text, e.start) not in _BOUNDING_WORDS
+    return [e for e in found if _word_before(text, e.start) not in BOUNDING_WORDS
             and (lexical.has_date(e.text) or any(ch.isdigit() for ch in e.text) or e.label in NAME_LABELS)]
-
-
-def _without_type_noun(analysis: QuestionAnalysis) -> QuestionAnalysis:
-    """'... with what Lake?': the capitalised type noun is what is asked for, not a name the question gives."""
-    kept = tuple(c for c in analysis.constraints if c.text.lower() != analysis.focus_head)
-    return analysis if len(kept) == len(analysis.constraints) else replace(analysis, constraints=kept)
 
 
 def _is_year(text: str, e: Entity) -> bool:
@@ -391,7 +270,6 @@ def _extra(analysis: QuestionAnalysis, text: str, entities: Sequence[Entity]) ->
 
 
 _OPENERS = lexical.STOPWORDS | {"near", "since", "during", "at"}
-_BOUNDING_WORDS = frozenset("until till before after since".split())  # "the first time since 2012": a span
 
 
 def _word_before(text: str, at: int) -> str:
@@ -414,48 +292,6 @@ def _loosened(analysis: QuestionAnalysis) -> QuestionAnalysis:
     return replace(analysis, expected_labels=labels)
 
 
-def _asks_name_of(analysis: QuestionAnalysis) -> bool:
-    """'What was the name of the puppy', 'what is the dog called': a name of a thing the question names."""
-    return analysis.answer_type == THING and analysis.expected_labels == NAME_LABELS and bool(analysis.focus_head)
-
-
-def _tied_to_focus(analysis: QuestionAnalysis, sentence: Sentence, found: Sequence[Entity]) -> list[Entity]:
-    """The candidates within ``_TIE_DISTANCE`` parse edges of a mention of the focus noun in the sentence, or given
-    the role it names by the verb they are the subject of (:func:`_holds_role`)."""
-    doc = _parse(sentence.text)
-    focus = [t for t in doc if t.lemma_.lower() == analysis.focus_head]
-    if not focus:
-        return []
-    tied = []
-    for e in found:
-        span = doc.char_span(e.start, e.end, alignment_mode="expand")
-        if span is not None and any(_distance(span.root, f) <= _TIE_DISTANCE or _holds_role(span.root, f)
-                                    for f in focus):
-            tied.append(e)
-    return tied
-
-
-_ROLE_VERBS = frozenset("be become remain elevate name appoint make crown elect call title proclaim promote".split())
-
-
-def _holds_role(name: Token, focus: Token) -> bool:
-    """'X was elevated to the dignity of count of Y', 'X became king of Z': the name is the subject of a verb that
-    gives it the role the focus names, however far down the verb's phrase the focus sits."""
-    verb = name.head
-    return (name.dep_ in ("nsubj", "nsubjpass") and verb.lemma_.lower() in _ROLE_VERBS
-            and verb in focus.ancestors)
-
-
-def _distance(a: Token, b: Token) -> int:
-    """Edges between two tokens of one parse."""
-    up_a = [a, *a.ancestors]
-    up_b = [b, *b.ancestors]
-    for i, t in enumerate(up_a):
-        if t in up_b:
-            return i + up_b.index(t)
-    return 99
-
-
 def _nearest(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) -> Entity:
     """The candidate nearest to a word of the question's focus or constraints in the sentence (the first when the
     sentence mentions none); a year for a date question only when nothing better is there."""
@@ -470,30 +306,3 @@ def _nearest(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) -> 
         return (0 if e.label in primary else 1, min((abs(e.start - p) for p in at), default=e.start))
 
     return min(found, key=key)
-
-
-def missing(analysis: QuestionAnalysis, *, unmet: Sequence[str] = ()) -> str:
-    """What the articles don't say, in words: 'the name of the puppy', 'the date asked for (…)', 'which person
-    (…)'; with ``unmet``, the constraints the closest sentences leave out: '…: what they say does not mention
-    2019'."""
-    focus = analysis.focus.text if analysis.focus is not None else ""
-    if _asks_name_of(analysis) and focus:
-        what = f"the name of {_with_article(focus)}"
-    elif analysis.answer_type == DATE:
-        what = f"the date asked for{f' ({focus})' if focus else ''}"
-    elif analysis.answer_type == NUMBER:
-        what = f"the number asked for{f' ({focus})' if focus else ''}"
-    elif analysis.answer_type in (PERSON, ORGANISATION, PLACE):
-        kind = {PERSON: "person", ORGANISATION: "organisation", PLACE: "place"}[analysis.answer_type]
-        what = f"which {kind}{f' ({focus})' if focus else ''}"
-    else:
-        what = f"what the question asks{f' about {focus}' if focus else ''}"
-    if unmet:
-        named = ", ".join(unmet[:-1]) + (" or " if len(unmet) > 1 else "") + unmet[-1]
-        what += f": what they say does not mention {named}"
-    return what
-
-
-def _with_article(noun_phrase: str) -> str:
-    determined = noun_phrase.lower().startswith(("the ", "a ", "an ", "this ", "that "))
-    return noun_phrase if determined else f"the {noun_phrase}"

@@ -1,0 +1,114 @@
+"""The question's constraints in a sentence: which of its names, dates and places a sentence mentions, whether its
+years contradict the question's, whether it is about the question at all.
+
+A constraint is a name, place or date the question gives (not a number spelled as a word, not the asked-for type
+noun), and for "how many N" the counted noun N. Mentions are compared by stemmed words, a name with its adjective
+("Russia"/"Russian"). Dates are compared by period (``qa.periods``): "in 2019" asked, "in 2017" said contradicts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from qa import lexical, periods
+from qa.analysis import QuestionAnalysis
+from qa.answer_types import DATE, NOUN_TYPES, PLACE, TYPE_LABELS
+
+_YEAR_IN = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
+BOUNDING_WORDS = frozenset("until till before after since".split())  # "the first time since 2012": a span
+
+
+def counted_noun(analysis: QuestionAnalysis) -> bool:
+    """'How many visitors ...', 'how much money ...': the question counts a noun right after its wh-words."""
+    if analysis.wh_word not in ("how many", "how much") or analysis.focus is None:
+        return False
+    before = analysis.question[:analysis.focus.start].lower().split()
+    return before[-2:] == analysis.wh_word.split()
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed words of a text, hyphenated words split: what a mention is compared by."""
+    out = set()
+    for w in lexical.words(text):
+        out |= {lexical.stem(p) for p in w.split("-") if p and p not in lexical.STOPWORDS}
+    return out
+
+
+def same_word(a: str, b: str) -> bool:
+    """One word, or a name and its adjective ('Russia'/'Russian', 'Frankish'/'Franks'): a shared start of four
+    letters or more that leaves at most three letters over ('lead'/'leader')."""
+    if a == b:
+        return True
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= 4 and max(len(a), len(b)) - n <= 3
+
+
+def constraint_terms(analysis: QuestionAnalysis) -> list[tuple[str, set[str], set[str]]]:
+    """(the constraint as asked, its words, its years) for each constraint a sentence that answers should mention:
+    the names, places and dates of the question (not numbers spelled as words, not the asked-for type noun), and
+    for 'how many N' the counted noun N."""
+    out = []
+    for c in without_type_noun(analysis).constraints:
+        if c.label in ("CARDINAL", "ORDINAL") and not any(ch.isdigit() for ch in c.text):
+            continue  # 'the two ships', 'the first visit': often said another way
+        words = terms(c.text)
+        if words:
+            out.append((c.text, words, set(_YEAR_IN.findall(c.text))))
+    if counted_noun(analysis):
+        out.append((analysis.focus_head, {lexical.stem(analysis.focus_head)}, set()))
+    return out
+
+
+def without_type_noun(analysis: QuestionAnalysis) -> QuestionAnalysis:
+    """'... with what Lake?': the capitalised type noun is what is asked for, not a name the question gives."""
+    kept = tuple(c for c in analysis.constraints if c.text.lower() != analysis.focus_head)
+    return analysis if len(kept) == len(analysis.constraints) else replace(analysis, constraints=kept)
+
+
+def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
+    """The constraints of the question (see ``constraint_terms``) the text does not mention.
+
+    A name is mentioned when one of its words is ('Putin' for 'Vladimir Putin', 'Russia' for 'Russian'); a date
+    when its year is (or, without a year, half its words are).
+    """
+    have = terms(text)
+    out = []
+    for asked, words, years in constraint_terms(analysis):
+        if years:
+            ok = years <= have
+        elif any(ch.isdigit() for ch in asked):
+            ok = 2 * sum(w in have for w in words) >= len(words)
+        else:
+            ok = any(same_word(w, h) for w in words for h in have)
+        if not ok:
+            out.append(asked)
+    return tuple(out)
+
+
+def about_question(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether a sentence mentions one of the question's constraints (if any) and its focus noun, unless a date's or
+    place's ('year', 'area': the answer stands in for it). One that does not leaves no answer in doubt."""
+    if (asked := constraint_terms(analysis)) and len(unmet(analysis, text)) == len(asked):
+        return False
+    head = analysis.focus_head
+    return not head or NOUN_TYPES.get(head, ("",))[0] in (DATE, PLACE) or any(
+        same_word(lexical.stem(head), h) for h in terms(text))
+
+
+def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether the text's years contradict the question's: it dates things, only by other periods than the one asked
+    about ('in 2019' asked, '... in 2017' said; 'in the 10th century' asked, '... in 1072' said; ``qa.periods``).
+    A date that bounds the question ('before the 2019 talks', 'since 2012') is not the date of what is asked."""
+    return periods.contradicts([c.text for c in analysis.constraints
+                                if c.label in TYPE_LABELS[DATE] and not _bounds(analysis.question, c.start)], text)
+
+
+def _bounds(question: str, at: int) -> bool:
+    """Whether the words before ``at`` bound a period ('before the 2019 talks', 'since 2012')."""
+    words = [w for w in re.findall(r"\w+", question[:at].lower()) if w not in ("the", "a", "an")]
+    return bool(words) and words[-1] in BOUNDING_WORDS
