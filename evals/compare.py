@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evals.gates import lookup
-from evals.run import LOWER_IS_BETTER, EvalRun
+from evals.runfiles import EvalRun
+from evals.summary import LOWER_IS_BETTER
 
 # The metrics of the deltas table, in order (dotted paths into the summary).
 COMPARED_METRICS: tuple[str, ...] = (

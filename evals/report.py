@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import METRIC_GROUPS, EvalRun, refusal_curve
+from evals.runfiles import EvalRun
+from evals.summary import METRIC_GROUPS, refusal_curve
 
 logger = logging.getLogger(__name__)
 
