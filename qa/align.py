@@ -29,7 +29,7 @@ from embeddings.types import Hit
 from qa import lexical
 from qa.cite import SHORT_ANSWER_WORDS, CiteResult, cite, lexically_supported, split_claims, strip_markers
 from qa.evidence import Evidence, Sentence
-from qa.prompts import CANNOT_ANSWER_PHRASE
+from qa.prompts import says_articles_lack
 from qa.types import Citation, ClaimCheck
 
 _SENTENCE_MARKER = re.compile(r"\[(\d+)\.\d+\]")  # [1.2]: sentence 2 of passage 1, as numbered in the prompt
@@ -57,8 +57,7 @@ def normalize_markers(raw: str) -> str:
 
 def is_refusal_claim(text: str) -> bool:
     """True for a sentence that says the articles don't hold the answer."""
-    folded = lexical.fold(text)
-    return lexical.fold(CANNOT_ANSWER_PHRASE) in folded or "do not contain the answer" in folded
+    return says_articles_lack(text)
 
 
 def _short_in(claim: str, sentence: str) -> bool:

@@ -97,10 +97,75 @@ def strip_markers(text: str) -> str:
 
 
 def lexically_supported(claim: str, quote: str) -> bool:
-    """Numbers and proper-name words of the claim all occur in the quote."""
-    if not lexical.numbers(claim) <= lexical.numbers(quote):
-        return False
-    return lexical.name_tokens(claim) <= lexical.plain_tokens(quote)
+    """Numbers, proper-name words, months and weekdays of the claim all occur in the quote (``missing_facts``):
+    a paraphrase may reword the quote, never add a name, a number or a date to it."""
+    return not missing_facts(claim, quote)
+
+
+# Endings of adjectival and demonym forms ("Russian", "Chinese", "Spanish", "French", "Israeli").
+_ADJECTIVAL = ("ians", "ian", "ans", "an", "ese", "ish", "ch", "i")
+_VOWELS = frozenset("aeiouy")
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_MODAL_MONTHS = frozenset({"may", "march"})  # also words: a month only next to a number ("May 29", "29 March")
+
+
+def _skeleton(word: str) -> str:
+    """The word's consonants after its first letter: France "frnc", French "frnch", Russia "rss"."""
+    return word[:1] + "".join(ch for ch in word[1:] if ch.isalpha() and ch not in _VOWELS)
+
+
+def _adjectival_pair(a: str, b: str) -> bool:
+    """True when one folded word is the adjectival or demonym form of the other (French/France, Russian/Russia,
+    Chinese/China): it ends like an adjective and the other's consonants (at least three) begin its own."""
+    for adj, base in ((a, b), (b, a)):
+        sk, base_sk = _skeleton(adj), _skeleton(base)
+        if adj != base and adj.endswith(_ADJECTIVAL) and 3 <= len(base_sk) <= len(sk) and sk.startswith(base_sk):
+            return True
+    return False
+
+
+def _calendar_words(text: str) -> set[str]:
+    """Months (first three letters: 'sept' and 'September' are 'sep') and weekdays the text names; 'may' and
+    'march' only next to a number."""
+    out = set()
+    folded = lexical.fold(text)
+    for m in re.finditer(r"[a-z]+", folded):
+        w = m.group(0)
+        if w in _WEEKDAYS:
+            out.add(w)
+        elif w in lexical.MONTHS:
+            if w in _MODAL_MONTHS and not (re.match(r"\.?\s+\d", folded[m.end():])
+                                           or re.search(r"\d(?:st|nd|rd|th)?\s+$", folded[:m.start()])):
+                continue
+            out.add(w[:3])
+    return out
+
+
+def missing_facts(claim: str, quote: str) -> set[str]:
+    """What the claim states that the quote does not: its numbers, the words of its proper names and its months
+    and weekdays, each looked for in the quote.
+
+    A name word counts as present in its stemmed form ('sanctions'/'sanction'), as its demonym or place
+    ('French' for 'France' and back), or glued to a neighbour by a typo of the article ('ISIS' in 'ISISinto',
+    'EUmembers' for 'EU members'; words of four letters or more).
+    """
+    missing = {n for n in lexical.numbers(claim) if n not in lexical.numbers(quote)}
+    quote_words = re.findall(r"[a-z0-9]+", lexical.fold(quote))
+    plain = {lexical.stem(w) for w in quote_words}
+    glued = {a + b for a, b in zip(quote_words, quote_words[1:], strict=False)}
+    quote_names = {t for name in lexical.proper_names(quote) for t in re.findall(r"[a-z]+", name)}
+    for name in lexical.proper_names(claim):
+        for tok in re.findall(r"[a-z0-9]+", name):
+            if tok in lexical.MONTHS or tok in lexical.STOPWORDS or tok.isdigit() or len(tok) <= 1:
+                continue
+            if lexical.stem(tok) in plain or tok in glued:
+                continue
+            if len(tok) >= 4 and any(w.startswith(tok) for w in quote_words):
+                continue
+            if any(_adjectival_pair(tok, w) for w in quote_names):
+                continue
+            missing.add(tok)
+    return missing | (_calendar_words(claim) - _calendar_words(quote))
 
 
 def _candidates(

@@ -23,7 +23,6 @@ import numpy as np
 from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
 from embeddings.types import Hit
-from qa import lexical
 from qa.align import align_and_cite, claim_checks, complete_claims
 from qa.cite import CiteResult, cite, short_answer, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
@@ -34,7 +33,7 @@ from qa.generate import GenerationRequest, Generator
 from qa.generators import make_generator
 from qa.library import Library, SharedIndex, load_or_build
 from qa.multihop import bridge_line, second_hop
-from qa.prompts import CANNOT_ANSWER_PHRASE
+from qa.prompts import CANNOT_ANSWER_PHRASE, opens_with_refusal, says_articles_lack
 from qa.rewrite import rewrite_followup
 from qa.types import Answer, CitedClaim, Retrieved
 from qa.warmup import preload_nlp as preload_nlp_in_background
@@ -100,8 +99,11 @@ def _number(value: Any) -> float | None:
 
 
 # The model's refusal is overruled (or, with generator.trust_model_refusal, flagged) when the extractive plan found
-# a short answer, or a best sentence this far above answer.refusal_threshold.
-CLEAR_ANSWER_MARGIN = 0.10
+# a short answer, or a best sentence this far above answer.refusal_threshold. 0: the evidence decides whenever the
+# plan answers. Measured on the 1.5B model's saved seed_dev answers (replayed through this path): margin 0 / 0.05 /
+# 0.10 give false refusals 0.097 / 0.111 / 0.139 at the same refusal recall 0.714 (the three questions a margin
+# leaves refused are answerable and answered right), so a margin only turns right answers into refusals.
+CLEAR_ANSWER_MARGIN = 0.0
 
 
 def _clearly_answers(plan: Plan, refusal_threshold: float) -> bool:
@@ -117,8 +119,7 @@ def _preload(settings: Settings, preload_nlp: bool | None) -> None:
 
 def is_refusal(text: str) -> bool:
     """True when the generator said the articles don't contain the answer."""
-    folded = lexical.fold(text)
-    return lexical.fold(CANNOT_ANSWER_PHRASE) in folded or "do not contain the answer" in folded
+    return says_articles_lack(text)
 
 
 class QA:
@@ -365,8 +366,7 @@ class QA:
             result, corrected = align_and_cite(raw, hits, evidence, support_threshold=threshold)
         else:
             result = cite(raw, hits, evidence, support_threshold=threshold)
-        starts_with_refusal = lexical.fold(raw).lstrip().startswith(lexical.fold(CANNOT_ANSWER_PHRASE))
-        return result, corrected, is_refusal(raw) and (not result.citations or starts_with_refusal)
+        return result, corrected, is_refusal(raw) and (not result.citations or opens_with_refusal(raw))
 
     @property
     def _extractive(self) -> ExtractiveGenerator:

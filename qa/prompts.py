@@ -35,6 +35,27 @@ from embeddings.types import Hit
 logger = logging.getLogger(__name__)
 
 CANNOT_ANSWER_PHRASE = "The articles don't say"
+# The ways a model words that refusal: "The articles don't say", "The passages do not mention", "The article
+# does not specify", "The articles do not contain the answer" (models rarely copy the phrase exactly).
+_REFUSAL = re.compile(
+    r"\bthe (?:articles?|passages?|sources?|texts?|documents?) (?:do not|don't|does not|doesn't|did not|didn't) "
+    r"(?:say|state|mention|specify|contain|provide|give|indicate)\b"
+)
+
+
+def _fold_quotes(text: str) -> str:
+    return text.replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
+def says_articles_lack(text: str) -> bool:
+    """True when the text says the articles don't hold the answer, in any of the usual wordings."""
+    return _REFUSAL.search(_fold_quotes(text)) is not None
+
+
+def opens_with_refusal(text: str) -> bool:
+    """True when the text starts by saying the articles don't hold the answer."""
+    m = _REFUSAL.search(_fold_quotes(text))
+    return m is not None and not text[: m.start()].strip()
 
 TokenCounter = Callable[[str], int]
 
