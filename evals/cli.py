@@ -59,7 +59,7 @@ def eval_group(ctx: click.Context, config: Path | None, index_dir: Path | None) 
 def _known_metrics(judge: bool) -> set[str]:
     """Dotted summary paths a bound may name (``by_type.<type>.…`` is checked after the run)."""
     from evals.gates import metric_paths
-    from evals.run import summarize
+    from evals.summary import summarize
 
     template = summarize([], k=1, backend="x")
     template.update(duration_s=0.0)
@@ -103,33 +103,45 @@ def _bounds(fail_under: tuple[str, ...], fail_over: tuple[str, ...], *, judge: b
 @click.option("--model", help="LLM model name (env OPENAI_MODEL).")
 @_config_opt
 @_index_opt
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out: ask only the questions it has not answered (same set and settings).")
+@click.option("--max-failures", type=click.IntRange(0), default=3, show_default=True,
+              help="Stop when the LLM endpoint fails this many questions in a row (0: never stop).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress.")
 @click.pass_context
 def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int | None, out_dir: Path | None,
                 limit: int | None, retrieval_only: bool, fail_under: tuple[str, ...], fail_over: tuple[str, ...],
                 judge: bool, base_url: str | None, model: str | None, config: Path | None,
-                index_dir: Path | None, quiet: bool) -> None:  # fmt: skip
+                index_dir: Path | None, resume: bool, max_failures: int, quiet: bool) -> None:  # fmt: skip
     """Run every question of SET.jsonl through the QA pipeline and score it.
 
-    Writes results.jsonl (each question, its full answer and metrics), summary.json (the numbers to
-    gate on), report.md (tables, per-type breakdown, worst failures) and PNG plots into the output
-    folder, and prints the summary. METRIC names a number in summary.json, e.g. retrieval.doc_recall,
+    Writes results.jsonl (each question, its full answer and metrics, appended as it finishes), summary.json
+    (the numbers to gate on), report.md (tables, per-type breakdown, worst failures) and PNG plots into the
+    output folder, and prints the summary. METRIC names a number in summary.json, e.g. retrieval.doc_recall,
     answer.contains, citations.precision, refusal.recall, by_type.factoid.answer.contains.
+
+    A question the LLM endpoint fails on (unreachable, timeout, 5xx, an unreadable reply) is recorded with its
+    error, left out of the metrics and counted (n_failed); after --max-failures such questions in a row the run
+    stops. A rejected API key stops it at once. Ctrl-C stops it too; nothing answered is lost: run the same
+    command with --resume to ask the rest.
 
     \b
     Example:
       citeqa eval evals/sets/seed_dev.jsonl -k 5 --fail-under answer.contains=0.7
       citeqa --index-dir data/xquad/index eval data/xquad/eval.jsonl --limit 200
+      citeqa eval evals/sets/seed_dev.jsonl --backend openai --out runs/llm --resume
     """
     from evals.gates import check_bounds
     from evals.judge import JUDGE_CACHE_FILE, Judge
     from evals.report import write_report
-    from evals.run import default_out_dir, run_eval, set_name, write_run
+    from evals.run import RunInterrupted, RunStopped, default_out_dir, run_eval, set_name
     from evals.sets import load_eval_set
     from qa.config import data_dir
 
     if judge and retrieval_only:
         raise click.UsageError("--judge grades answers: it cannot be combined with --retrieval-only")
+    if resume and out_dir is None:
+        raise click.UsageError("--resume continues the run in a folder: give it with --out DIR")
     bounds = _bounds(fail_under, fail_over, judge=judge)
     if not eval_set.is_file():
         raise click.ClickException(f"{eval_set}: no such eval set file")
@@ -143,11 +155,23 @@ def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int 
     qa = _load_qa(settings, progress=not quiet)
     _check_corpus(items, qa, settings)
 
-    run = run_eval(items, qa, k=k, retrieval_only=retrieval_only, judge=judge_obj, progress=not quiet,
-                   set_name=set_name(eval_set))
     out = out_dir or default_out_dir(eval_set)
-    run.summary["set_path"] = str(eval_set)
-    write_run(run, out)
+    again = ("to continue, run the same command with --resume" if out_dir is not None
+             else f"to continue, run the same command with --out {out} --resume")
+    try:
+        run = run_eval(items, qa, k=k, retrieval_only=retrieval_only, judge=judge_obj, progress=not quiet,
+                       set_name=set_name(eval_set), out_dir=out, resume=resume, set_path=eval_set,
+                       max_failures=max_failures)
+    except RunInterrupted as exc:
+        click.echo(f"interrupted: {_asked(exc.run.summary)} questions done, saved in {out}; {again}", err=True)
+        ctx.exit(130)
+    except RunStopped as exc:
+        write_report(exc.run, out)
+        hint = ""
+        if "API key" in str(exc) and settings.generator.api_key is None:
+            hint = " (no API key is set: OPENAI_API_KEY or generator.api_key)"
+        raise click.ClickException(f"stopped: {exc}{hint}; {_asked(exc.run.summary)} questions done, saved in "
+                                   f"{out}; {again}") from None
     report = write_report(run, out)
     click.echo(format_summary(run.summary))
     click.echo(f"\nreport: {report}")
@@ -159,6 +183,11 @@ def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int 
         raise click.ClickException("quality gate failed:\n  " + "\n  ".join(failures))
     if bounds:
         click.echo(f"quality gate passed ({len(bounds)} bound{'s' * (len(bounds) != 1)})")
+
+
+def _asked(s: dict[str, Any]) -> str:
+    """``"37 of 86"``: questions answered (or failed at the endpoint) of the run's."""
+    return f"{s['n'] + s.get('n_failed', 0)} of {s.get('n_total', s['n'])}"
 
 
 def _load_qa(settings: Any, *, progress: bool) -> Any:
@@ -189,11 +218,13 @@ def _check_corpus(items: list[Any], qa: Any, settings: Any) -> None:
 
 def format_summary(s: dict[str, Any]) -> str:
     """The summary as a few aligned lines for the terminal."""
-    from evals.run import METRIC_GROUPS
+    from evals.summary import METRIC_GROUPS
 
     mode = "retrieval only" if s.get("retrieval_only") else f"backend {s.get('backend')}"
     lines = [f"{s.get('set') or 'eval'}: {s['n']} questions ({s.get('n_answerable')} answerable), {mode}, "
              f"k={s['k']}, {s.get('duration_s', 0):.1f} s"]
+    if s.get("n_failed"):
+        lines[0] += f"; {s['n_failed']} more failed at the LLM endpoint (left out of the metrics)"
     for g in METRIC_GROUPS:
         group = g.name
         values = s.get(group)
@@ -228,7 +259,7 @@ def compare_command(run_a: Path, run_b: Path, out_file: Path | None, max_flips: 
     Example: citeqa eval compare runs/20250101-120000-seed_dev runs/20250102-090000-seed_dev
     """
     from evals.compare import compare_runs, render_comparison
-    from evals.run import load_run
+    from evals.runfiles import load_run
 
     text = render_comparison(compare_runs(load_run(run_a), load_run(run_b)), str(run_a), str(run_b),
                              max_flips=max_flips)
@@ -246,7 +277,7 @@ def report_command(run_dir: Path) -> None:
     Example: citeqa eval report runs/20250101-120000-seed_dev
     """
     from evals.report import write_report
-    from evals.run import load_run
+    from evals.runfiles import load_run
 
     run = load_run(run_dir)
     folder = run_dir.parent if run_dir.is_file() else run_dir

@@ -22,17 +22,13 @@ from typing import Any
 
 from evals.gates import lookup
 from evals.runfiles import EvalRun
-from evals.summary import LOWER_IS_BETTER
+from evals.summary import LOWER_IS_BETTER, METRIC_GROUPS
 
-# The metrics of the deltas table, in order (dotted paths into the summary).
+# The metrics of the deltas table, in order (dotted paths into the summary): every metric of the summary's groups
+# (those report.md lists), then the run's failures and its duration.
 COMPARED_METRICS: tuple[str, ...] = (
-    "retrieval.doc_recall", "retrieval.evidence_recall", "retrieval.mrr", "retrieval.ndcg",
-    "answer.exact", "answer.f1", "answer.contains",
-    "citations.precision", "citations.recall", "citations.quotes_exact",
-    "refusal.recall", "refusal.precision", "refusal.false_refusal_rate", "refusal.accuracy",
-    "judge.correct", "judge.claim_support",
-    "latency_ms.p50", "latency_ms.p95", "duration_s",
-)  # fmt: skip
+    *(f"{g.name}.{key}" for g in METRIC_GROUPS for key in g.keys), "n_errors", "n_failed", "duration_s",
+)
 # Per-type deltas: the headline metric of each group.
 TYPE_METRICS: tuple[str, ...] = ("retrieval.doc_recall", "retrieval.evidence_recall", "answer.contains",
                                  "citations.recall", "refusal.accuracy")
@@ -98,9 +94,12 @@ class Comparison:
 
 
 def outcomes(record: Mapping[str, Any]) -> dict[str, bool]:
-    """The pass/fail outcomes of one question record (only those the run measured)."""
-    m = record["metrics"]
+    """The pass/fail outcomes of one question record (only those the run measured; none when the endpoint failed
+    on the question)."""
+    m = record.get("metrics")
     out: dict[str, bool] = {}
+    if not m or record.get("failed"):
+        return out
     if m.get("answer") is not None:
         out["contains"] = bool(m["answer"]["contains"])
     if m.get("refusal") is not None:
@@ -140,6 +139,14 @@ def compare_runs(a: EvalRun, b: EvalRun) -> Comparison:
         va, vb = a.summary.get(key), b.summary.get(key)
         if va != vb:
             notes.append(f"{key} differs: {va!r} → {vb!r}")
+    for side, run in (("A", a), ("B", b)):
+        failed = sum(bool(r.get("failed")) for r in run.records)
+        if failed:
+            notes.append(f"{failed} question(s) of {side} failed at the LLM endpoint: left out of its metrics and "
+                         "of the flips")
+        if run.summary.get("complete") is False:
+            notes.append(f"run {side} did not finish ({run.summary.get('n', 0) + run.summary.get('n_failed', 0)} of "
+                         f"{run.summary.get('n_total')} questions)")
     common = len(recs_a.keys() & recs_b.keys())
     return Comparison(deltas, by_type, flips, common, len(recs_a.keys() - recs_b.keys()),
                       len(recs_b.keys() - recs_a.keys()), notes)
@@ -189,9 +196,14 @@ def render_comparison(cmp: Comparison, name_a: str = "A", name_b: str = "B", *, 
     return "\n".join(lines) + "\n"
 
 
+_COUNTS = frozenset({"n_errors", "n_failed"})
+
+
 def _fmt(v: float | None, metric: str) -> str:
     if v is None:
         return "–"
+    if metric in _COUNTS:
+        return f"{v:.0f}"
     return f"{v:.0f}" if metric.startswith("latency_ms") else f"{v:.1f}" if metric == "duration_s" else f"{v:.3f}"
 
 
@@ -200,6 +212,8 @@ def _fmt_delta(d: MetricDelta) -> str:
         return "–"
     if abs(d.delta) < _EPS:
         return "0"
+    if d.metric in _COUNTS:
+        return f"{d.delta:+.0f}"
     if d.metric.startswith("latency_ms") or d.metric == "duration_s":
         return f"{d.delta:+.1f}"
     return f"{d.delta:+.3f}"

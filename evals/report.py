@@ -78,8 +78,12 @@ def render_markdown(run: EvalRun, *, plots: Sequence[str] = (), worst: int = WOR
     if s.get("git_commit"):
         facts.append(f"commit `{s['git_commit']}`")
     lines.append(", ".join(facts) + ".")
+    if s.get("complete") is False:
+        lines.append(f"\n**This run did not finish**: {s['n'] + s.get('n_failed', 0)} of {s.get('n_total')} questions "
+                     "were asked (continue it with `citeqa eval SET --out DIR --resume`).")
     if s.get("n_errors"):
         lines.append(f"\n**{s['n_errors']} question(s) were rejected by the pipeline** (see `results.jsonl`).")
+    lines += _endpoint_failures(run)
     lines.append("")
 
     lines += ["## Summary", ""]
@@ -116,6 +120,20 @@ def render_markdown(run: EvalRun, *, plots: Sequence[str] = (), worst: int = WOR
     for rec, reasons in failures:
         lines += _failure_block(rec, reasons)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _endpoint_failures(run: EvalRun, shown: int = 10) -> list[str]:
+    """The questions the LLM endpoint failed on: counted, left out of every metric, listed with their errors."""
+    failed = [r for r in run.records if r.get("failed")]
+    if not failed:
+        return []
+    lines = [f"\n**{len(failed)} question(s) failed at the LLM endpoint** and are left out of every metric below "
+             "(`--resume` on this folder asks them again):", ""]
+    for r in failed[:shown]:
+        lines.append(f"- `{r['id']}`: {_snippet(str(r.get('error')))}")
+    if len(failed) > shown:
+        lines.append(f"- … and {len(failed) - shown} more (see `results.jsonl`)")
+    return lines
 
 
 def _summary_table(s: Mapping[str, Any]) -> list[str]:
@@ -208,8 +226,11 @@ def _fmt(v: Any, *, ms: bool = False) -> str:
 
 
 def failure_reasons(rec: Mapping[str, Any]) -> list[str]:
-    """Why a question counts as a failure (empty when it does not)."""
-    m = rec["metrics"]
+    """Why a question counts as a failure (empty when it does not, or when the endpoint failed on it: such a question
+    has no answer to judge and is listed apart)."""
+    m = rec.get("metrics")
+    if not m or rec.get("failed"):
+        return []
     reasons = []
     if rec.get("error"):
         reasons.append(f"rejected: {rec['error']}")
@@ -237,7 +258,7 @@ def failure_reasons(rec: Mapping[str, Any]) -> list[str]:
 
 def _severity(rec: Mapping[str, Any], reasons: Sequence[str]) -> float:
     """Trust first: a wrong answer shown to the user outranks a refusal, which outranks retrieval misses."""
-    m = rec["metrics"]
+    m = rec.get("metrics") or {}
     ref = m.get("refusal")
     ans = m.get("answer")
     score = 4.0 if rec.get("error") else 0.0
@@ -383,7 +404,7 @@ def _plot_recall_at_k(run: EvalRun) -> Any:
 
 
 def _plot_latency(run: EvalRun) -> Any:
-    values = [r["latency_ms"] for r in run.records if r.get("latency_ms") is not None]
+    values = [r["latency_ms"] for r in run.records if r.get("latency_ms") is not None and not r.get("failed")]
     if not values:
         return None
     fig, ax = _figure(6.5, 4.2)

@@ -38,8 +38,9 @@ METRIC_GROUPS: tuple[MetricGroup, ...] = (
 )
 
 # Metrics where a smaller value is better (for --fail-over, compare and reports).
-LOWER_IS_BETTER = frozenset({"refusal.false_refusal_rate", "latency_ms.p50", "latency_ms.p95", "latency_ms.mean",
-                             "latency_ms.max", "duration_s"})
+LOWER_IS_BETTER = frozenset({"refusal.false_refusal_rate", "citations.unsupported_claims", "latency_ms.p50",
+                             "latency_ms.p95", "latency_ms.mean", "latency_ms.max", "duration_s", "n_failed",
+                             "n_errors"})
 
 
 
@@ -48,13 +49,19 @@ def summarize(records: Sequence[Mapping[str, Any]], *, k: int, backend: str | No
     """The summary of a run from its records: the groups of the issue, overall and ``by_type``, and the refusal
     curve around ``refusal_threshold`` (the run's ``answer.refusal_threshold``; None: no curve).
 
-    Only the records are read, so a summary can be recomputed from ``results.jsonl``.
+    Only the records are read, so a summary can be recomputed from ``results.jsonl``. Records of questions the
+    LLM endpoint failed on (``failed`` true) are left out of every metric and of ``n``, and counted in ``n_failed``
+    (their ids in ``failed_ids``); ``n_errors`` counts the questions the pipeline rejected (scored as wrong).
     """
+    failed = [r for r in records if r.get("failed")]
+    records = [r for r in records if not r.get("failed")]
     summary: dict[str, Any] = {"n": len(records), "k": k, "backend": backend}
     summary.update(_groups(records, retrieval_only=retrieval_only))
     summary["n_answerable"] = sum(bool(r["gold"]["answers"]) for r in records)
     summary["n_unanswerable"] = len(records) - summary["n_answerable"]
     summary["n_errors"] = sum(r.get("error") is not None for r in records)
+    summary["n_failed"] = len(failed)
+    summary["failed_ids"] = [r["id"] for r in failed]
     summary["recall_at_k"] = _curve(records)
     if refusal_threshold is not None and not retrieval_only:
         summary["refusal_curve"] = refusal_curve(records, operating=refusal_threshold)
@@ -128,7 +135,7 @@ def _curve(records: Sequence[Mapping[str, Any]]) -> dict[str, list[float | None]
 
 def confidence_of(record: Mapping[str, Any]) -> float | None:
     """A record's confidence: from its refusal metrics, or (runs made before they held it) from its answer."""
-    ref = record["metrics"].get("refusal") or {}
+    ref = (record.get("metrics") or {}).get("refusal") or {}
     value = ref.get("confidence", (record.get("answer") or {}).get("confidence"))
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -145,7 +152,7 @@ def refusal_curve(records: Sequence[Mapping[str, Any]], *, operating: float) -> 
     """
     outcomes = []
     for r in records:
-        ref = r["metrics"].get("refusal")
+        ref = (r.get("metrics") or {}).get("refusal")
         if ref:
             outcomes.append(metrics.ThresholdOutcome(bool(ref["should_refuse"]), bool(ref["refused"]),
                                                      confidence_of(r)))

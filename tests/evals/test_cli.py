@@ -64,7 +64,7 @@ def test_default_command_writes_every_output(runs: dict[str, Path]) -> None:
     out = runs["k5"]
     assert sorted(p.name for p in out.iterdir()) == [
         "latency.png", "metrics_by_type.png", "recall_at_k.png", "refusal_curve.png", "report.md", "results.jsonl",
-        "summary.json"]
+        "run.json", "summary.json"]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     for key in ("n", "k", "backend", "retrieval", "answer", "citations", "refusal", "latency_ms", "by_type",
                 "refusal_curve"):
