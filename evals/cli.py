@@ -163,15 +163,15 @@ def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int 
                        set_name=set_name(eval_set), out_dir=out, resume=resume, set_path=eval_set,
                        max_failures=max_failures)
     except RunInterrupted as exc:
-        click.echo(f"interrupted: {_asked(exc.run.summary)} questions done, saved in {out}; {again}", err=True)
+        click.echo(f"interrupted: {_asked(exc.run.summary)}, saved in {out}; {again}", err=True)
         ctx.exit(130)
     except RunStopped as exc:
         write_report(exc.run, out)
         hint = ""
         if "API key" in str(exc) and settings.generator.api_key is None:
             hint = " (no API key is set: OPENAI_API_KEY or generator.api_key)"
-        raise click.ClickException(f"stopped: {exc}{hint}; {_asked(exc.run.summary)} questions done, saved in "
-                                   f"{out}; {again}") from None
+        raise click.ClickException(f"stopped: {exc}{hint}; {_asked(exc.run.summary)}, saved in {out}; {again}"
+                                   ) from None
     report = write_report(run, out)
     click.echo(format_summary(run.summary))
     click.echo(f"\nreport: {report}")
@@ -186,8 +186,9 @@ def run_command(ctx: click.Context, eval_set: Path, backend: str | None, k: int 
 
 
 def _asked(s: dict[str, Any]) -> str:
-    """``"37 of 86"``: questions answered (or failed at the endpoint) of the run's."""
-    return f"{s['n'] + s.get('n_failed', 0)} of {s.get('n_total', s['n'])}"
+    """``"37 of 86 questions answered"``, and how many the endpoint failed on."""
+    failed = f" ({s['n_failed']} more failed at the LLM endpoint)" if s.get("n_failed") else ""
+    return f"{s['n']} of {s.get('n_total', s['n'])} questions answered{failed}"
 
 
 def _load_qa(settings: Any, *, progress: bool) -> Any:

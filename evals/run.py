@@ -160,7 +160,7 @@ def run_eval(
                 stop = str(exc)
                 break
             except GeneratorError as exc:  # this question only: recorded, left out of the metrics
-                logger.warning("%s: %s", item.id, exc)
+                logger.info("%s: %s", item.id, exc)  # the progress line and the report say it
                 record = _failed_record(item, exc, latency_ms=(time.perf_counter() - q0) * 1000)
                 streak = streak + 1 if isinstance(exc, EndpointError) else 0
             records[item.id] = record
