@@ -1,8 +1,19 @@
-"""Import spaCy without thinc importing torch.
+"""Import spaCy with only what the answer path uses: no torch probe, no command-line modules, indexed plugins.
 
-spaCy's numerical library, thinc, imports torch (when installed) only to see whether it is there, which more than
-doubles the import of spaCy (about 0.6 s of 1.1 s on a quiet machine); the English pipeline never runs on torch.
-``qa.analysis.load_pipeline`` imports the pipeline inside :func:`thinc_without_torch`.
+Three costs of a plain ``import spacy`` and model load serve nothing here (measured on a quiet 2-core machine):
+
+- thinc, spaCy's numerical library, imports torch (when installed) only to see whether it is there: about 0.6 s
+  of a 1.1 s import. The English pipeline never runs on torch.
+- ``spacy/__init__.py`` imports ``spacy.cli.info`` for ``spacy.info``, which pulls in the whole command line
+  (typer, weasel, requests, httpx, jinja2, rich): about 0.2 s. Inside :func:`lean_spacy_import` that import gets a
+  small module whose ``info`` imports the real one when called, so ``spacy.info()`` still works and
+  ``import spacy.cli`` afterwards imports the real package (nothing of the stand-in stays in ``sys.modules``).
+- catalogue, the registry library under spaCy and thinc, looks plugins up with ``entry_points().select(group=...)``,
+  which walks every entry point of every installed distribution on each of the ~250 look-ups of a model load:
+  about 0.1 s. :func:`lean_spacy_import` gives catalogue the same entry points grouped once (catalogue's own
+  code path for a dict); what each look-up returns is unchanged.
+
+``qa.analysis.load_pipeline`` imports the pipeline package inside :func:`lean_spacy_import`.
 """
 
 from __future__ import annotations
@@ -13,8 +24,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType, ModuleType
+from typing import Any
 
 _PROBING_MODULE = "thinc.compat"  # the module whose ``try: import torch`` only probes for torch
+_CLI, _CLI_INFO = "spacy.cli", "spacy.cli.info"  # what spacy/__init__.py imports only for ``spacy.info``
 
 
 class _NoTorchForThinc(importlib.abc.MetaPathFinder):
@@ -25,6 +38,42 @@ class _NoTorchForThinc(importlib.abc.MetaPathFinder):
         if fullname.partition(".")[0] == "torch" and _imported_from(_PROBING_MODULE):
             raise ModuleNotFoundError(f"{fullname} is not needed by spaCy's pipeline here", name=fullname)
         return None  # anyone else (another thread loading a torch embedder) imports torch as usual
+
+
+class _DeferredCli(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Gives spaCy's own ``from .cli.info import info`` a small ``spacy.cli.info`` (and an empty ``spacy.cli``
+    package around it); any other import of those names, in this thread or another, finds the real modules."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname in (_CLI, _CLI_INFO) and _imported_from("spacy"):
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=fullname == _CLI)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None  # the default module
+
+    def exec_module(self, module: ModuleType) -> None:
+        if module.__name__ == _CLI_INFO:
+            module.info = spacy_info  # type: ignore[attr-defined]
+
+    def forget(self) -> None:
+        """Take the stand-in modules out of ``sys.modules`` and off the ``spacy`` package."""
+        for name in (_CLI_INFO, _CLI):
+            module = sys.modules.get(name)
+            if module is not None and getattr(module.__spec__, "loader", None) is self:
+                del sys.modules[name]
+        spacy = sys.modules.get("spacy")
+        cli = getattr(spacy, "cli", None)
+        if cli is not None and getattr(cli.__spec__, "loader", None) is self:
+            delattr(spacy, "cli")
+
+
+def spacy_info(*args: Any, **kwargs: Any) -> Any:
+    """``spacy.info`` when spaCy was imported by :func:`lean_spacy_import`: spaCy's own, imported when called."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
 
 
 def _imported_from(module: str) -> bool:
@@ -52,3 +101,40 @@ def thinc_without_torch() -> Iterator[None]:
         yield
     finally:
         sys.meta_path.remove(finder)
+
+
+@contextmanager
+def lean_spacy_import() -> Iterator[None]:
+    """Import spaCy (or a pipeline package) inside this block: without torch (:func:`thinc_without_torch`), without
+    its command-line modules, and with catalogue's plugin look-ups indexed by group (see the module docstring).
+
+    An already imported spaCy is left as it is.
+    """
+    deferred = _DeferredCli() if "spacy" not in sys.modules else None
+    if deferred is not None:
+        sys.meta_path.insert(0, deferred)
+    try:
+        with thinc_without_torch():
+            yield
+    finally:
+        if deferred is not None:
+            sys.meta_path.remove(deferred)
+            deferred.forget()
+        index_entry_points()
+
+
+def index_entry_points() -> None:
+    """Give catalogue its entry points grouped once (a dict, which it reads with ``.get(group)``) instead of the
+    ``SelectableGroups`` whose ``select(group=...)`` walks all of them on every look-up. No-op before catalogue
+    is imported, or when it already has a dict."""
+    catalogue = sys.modules.get("catalogue")
+    found = getattr(catalogue, "AVAILABLE_ENTRY_POINTS", None)
+    if catalogue is None or found is None or isinstance(found, dict) and not hasattr(found, "select"):
+        return
+    if isinstance(found, dict):  # importlib.metadata.SelectableGroups: a dict of group → EntryPoints
+        grouped = {group: list(points) for group, points in dict.items(found)}
+    else:  # importlib.metadata.EntryPoints (Python ≥ 3.12): one flat sequence
+        grouped = {}
+        for point in found:
+            grouped.setdefault(point.group, []).append(point)
+    setattr(catalogue, "AVAILABLE_ENTRY_POINTS", grouped)  # noqa: B010 - a module attribute mypy cannot see

@@ -121,3 +121,49 @@ def test_spacy_loads_without_importing_torch_and_torch_still_imports() -> None:
                          cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "3.0"]
+
+
+@pytest.mark.slow
+def test_spacy_loads_without_its_command_line_and_spacy_info_still_works() -> None:
+    code = (
+        "import sys\n"
+        "from qa.analysis import load_pipeline\n"
+        "nlp = load_pipeline()\n"
+        "assert [e.text for e in nlp('Emmanuel Macron met Vladimir Putin in Paris.').ents] == "
+        "['Emmanuel Macron', 'Vladimir Putin', 'Paris']\n"
+        "cli = sorted(m for m in sys.modules if m.startswith('spacy.cli') or m.partition('.')[0] in "
+        "('weasel', 'typer', 'requests', 'httpx'))\n"
+        "print(cli == [], 'cli' in vars(sys.modules['spacy']))\n"
+        "import spacy\n"
+        "print(spacy.info(silent=True)['spacy_version'] == spacy.__version__)\n"
+        "import spacy.cli\n"  # the real command line still imports, stand-ins gone
+        "print(callable(spacy.cli.download), 'weasel' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "True", "True", "True"]
+
+
+def test_catalogue_entry_points_indexed_by_group_give_the_same_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    import catalogue
+
+    from qa.nlp_import import index_entry_points
+
+    monkeypatch.setattr(catalogue, "AVAILABLE_ENTRY_POINTS", importlib.metadata.entry_points())
+    groups = ["spacy_architectures", "spacy_factories", "thinc_layers", "spacy_loggers", "citeqa_no_such_group"]
+
+    def found(group: str) -> list[tuple[str, str]]:  # what a registry of that namespace finds among the plugins
+        registry = catalogue.Registry(tuple(group.split("_", 1)), entry_points=True)
+        return [(p.name, p.value) for p in registry._get_entry_points()]
+
+    before = {g: found(g) for g in groups}
+    index_entry_points()
+    grouped = catalogue.AVAILABLE_ENTRY_POINTS
+    assert isinstance(grouped, dict) and not hasattr(grouped, "select")
+    assert {g: found(g) for g in groups} == before
+    assert any(before.values())  # spaCy's own plugins (spacy-legacy, spacy-loggers) are installed and found
+    index_entry_points()  # twice: nothing to do
+    assert isinstance(catalogue.AVAILABLE_ENTRY_POINTS, dict)
