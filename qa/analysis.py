@@ -91,10 +91,10 @@ def load_pipeline() -> Language:
     if _NLP is None:
         with _LOCK:  # one load even when several threads ask at once
             if _NLP is None:
-                from qa.nlp_import import thinc_without_torch
+                from qa.nlp_import import lean_spacy_import
 
                 try:
-                    with thinc_without_torch():  # thinc's probe for torch would double the import
+                    with lean_spacy_import():  # no torch probe, no spaCy CLI: about half of the import
                         package: Any = importlib.import_module(MODEL_PACKAGE)
                 except ImportError as exc:
                     raise ConfigError(
