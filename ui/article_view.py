@@ -218,6 +218,7 @@ SCRIPT = """
 <script>
 (function () {
   var seq = 0;
+  var UNSUPPORTED_LABEL = "not supported by the retrieved passages";
   function linkPreviews() {
     // Stop shows while the latest answer is written (it has the typing cursor); Regenerate once one is done.
     var bots = document.querySelectorAll("#cq-chat .cq-bot"), last = bots.length ? bots[bots.length - 1] : null;
@@ -228,6 +229,13 @@ SCRIPT = """
       if (!a) return;
       if (!pop.id) pop.id = "cq-pop-" + (++seq);
       if (a.getAttribute("aria-describedby") !== pop.id) a.setAttribute("aria-describedby", pop.id);
+    });
+    // a claim's ⚠ (ui/claim_marks.py) is read as its meaning, not "warning sign": the sanitizer dropped its label
+    document.querySelectorAll("#cq-chat .cq-claim-unsupported").forEach(function (m) {
+      if (m.getAttribute("aria-label") === UNSUPPORTED_LABEL) return;
+      m.setAttribute("role", "img");
+      m.setAttribute("aria-label", UNSUPPORTED_LABEL);
+      m.setAttribute("title", UNSUPPORTED_LABEL);
     });
   }
   new MutationObserver(linkPreviews).observe(document.documentElement, {childList: true, subtree: true});

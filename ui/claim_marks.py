@@ -2,14 +2,18 @@
 
 Pure functions, no Gradio. ``ui.render.render_answer`` splits the answer text at the end of every claim that
 ``Answer.claims`` says nothing supports and puts ``UNSUPPORTED_MARK`` there, so the "N claims are not supported
-(marked ⚠)" line counts exactly the marks shown.
+(marked ⚠)" line counts exactly the marks shown. While the answer streams, ``streaming_marks`` places the ⚠ of
+each claim as soon as its verdict (a ``qa.CitedClaim`` event) arrives.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+from qa.cite import split_claims
 
 NOT_SUPPORTED_LABEL = "not supported by the retrieved passages"
 
@@ -42,6 +46,33 @@ def split_at_unsupported(text: str, claims: Sequence[_ClaimLike] | None) -> list
     if pos < len(text) or not out:
         out.append((text[pos:], False))
     return out
+
+
+class _CheckedLike(Protocol):
+    @property
+    def index(self) -> int: ...
+    @property
+    def supported(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StreamMark:
+    """Where a claim of an answer still being written ends in its text, and its verdict (a ``_ClaimLike``)."""
+
+    end: int
+    supported: bool
+
+
+def streaming_marks(text: str, checked: Sequence[_CheckedLike]) -> list[StreamMark]:
+    """The claims of ``text`` (an answer still streaming, the model's markers in it) that ``checked`` (the
+    ``qa.CitedClaim`` events so far) gave a verdict, with their ends in ``text``: ``split_at_unsupported`` then puts
+    a ⚠ after each unsupported one as soon as its verdict arrives.
+
+    Event ``index`` i is claim i of the text (``qa.cite.split_claims``, the split the answer path checks); a
+    verdict whose claim is not (or no longer) in the text marks nothing.
+    """
+    claims = split_claims(text)
+    return [StreamMark(claims[c.index].end, c.supported) for c in checked if 0 <= c.index < len(claims)]
 
 
 def disagreement_note(said: str) -> str:

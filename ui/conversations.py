@@ -29,7 +29,7 @@ from embeddings.types import Hit
 from evals.feedback import Turn
 from qa import Answer, Citation
 from qa.types import ClaimCheck
-from ui import article_view, render
+from ui import article_view, claim_marks, render
 from ui.handlers import Conversation, Preferences, _bot, panel
 
 if TYPE_CHECKING:
@@ -76,7 +76,10 @@ def stop(ui: ChatUI, conv: Conversation | None) -> ChatState:
     partial = "".join(run.parts)
     conv.messages = [
         *conv.messages[:-1],
-        {"role": "assistant", "content": _bot(_unfinished_html(partial, run.turn, stopped=True, error=None))},
+        # the claims already checked keep their ⚠ marks
+        {"role": "assistant", "content": _bot(render.render_answer(
+            partial, None, turn=run.turn, stopped=True,
+            claims=claim_marks.streaming_marks(partial, run.claims) or None))},
     ]
     conv.turns = [*conv.turns, Turn(question=run.question, history=run.history, answer=partial, error="stopped")]
     conv.answers = [*conv.answers, None]

@@ -39,7 +39,7 @@ from qa import (
     Settings,
 )
 from qa.config import GeneratorSettings, data_dir
-from ui import article_view, endpoints, render
+from ui import article_view, claim_marks, endpoints, render
 from ui.auth import Access
 from ui.uploads import add_uploads
 
@@ -229,7 +229,7 @@ class ChatUI:
                         run.hits = list(item.hits)
                     else:  # a sentence is complete: show all of its text too (deltas are shown at most 20 a second)
                         run.claims = [*run.claims, item]
-                        self._set_last(conv, render.render_answer("".join(parts), None, streaming=True, turn=turn))
+                        self._set_last(conv, self._streaming_html("".join(parts), run.claims, turn))
                     searching = panel(article_view.render_retrieved(run.hits or [], turn=turn, claims=run.claims))
                     yield conv.messages, searching, conv, "", conv.copy_text
                     continue
@@ -240,7 +240,7 @@ class ChatUI:
                 now = time.perf_counter()
                 if now - last_yield >= STREAM_MIN_INTERVAL_S:
                     last_yield = now
-                    self._set_last(conv, render.render_answer("".join(parts), None, streaming=True, turn=turn))
+                    self._set_last(conv, self._streaming_html("".join(parts), run.claims, turn))
                     yield conv.messages, searching, conv, "", conv.copy_text
         except InvalidQuestionError as exc:
             error = f"Please rephrase the question: {exc}."
@@ -278,6 +278,12 @@ class ChatUI:
             conv.answers = [*conv.answers, None]
             sources = panel(render.render_sources_placeholder("No sources: the question could not be answered."))
         yield conv.messages, sources, conv, "", conv.copy_text
+
+    @staticmethod
+    def _streaming_html(text: str, checked: list[CitedClaim], turn: int) -> str:
+        """The answer being written, with a ⚠ after each claim already checked and found unsupported."""
+        marks = claim_marks.streaming_marks(text, checked)
+        return render.render_answer(text, None, streaming=True, turn=turn, claims=marks or None)
 
     @staticmethod
     def _set_last(conv: Conversation, content: str) -> None:
