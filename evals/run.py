@@ -155,9 +155,10 @@ def run_eval(
             q0 = time.perf_counter()
             try:
                 record = _run_item(item, qa, k=k, retrieval_only=retrieval_only, judge=judge, article_text=article_text)
-                streak = 0
-            except _FATAL as exc:
-                stop = str(exc)
+                if not ((record.get("answer") or {}).get("timings_ms") or {}).get("model_skipped"):
+                    streak = 0  # the endpoint answered (a question refused without the model says nothing of it)
+            except _FATAL as exc:  # every question would fail alike
+                stop = str(exc) or type(exc).__name__
                 break
             except GeneratorError as exc:  # this question only: recorded, left out of the metrics
                 logger.info("%s: %s", item.id, exc)  # the progress line and the report say it
