@@ -84,7 +84,7 @@ def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
         elif any(ch.isdigit() for ch in asked):
             ok = 2 * sum(w in have for w in words) >= len(words)
         else:
-            ok = any(same_word(w, h) for w in words for h in have)
+            ok = any(same_word(w, h) or lexical.same_place(w, h) for w in words for h in have)  # 'French': France
         if not ok:
             out.append(asked)
     return tuple(out)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, lexical
+from qa import answerability, lexical, refusal_text
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
@@ -77,8 +77,10 @@ class Plan:
             sentence, or, for a refusal by the question's analysis, at most the threshold less
             ``answerability.REFUSAL_MARGIN`` (see ``ExtractiveGenerator._plan_by_analysis``).
         short: the answer's words in ``chosen[0]`` (offsets into its text), or None.
-        missing: for a refusal of a question expecting an entity: what the articles don't say.
-        closest: for such a refusal: the sentence that comes closest, quoted in the refusal.
+        missing: for a refusal: what the articles don't say (``refusal_text.missing``), None when it cannot be said
+            plainly (then the refusal says no passage answers).
+        closest: for a refusal by the question's analysis: the sentence that comes closest, quoted in the refusal.
+        unmet: the question's names and dates ``closest`` does not mention, said in the refusal.
         conflict: a sentence of another article that gives a different value of the asked type for the same thing
             (``answerability.find_conflict``), and that value (offsets into its text): the answer states both.
     """
@@ -88,6 +90,7 @@ class Plan:
     short: Entity | None = None
     missing: str | None = None
     closest: Scored | None = None
+    unmet: tuple[str, ...] = ()
     conflict: tuple[Scored, Entity] | None = None  # another article's different value, stated before its sentence
 
 
@@ -223,7 +226,8 @@ class ExtractiveGenerator(Generator):
         if not scored:
             return Plan([], confidence)
         if scored[0].similarity < self.settings.refusal_threshold:
-            return self._rescue(question, query, history, scored, evidence) or Plan([], confidence)
+            return self._rescue(question, query, history, scored, evidence) or Plan(
+                [], confidence, missing=self._plain_missing(query or question))
         chosen = self._support(scored, evidence)
         if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
             chosen = self._with_date(evidence, chosen, scored)
@@ -254,7 +258,8 @@ class ExtractiveGenerator(Generator):
         refused = min(confidence - answerability.NO_ANSWER_PENALTY, threshold - answerability.REFUSAL_MARGIN)
 
         def refuse(closest: Scored, unmet: Sequence[str] = ()) -> Plan:
-            return Plan([], refused, missing=answerability.missing(analysis, unmet=unmet), closest=closest)
+            return Plan([], refused, missing=refusal_text.missing(analysis), closest=closest,
+                        unmet=refusal_text.as_asked(analysis.question, unmet))
 
         if analysis.expects_entity:
             sentences, scores = [c.sentence for c in scored], [c.score for c in scored]
@@ -329,6 +334,13 @@ class ExtractiveGenerator(Generator):
         rest = [c for i, c in enumerate(scored) if i != found.index]
         return Plan(self._support([first, *rest], evidence), decision, short=found.entity)
 
+    def _plain_missing(self, question: str) -> str | None:
+        """With answerability, what a refusal by the similarity threshold says is missing, when that can be said
+        plainly ('who won the 2018 World Cup'; ``refusal_text.plain_missing``); else None."""
+        if not self.settings.answerability:
+            return None
+        return refusal_text.plain_missing(answerability.analyze(question))
+
     def _support(self, scored: list[Scored], evidence: Evidence) -> list[Scored]:
         """The first sentence and the non-redundant ones scoring close to it (up to ``max_sentences``)."""
         best = scored[0].score
@@ -381,9 +393,10 @@ class ExtractiveGenerator(Generator):
         )
         if np.isfinite(plan.confidence):
             request.report["confidence"] = float(plan.confidence)
-        if plan.missing is not None and plan.closest is not None:
-            closest = " ".join(plan.closest.sentence.text.split())
-            yield f"{CANNOT_ANSWER_PHRASE} {plan.missing}; the closest they come is: {closest} [{plan.closest.hit_no}]"
+        if plan.missing is not None and not plan.chosen:
+            c = plan.closest
+            yield refusal_text.refusal(plan.missing, None if c is None else c.sentence.text,
+                                       None if c is None else c.hit_no, unmet=plan.unmet)
             return
         if not plan.chosen:
             yield REFUSAL_TEXT

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 STOPWORDS = frozenset(
@@ -178,3 +179,74 @@ def question_type(question: str) -> str:
     if re.search(r"\b(why|for what reason|how come)\b", q):
         return "reason"
     return "other"
+
+
+# --- demonyms: an adjectival form counts as the place it derives from ("French" as France) ---------------------
+
+_VOWELS = frozenset("aeiouy")
+# Endings of adjectival and demonym forms ("Russian", "Chinese", "Spanish", "French", "Israeli"); only a word with
+# one of them is read as the form of another name, never the other way round.
+_ADJECTIVAL = ("ians", "ian", "ans", "an", "ese", "ish", "ch", "i")
+# Endings of place names that their adjectival form drops ("England" -> "English", "Britain" -> "British"). Tried
+# only when the shortened name keeps a stem of three consonants, so "Poland" or "Ireland" stay whole.
+_PLACE_ENDINGS = ("land", "ain")
+# "Afghanistan" -> "Afghan", "Kazakhstan" -> "Kazakh": the adjectival form is the name without this ending.
+_STAN = ("istan", "stan")
+
+
+def _skeleton(word: str) -> str:
+    """The word's consonants after its first letter, lower case: France "frnc", French "frnch", Russia "rss"."""
+    w = word.lower()
+    return w[:1] + "".join(ch for ch in w[1:] if ch.isalpha() and ch not in _VOWELS)
+
+
+def _stems(name: str) -> list[str]:
+    """The consonant stems a name's adjectival form may start with: its own, and its own less an ending the
+    adjective drops ("England": "englnd", "eng")."""
+    out = [_skeleton(name)]
+    low = name.lower()
+    for end in _PLACE_ENDINGS:
+        if low.endswith(end) and len(short := _skeleton(name[: -len(end)])) >= 3:
+            out.append(short)
+    return out
+
+
+def adjectival_base(word: str, names: Sequence[str]) -> str | None:
+    """The name of ``names`` that ``word`` is the adjectival or demonym form of, or None.
+
+    A deterministic rule on the shared stem, not a list: ``word`` ends like an adjective ("-an", "-ese", "-ish",
+    "-ch", "-i") and the consonants of a name (at least three) begin its own: French -> France, Chinese -> China,
+    Spanish -> Spain, Parisian -> Paris, European -> Europe. A name may first lose an ending its adjective drops
+    ("-land", "-ain": English -> England, Scottish -> Scotland, British -> Britain), and a "-stan" name's adjective is
+    the name without it (Afghan -> Afghanistan, Kazakh -> Kazakhstan). The longest such name wins; a word is never
+    its own base.
+
+    What no such rule reaches: forms on another stem (Dutch/Netherlands, Swiss/Switzerland, Danish/Denmark,
+    Welsh/Wales), endings outside the list (Greek/Greece, Thai/Thailand), and stems under three consonants
+    (Kenyan/Kenya, Irish/Ireland, Polish/Poland).
+    """
+    low = word.lower()
+    best: str | None = None
+    best_len = -1
+    for name in names:
+        if name.lower() == low:
+            continue
+        if any(name.lower() == low + end for end in _STAN) and len(_skeleton(word)) >= 3:
+            base_len = len(_skeleton(word))
+        elif low.endswith(_ADJECTIVAL):
+            sk = _skeleton(word)
+            fits = [len(b) for b in _stems(name) if 3 <= len(b) <= len(sk) and sk.startswith(b)]
+            if not fits:
+                continue
+            base_len = max(fits)
+        else:
+            continue
+        if base_len > best_len:
+            best, best_len = name, base_len
+    return best
+
+
+def same_place(a: str, b: str) -> bool:
+    """Whether one word is the other's adjectival or demonym form ('french'/'france', 'chinese'/'china'), by
+    ``adjectival_base``; case does not matter."""
+    return adjectival_base(a, [b]) is not None or adjectival_base(b, [a]) is not None

@@ -23,6 +23,7 @@ import numpy as np
 from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
 from embeddings.types import Hit
+from qa import refusal_text
 from qa.align import align_and_cite, claim_checks, complete_claims
 from qa.cite import CiteResult, cite, short_answer, strip_markers
 from qa.config import GeneratorSettings, Settings, get_settings
@@ -383,8 +384,8 @@ class QA:
         missing = plan.missing or "what this question asks: none of the retrieved sentences answers it"
         if closest is None:
             return f"{CANNOT_ANSWER_PHRASE} {missing}."
-        return f"{CANNOT_ANSWER_PHRASE} {missing}; the closest they come is: " \
-               f"{' '.join(closest.sentence.text.split())} [{closest.hit_no}]"
+        return refusal_text.refusal(missing, closest.sentence.text, closest.hit_no,
+                                    unmet=plan.unmet if plan.closest is not None else ())
 
     def _cited_claims(self, raw: str, hits: Sequence[Hit], evidence: Evidence, first: int, upto: int
                       ) -> Iterator[CitedClaim]:

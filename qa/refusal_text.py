@@ -1,35 +1,217 @@
-"""What a refusal says the articles leave out, in words: "the name of the puppy", "which person (Russian
-ambassador)", "the date asked for (…): what they say does not mention 2019"."""
+"""What a refusal says, in plain words: first what the question asks that the articles don't give, then the closest
+sentence they do have, quoted and cited::
+
+    The articles don't say the name of the Alsatian puppy; the closest they come is: … It sent an Alsatian puppy … [1]
+    The articles don't say where Macron received Putin in 2019; the closest they come does not mention 2019: … [1]
+
+The question is turned into the clause that follows "don't say" by its parse (``embedded``): "Where did Macron
+receive Putin in 2019?" → "where Macron received Putin in 2019", "Who was the Russian ambassador?" → "who the Russian
+ambassador was", "Did Macron visit Moscow?" → "whether Macron visited Moscow". The past of the verb comes from the
+English pipeline's own table of irregular forms, else the regular rule; a verb whose past that cannot settle ("cost",
+"read": the same as the verb, or not) and a question it cannot turn (one about "I" or "you", two sentences) is said by
+the kind of answer asked for instead ("the date asked for (the summit)").
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from qa.analysis import QuestionAnalysis
+from qa.analysis import QuestionAnalysis, load_pipeline
 from qa.answer_types import DATE, NUMBER, ORGANISATION, PERSON, PLACE
-from qa.ties import asks_name_of
+from qa.prompts import CANNOT_ANSWER_PHRASE
+from qa.ties import asks_name_of, parse
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+NOTHING_CLOSE = "none of the retrieved passages answers this question. The closest passages are listed below."
+
+_AUX = frozenset("did does do was were is are has have had will would can could should may might must shall".split())
+_DO = frozenset({"did", "does", "do"})
+_WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
+_PERSONAL = frozenset("i me my mine you your yours we us our ours".split())  # 'How do I …': no plain clause
+_BASE_TAGS = frozenset({"VB", "VBP"})
 
 
-def missing(analysis: QuestionAnalysis, *, unmet: Sequence[str] = ()) -> str:
-    """What the articles don't say, in words: 'the name of the puppy', 'the date asked for (…)', 'which person
-    (…)'; with ``unmet``, the constraints the closest sentences leave out: '…: what they say does not mention
-    2019'."""
+def missing(analysis: QuestionAnalysis) -> str:
+    """What the articles don't say, as the words after "The articles don't say": 'the name of the Alsatian puppy',
+    'where Macron received Putin in 2019', 'who the Russian ambassador to France in 2017 was'; for a question
+    ``embedded`` cannot turn, the kind of answer asked for: 'the date asked for (the summit)', 'which person (the
+    Russian ambassador)'."""
     focus = analysis.focus.text if analysis.focus is not None else ""
-    if asks_name_of(analysis) and focus:
-        what = f"the name of {_with_article(focus)}"
-    elif analysis.answer_type == DATE:
-        what = f"the date asked for{f' ({focus})' if focus else ''}"
-    elif analysis.answer_type == NUMBER:
-        what = f"the number asked for{f' ({focus})' if focus else ''}"
-    elif analysis.answer_type in (PERSON, ORGANISATION, PLACE):
+    clause = plain_missing(analysis)
+    if clause is not None:
+        return clause
+    about = f" ({_with_article(focus)})" if focus else ""
+    if analysis.answer_type == DATE:
+        return f"the date asked for{about}"
+    if analysis.answer_type == NUMBER:
+        return f"the number asked for{about}"
+    if analysis.answer_type in (PERSON, ORGANISATION, PLACE):
         kind = {PERSON: "person", ORGANISATION: "organisation", PLACE: "place"}[analysis.answer_type]
-        what = f"which {kind}{f' ({focus})' if focus else ''}"
-    else:
-        what = f"what the question asks{f' about {focus}' if focus else ''}"
+        return f"which {kind}{about}"
+    return f"what the question asks{f' about {_with_article(focus)}' if focus else ''}"
+
+
+def plain_missing(analysis: QuestionAnalysis) -> str | None:
+    """``missing`` when it can say it in a plain clause ('the name of the puppy', 'who won the World Cup'), else
+    None (no stand-in by the kind of answer)."""
+    if asks_name_of(analysis) and analysis.focus is not None:
+        return f"the name of {_with_article(analysis.focus.text)}"
+    return embedded(analysis.question)
+
+
+def refusal(what: str, closest: str | None = None, marker: int | None = None, *, unmet: Sequence[str] = ()) -> str:
+    """The refusal: what is missing first, then the closest sentence, quoted whole with its chunk marker, saying
+    which of the question's names or dates it leaves out ('; the closest they come does not mention 2019: …').
+    Without a closest sentence: that no passage answers, the closest passages listed below the answer."""
+    if closest is None or marker is None:
+        return f"{CANNOT_ANSWER_PHRASE} {what}: {NOTHING_CLOSE}"
+    quote = " ".join(closest.split())
     if unmet:
         named = ", ".join(unmet[:-1]) + (" or " if len(unmet) > 1 else "") + unmet[-1]
-        what += f": what they say does not mention {named}"
-    return what
+        return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come does not mention {named}: {quote} [{marker}]"
+    return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come is: {quote} [{marker}]"
+
+
+def as_asked(question: str, unmet: Sequence[str]) -> tuple[str, ...]:
+    """The question's own words for ``unmet`` constraints: the counted noun of 'how many visitors' comes as its
+    lemma ('visitor') and is said as asked ('visitors')."""
+    words = re.findall(r"[\w’'-]+", question)
+    out = []
+    for u in unmet:
+        same = [w for w in words if " " not in u and u.islower() and w.lower().startswith(u) and len(w) - len(u) <= 3]
+        out.append(same[0] if same else u)
+    return tuple(out)
+
+
+def embedded(question: str) -> str | None:
+    """The question as the clause of a statement ('The articles don't say <clause>'), or None when it cannot be
+    turned plainly.
+
+    By the parse: a question whose wh-phrase is the subject keeps its order ('who won the World Cup', 'how many
+    people were injured'); otherwise the auxiliary moves after the subject ('when the forum was launched', 'who the
+    ambassador was'), and "did"/"does" go into the verb ('where Macron received Putin', 'how much Egypt pays'); a
+    yes/no question becomes 'whether …'.
+    """
+    text = question.strip()
+    if not text:
+        return None
+    toks = [t for t in parse(text) if not t.is_space]
+    while toks and toks[-1].is_punct:
+        toks.pop()
+    if (len(toks) < 2 or any(t.is_sent_start and t.i > 0 for t in toks)
+            or any(t.lower_ in _PERSONAL for t in toks) or any(t.text in "?!" for t in toks)):
+        return None
+    if toks[0].lower_ in _AUX:  # 'Did Macron visit Moscow?'
+        return _inverted(toks, 0, "whether ")
+    wh = next((i for i, t in enumerate(toks[:2]) if t.tag_ in _WH_TAGS), None)
+    if wh is None:
+        return None
+    j = wh + 1
+    while j < len(toks) and toks[j].pos_ not in ("VERB", "AUX"):
+        j += 1  # the rest of the wh-phrase: 'how many people', 'which French shipyard', 'what share of the vote'
+    if j >= len(toks):
+        return None
+    lead = _lower_first(toks, _join(toks[:j]))
+    if toks[j].lower_ not in _AUX or (j + 1 < len(toks) and toks[j + 1].pos_ in ("VERB", "AUX")):
+        return lead + _join(toks[j:]).rstrip()  # the wh-phrase is the subject: 'who won …', 'how many … were …'
+    return _inverted(toks, j, lead)
+
+
+def _inverted(toks: list[Token], j: int, lead: str) -> str | None:
+    """The clause of a question whose auxiliary ``toks[j]`` comes before its subject, after ``lead``."""
+    aux = toks[j]
+    rest = toks[j + 1:]
+    if not rest:
+        return None
+    if aux.lower_ in _DO:
+        at = next((k for k, t in enumerate(rest) if t.pos_ == "VERB" and t.tag_ in _BASE_TAGS), None)
+        if at is None or at == 0:
+            return None
+        form = _inflect(rest[at], aux.lower_)
+        if form is None:
+            return None
+        return (lead + _join(rest[:at]) + form + rest[at].whitespace_ + _join(rest[at + 1:])).rstrip()
+    head = aux.head
+    if not (head.i > aux.i and head.pos_ in ("VERB", "AUX")) and _asks_circumstance(lead):
+        # 'When was the puppy born?' (the parser may hang 'born' off 'was'), 'Where was the summit held after …?':
+        # asked when, where, how or whether, a participle after the subject is the passive's verb
+        head = next((t for t in rest[1:] if t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG")), head)
+    if head.i > aux.i and head.pos_ in ("VERB", "AUX"):  # 'was … launched', 'has … been buried', 'will … meet'
+        at = next((k for k, t in enumerate(rest) if t.pos_ in ("VERB", "AUX") and t.i <= head.i), None)
+        if at is None or at == 0:
+            return None
+        return (lead + _join(rest[:at]) + aux.lower_ + " " + _join(rest[at:])).rstrip()
+    # a copula: after its subject ('whether Putin is popular in France', 'what the population of Moscow is'), else
+    # last ('who was the Russian ambassador' → 'who the Russian ambassador was')
+    subject = next((c for c in aux.children if c.dep_ in ("nsubj", "nsubjpass", "expl") and c.i > aux.i), None)
+    end = subject.right_edge.i if subject is not None else None
+    if end is None and lead == "whether ":  # 'Was Hollande president in 2015?': where its subject ends is unclear
+        return None
+    if end is not None and end < rest[-1].i:
+        cut = next(k for k, t in enumerate(rest) if t.i == end) + 1
+        return (lead + _join(rest[:cut]).rstrip() + " " + aux.lower_ + " " + _join(rest[cut:])).rstrip()
+    return lead + _join(rest).rstrip() + " " + aux.lower_
+
+
+def _asks_circumstance(lead: str) -> bool:
+    """'when', 'where and when', 'how', 'why', 'whether': the wh-phrase asks about an event, not for what the subject
+    is ('what was the price paid …' is the price, not a payment)."""
+    words = set(re.findall(r"[a-z]+", lead.lower()))
+    return bool(words & {"when", "where", "why", "how", "whether"}) and not words & {"what", "who", "which", "whom"}
+
+
+def _join(toks: Sequence[Token]) -> str:
+    return "".join(t.text_with_ws for t in toks)
+
+
+def _lower_first(toks: Sequence[Token], text: str) -> str:
+    """The clause's first word in lower case unless it is a name."""
+    if not toks or toks[0].pos_ == "PROPN" or (toks[0].text.isupper() and len(toks[0].text) > 1):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _inflect(verb: Token, do: str) -> str | None:
+    """The verb in the tense 'did'/'does'/'do' carried: 'receive' after 'did' → 'received', 'pay' after 'does' →
+    'pays'; None when the past cannot be told by rule."""
+    lemma = verb.lower_
+    if do == "do":
+        return verb.text
+    if do == "does":
+        if lemma == "have":
+            return "has"
+        if re.search(r"(s|sh|ch|x|z|o)$", lemma):
+            return lemma + "es"
+        return lemma[:-1] + "ies" if re.search(r"[^aeiou]y$", lemma) else lemma + "s"
+    forms = _irregular().get(lemma)
+    if forms:
+        past = [f for f in forms if not f.endswith("ing")]
+        if not past:  # 'putting' but no 'putted': the past is the verb itself ('put', 'set', 'hit')
+            return lemma
+        # 'went' over 'gone', 'took' over 'taken', 'began' over 'begun': the past, not the participle
+        return sorted(past, key=lambda f: (f.endswith(("n", "ne")), "u" in f, f))[0]
+    if len(re.findall(r"[aeiouy]+", lemma)) == 1 and lemma.endswith(("t", "d")):
+        return None  # 'cost', 'read', 'hurt': the past may be the verb itself
+    if lemma.endswith("e"):
+        return lemma + "d"
+    return lemma[:-1] + "ied" if re.search(r"[^aeiou]y$", lemma) else lemma + "ed"
+
+
+@lru_cache(maxsize=1)
+def _irregular() -> dict[str, list[str]]:
+    """verb → its irregular and spelling-changed forms, inverted from the English pipeline's lemmatizer table
+    ('made' → 'make' gives 'make': ['made'])."""
+    table = load_pipeline().get_pipe("lemmatizer").lookups.get_table("lemma_exc")  # type: ignore[attr-defined]
+    out: dict[str, list[str]] = {}
+    for form, lemmas in table.get("verb", {}).items():
+        for lemma in lemmas:
+            out.setdefault(lemma, []).append(form)
+    return out
 
 
 def _with_article(noun_phrase: str) -> str:

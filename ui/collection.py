@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from qa.lexical import adjectival_base
+
 SAMPLE_ARTICLES = 300  # enough to name the topic of a large collection; reading them all would be slow
 SAMPLE_CHARS = 4000  # of each article: its opening says what it is about
 TOPIC_NAMES = 3
@@ -40,39 +42,6 @@ def year_span(dates: Sequence[str | None]) -> str | None:
     if not years:
         return None
     return str(years[0]) if years[0] == years[-1] else f"{years[0]}\u2013{years[-1]}"
-
-
-_VOWELS = frozenset("aeiouy")
-# Endings of adjectival and demonym forms ("Russian", "Chinese", "Spanish", "French", "Israeli"); only a name with
-# one of them is folded into another name, never the other way round.
-_ADJECTIVAL = ("ians", "ian", "ans", "an", "ese", "ish", "ch", "i")
-
-
-def _skeleton(word: str) -> str:
-    """The word's consonants after its first letter, lower case: France "frnc", French "frnch", Russia "rss"."""
-    w = word.lower()
-    return w[:1] + "".join(ch for ch in w[1:] if ch.isalpha() and ch not in _VOWELS)
-
-
-def adjectival_base(word: str, names: Sequence[str]) -> str | None:
-    """The name of ``names`` that ``word`` is the adjectival or demonym form of, or None.
-
-    A deterministic rule on the shared stem, not a list: ``word`` ends like an adjective ("-an", "-ese", "-ish",
-    "-ch", "-i") and the consonants of a name (at least three) begin its own: French -> France, Chinese -> China,
-    Spanish -> Spain, Parisian -> Paris, European -> Europe. The longest such name wins; a word is never its own
-    base.
-    """
-    if not word.lower().endswith(_ADJECTIVAL):
-        return None
-    sk = _skeleton(word)
-    best: str | None = None
-    for name in names:
-        base = _skeleton(name)
-        if name == word or len(base) < 3 or len(base) > len(sk) or not sk.startswith(base):
-            continue
-        if best is None or len(base) > len(_skeleton(best)):
-            best = name
-    return best
 
 
 def _topics(texts: Sequence[str], limit: int) -> list[tuple[str, bool]]:

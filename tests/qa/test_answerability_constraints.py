@@ -130,13 +130,13 @@ def _answer(setup: tuple[Evidence, list[Hit]], question: str, threshold: float =
 def test_refused_by_analysis_below_the_threshold_citing_the_closest(
         setup: tuple[Evidence, list[Hit]], question: str) -> None:
     raw, confidence = _answer(setup, question)
-    assert is_refusal(raw) and "the closest they come is:" in raw and raw.endswith("[1]")
+    assert is_refusal(raw) and "; the closest they come " in raw and raw.endswith("[1]")
     assert confidence <= -1.0 - answerability.REFUSAL_MARGIN  # refused iff confidence < threshold
 
 
 def test_a_refusal_names_the_year_the_closest_sentence_leaves_out(setup: tuple[Evidence, list[Hit]]) -> None:
     raw, _ = _answer(setup, "Where did Macron receive Putin in 2019?")
-    assert "does not mention 2019" in raw.split("; the closest")[0]
+    assert "; the closest they come does not mention 2019: " in raw  # wording: tests/qa/test_refusal_text.py
 
 
 def test_an_answer_reports_a_confidence_at_or_above_the_threshold(setup: tuple[Evidence, list[Hit]]) -> None:

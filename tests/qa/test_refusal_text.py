@@ -1,0 +1,147 @@
+"""What a refusal says (issue 12 item 2): the missing answer first, in a plain clause made from the question, then the
+closest sentence, quoted and cited, and which of the question's names or dates it leaves out, truly: a demonym
+("French") mentions its place ("France"). Real spaCy parses; the HashEmbedder only ranks sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.types import Article
+from embeddings.embedder import HashEmbedder
+from embeddings.types import Hit
+from qa import answerability
+from qa.cite import cite
+from qa.config import AnswerSettings
+from qa.evidence import Evidence
+from qa.extractive import ExtractiveGenerator
+from qa.generate import GenerationRequest
+from qa.lexical import adjectival_base, same_place
+from qa.pipeline import is_refusal
+from qa.refusal_text import embedded, refusal
+
+PLACES = ["France", "England", "Scotland", "Britain", "Spain", "Afghanistan", "Kazakhstan", "Netherlands",
+          "Switzerland", "Poland", "Paris"]
+
+
+@pytest.mark.parametrize(("word", "base"), [
+    ("French", "France"),
+    ("Spanish", "Spain"),
+    ("Parisian", "Paris"),
+    # stems that differ, by rule: the name drops an ending its adjective does not have
+    ("English", "England"),
+    ("Scottish", "Scotland"),
+    ("British", "Britain"),
+    ("Afghan", "Afghanistan"),
+    ("Kazakh", "Kazakhstan"),
+    # what no rule on the stem reaches (documented in adjectival_base)
+    ("Dutch", None),
+    ("Swiss", None),
+    ("Polish", None),  # 'Po-' is too short a stem
+    ("Persons", None),
+])
+def test_a_demonym_is_read_by_rule_from_the_stem(word: str, base: str | None) -> None:
+    assert adjectival_base(word, PLACES) == base
+
+
+def test_same_place_works_both_ways_and_on_folded_words() -> None:
+    assert same_place("french", "france") and same_place("france", "french")
+    assert same_place("english", "england") and not same_place("france", "franchise")
+    assert not same_place("france", "france")  # the same word is not its own demonym (same_word covers it)
+
+
+def test_a_demonym_mentions_its_place_as_a_constraint() -> None:
+    analysis = answerability.analyze("What was the name of the Alsatian puppy Russia sent to France?")
+    sentence = ("Russia was quick to seize the opportunity the Paris attacks created: it sent an Alsatian puppy to "
+                "replace the police dog killed when French commandos crushed the terrorist nest.")
+    assert answerability.unmet(analysis, sentence) == ()
+    assert answerability.unmet(analysis, "Russia sent an Alsatian puppy to Germany.") == ("France",)
+
+
+@pytest.mark.parametrize(("question", "clause"), [
+    ("Who won the 2018 FIFA World Cup?", "who won the 2018 FIFA World Cup"),  # the wh-word is the subject
+    ("How many people were injured in the attacks?", "how many people were injured in the attacks"),
+    ("Which company built the Mistral ships?", "which company built the Mistral ships"),
+    ("Who was the Russian ambassador to France in 2017?", "who the Russian ambassador to France in 2017 was"),
+    ("What is the population of Moscow?", "what the population of Moscow is"),
+    ("Where did Macron receive Putin in 2019?", "where Macron received Putin in 2019"),  # 'did' into the verb
+    ("When did Gorbachev make his second visit to France?", "when Gorbachev made his second visit to France"),
+    ("When did France go to war?", "when France went to war"),  # the past, not the participle 'gone'
+    ("When did the talks begin?", "when the talks began"),
+    ("What did Putin say at the news conference?", "what Putin said at the news conference"),
+    ("In which city did the ministers meet Lavrov in 2019?", "in which city the ministers met Lavrov in 2019"),
+    ("What percentage of the vote did Macron win in 2017?", "what percentage of the vote Macron won in 2017"),
+    ("How many people does Moscow have?", "how many people Moscow has"),
+    ("When was the Alsatian puppy born?", "when the Alsatian puppy was born"),
+    ("When was the Franco-Russian civic forum launched?", "when the Franco-Russian civic forum was launched"),
+    ("Where has Putin been buried?", "where Putin has been buried"),
+    ("When will Macron visit Moscow?", "when Macron will visit Moscow"),
+    ("Did Macron visit Moscow in 2018?", "whether Macron visited Moscow in 2018"),
+    ("Were the Mistral ships sold to Egypt?", "whether the Mistral ships were sold to Egypt"),
+    ("Is Putin popular in France?", "whether Putin is popular in France"),
+    # what cannot be said plainly is not said: a verb whose past may be itself, a question about 'I'
+    ("How much did the Mistral ships cost Egypt?", None),
+    ("How do I make a sourdough starter?", None),
+])
+def test_a_question_becomes_the_clause_of_a_statement(question: str, clause: str | None) -> None:
+    assert embedded(question) == clause
+
+
+TEXT = (
+    "Summit at Versailles\n\n"
+    "France's new president, Emmanuel Macron, hosted his Russian counterpart Vladimir Putin at the Palace of "
+    "Versailles on May 29, 2017. Russia was quick to seize the opportunity the Paris attacks created: it sent an "
+    "Alsatian puppy to replace the police dog killed when French commandos crushed the terrorist nest. "
+    "The exhibition on Peter the Great ran in the Great Trianon until the end of September."
+)
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[Evidence, list[Hit]]:
+    art = Article("v.txt", "Summit at Versailles", TEXT)
+    start = TEXT.index("France's")
+    return Evidence({"v.txt": art}, HashEmbedder()), [Hit("v.txt", start, len(TEXT), TEXT[start:], 1.0,
+                                                          title=art.title)]
+
+
+def _refusal(setup: tuple[Evidence, list[Hit]], question: str, threshold: float = -1.0) -> str:
+    ev, hits = setup
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=threshold, answerability=True, answer_margin=1.0))
+    raw = "".join(gen.generate(GenerationRequest(question, question, hits, [], ev)))
+    assert is_refusal(raw), raw
+    return raw
+
+
+def test_the_puppy_refusal_names_the_missing_name_first_and_not_a_place_the_sentence_mentions(
+        setup: tuple[Evidence, list[Hit]]) -> None:
+    raw = _refusal(setup, "What was the name of the Alsatian puppy Russia sent to France?")
+    head, _, quote = raw.partition(": ")
+    assert head == "The articles don't say the name of the Alsatian puppy; the closest they come is"
+    assert quote.startswith("Russia was quick") and "Alsatian puppy" in quote and quote.endswith("[1]")
+    ev, hits = setup
+    result = cite(raw, hits, ev, support_threshold=0.3)
+    assert len(result.citations) == 1 and "Alsatian puppy" in result.citations[0].quote
+
+
+def test_a_refusal_says_what_is_missing_then_what_the_closest_sentence_leaves_out(
+        setup: tuple[Evidence, list[Hit]]) -> None:
+    raw = _refusal(setup, "Where did Macron receive Putin in 2019?")
+    assert raw.startswith("The articles don't say where Macron received Putin in 2019; "
+                          "the closest they come does not mention 2019: ")
+    # the counted noun is said as the question says it
+    raw = _refusal(setup, "How many visitors attended the Peter the Great exhibition at the Great Trianon?")
+    assert "the closest they come does not mention visitors: " in raw
+
+
+def test_a_refusal_by_the_threshold_says_what_is_missing_when_it_can(setup: tuple[Evidence, list[Hit]]) -> None:
+    raw = _refusal(setup, "Who won the 2018 FIFA World Cup?", threshold=0.99)
+    assert raw.startswith("The articles don't say who won the 2018 FIFA World Cup: none of the retrieved passages")
+    # a question it cannot turn into a clause keeps the plain refusal
+    raw = _refusal(setup, "How do I make a sourdough starter?", threshold=0.99)
+    assert raw.startswith("The articles don't say: none of the retrieved passages answers this question.")
+
+
+def test_refusal_lists_every_constraint_left_out() -> None:
+    text = refusal("who the ambassador was", "Putin spoke.", 2, unmet=("France", "2017"))
+    assert text == ("The articles don't say who the ambassador was; the closest they come does not mention France "
+                    "or 2017: Putin spoke. [2]")
+    assert refusal("who won", None, None).startswith("The articles don't say who won: none of the retrieved")
