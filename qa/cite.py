@@ -21,7 +21,7 @@ import numpy as np
 
 from corpus.sentences import split_sentences
 from embeddings.types import Hit
-from qa import lexical
+from qa import conflict_text, lexical
 from qa.evidence import Evidence, Sentence
 from qa.types import Citation, ShortAnswer
 
@@ -249,6 +249,9 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         valid = [n for n in dict.fromkeys(claim.markers) if n in per_hit]
         new_numbers: list[int] = []
         claim_ok = bool(valid)
+        # 'The articles differ: one says A [1]; another says B [2]': each value is checked in its own quote instead
+        differ = conflict_text.checked_values(raw[claim.start:claim.end],
+                                              lambda n: hits[n - 1].doc_id if 1 <= n <= len(hits) else None)
         for n in valid:
             cands = per_hit[n]
 
@@ -275,6 +278,10 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
                 # a short answer ("Versailles.") is too short to embed close to its sentence: the quote holding
                 # it verbatim supports it
                 supported = bool(lex_ok[best]) and _span_in(claim.text, quote.text) is not None
+            if differ is not None:
+                later = [choose(j)[0] for j in range(ci + 1, len(claims)) if n in claims[j].markers]
+                best, supported = conflict_text.quote_for(differ.get(n), cands, later, best)
+                quote = cands[best]
             claim_ok = claim_ok and supported
             key = (quote.doc_id, quote.start, quote.end)
             if key not in number_of:
@@ -305,6 +312,13 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         pieces.append(gap)
         body = strip_markers(raw[claim.start : claim.end])
         marks = "".join(f" [{k}]" for k in dict.fromkeys(new_numbers))
+        if differ:  # each value keeps its own marker, renumbered in place
+            renumber = dict(zip(valid, new_numbers, strict=True))
+
+            def renumbered(m: re.Match[str], r: dict[int, int] = renumber) -> str:
+                return "".join(f" [{r[k]}]" for k in _expand(m.group(1)) if k in r)
+
+            body, marks = _MARKER.sub(renumbered, raw[claim.start : claim.end]).strip(), ""
         pieces.append(body + marks)
         cursor = claim.end
     pieces.append(_MARKER.sub("", raw[cursor:]))
@@ -325,15 +339,19 @@ def _span_in(claim: str, quote: str) -> tuple[int, int] | None:
 def short_answer(text: str, citations: Sequence[Citation]) -> ShortAnswer | None:
     """The short answer an answer states first: its first claim when that is a few words its first citation's
     quote holds verbatim ("Versailles. [1] Putin was received at Versailles … [1]"), with exact offsets; else None.
+    When the articles differ ("The articles differ: one says Versailles [1]; another says Paris [2]. …"), the first
+    value stated.
     """
     claims = split_claims(text)
-    if len(claims) < 2 or not claims[0].markers or len(claims[0].text.split()) > SHORT_ANSWER_WORDS:
+    differ = conflict_text.values(text[claims[0].start:claims[0].end]) if claims else None
+    first = next(iter(differ.values())) if differ else claims[0].text if claims else ""
+    if len(claims) < 2 or not claims[0].markers or (not differ and len(first.split()) > SHORT_ANSWER_WORDS):
         return None
     n = claims[0].markers[0]
     if not 1 <= n <= len(citations):
         return None
     c = citations[n - 1]
-    span = _span_in(claims[0].text, c.quote)
+    span = _span_in(first, c.quote)
     if span is None:
         return None
     return ShortAnswer(c.quote[span[0]:span[1]], c.doc_id, c.start + span[0], c.start + span[1])

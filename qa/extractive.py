@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, lexical, refusal_text
+from qa import answerability, conflict_text, lexical, refusal_text
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
@@ -386,8 +386,9 @@ class ExtractiveGenerator(Generator):
 
     def generate(self, request: GenerationRequest) -> Iterator[str]:
         """Yield the answer sentence by sentence, each followed by its chunk marker [n]: the short answer first
-        when there is one (and another article's different value before the sentence giving it), or a refusal that
-        says what is missing and quotes the closest sentence."""
+        when there is one (when another article gives a different value: "The articles differ: one says A [1];
+        another says B [2]." before the sentences giving them), or a refusal that says what is missing and quotes the
+        closest sentence."""
         plan = self.plan(
             request.question, request.hits, request.evidence, query=request.query, history=request.history
         )
@@ -404,12 +405,15 @@ class ExtractiveGenerator(Generator):
         if plan.short is not None:
             first = plan.chosen[0]
             short = first.sentence.text[plan.short.start : plan.short.end]
-            # its own claim, cited through the chunk of the sentence it comes from (qa.cite quotes that sentence)
-            yield f"{short} [{first.hit_no}]."
+            if plan.conflict is not None:
+                # the articles give different values: say so, each value cited to the article that gives it (qa.cite
+                # checks each value in its own quote), then the sentences they come from
+                second, other = plan.conflict
+                value = second.sentence.text[other.start : other.end]
+                yield conflict_text.sentence([(short, first.hit_no), (value, second.hit_no)])
+            else:
+                # its own claim, cited through the chunk of the sentence it comes from (qa.cite quotes that sentence)
+                yield f"{short} [{first.hit_no}]."
         for i, c in enumerate(plan.chosen):
-            if plan.conflict is not None and c is plan.conflict[0]:
-                other = plan.conflict[1]
-                # the other article's value, its own claim before the sentence it comes from (cited like the first)
-                yield f" {c.sentence.text[other.start : other.end]} [{c.hit_no}]."
             text = " ".join(c.sentence.text.split())
             yield ("" if i == 0 and plan.short is None else " ") + f"{text} [{c.hit_no}]"
