@@ -91,11 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
             hit = srv.hits
             question = question_of(body)
             srv.asked.append(question)
-        fault = "401" if srv.refuse_all else srv.faults.get(question or "", "")
+        fault = str(srv.refuse_all) if srv.refuse_all else srv.faults.get(question or "", "")
         if srv.die_after is not None and hit > srv.die_after:
             fault = "die"
         self.close_connection = True
-        if fault in ("500", "401"):
+        if fault in ("500", "401", "404"):
             payload = json.dumps({"error": {"message": f"test server says {fault}"}}).encode()
             self.send_response(int(fault))
             self.send_header("content-type", "application/json")
@@ -136,7 +136,7 @@ class _Server(ThreadingHTTPServer):
     hits: int
     asked: list[str | None]
     faults: dict[str, str]
-    refuse_all: bool
+    refuse_all: int | None
     die_after: int | None
 
 
@@ -144,11 +144,11 @@ class ChatServer:
     """A streaming chat endpoint on 127.0.0.1 (``with ChatServer(faults={question: kind}) as srv``).
 
     ``faults`` answers a question with ``500``, ``garbage``, ``bad_json`` or ``cut``; ``refuse_all`` answers every
-    request with 401; ``die_after=N`` shuts the server down at request N + 1 (its connection cut, then the port
-    closed). ``asked`` lists the question of every request received.
+    request with that status (401, 404); ``die_after=N`` shuts the server down at request N + 1 (its connection
+    cut, then the port closed). ``asked`` lists the question of every request received.
     """
 
-    def __init__(self, *, faults: dict[str, str] | None = None, refuse_all: bool = False,
+    def __init__(self, *, faults: dict[str, str] | None = None, refuse_all: int | None = None,
                  die_after: int | None = None) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.lock = threading.Lock()
@@ -236,7 +236,8 @@ def _wait_lines(path: Path, n: int, proc: subprocess.Popen[str]) -> None:
         if path.is_file() and path.read_text(encoding="utf-8").count("\n") >= n:
             return
         time.sleep(0.05)
-    pytest.fail(f"citeqa eval ended (code {proc.returncode}) before {n} questions were written")
+    err = proc.stderr.read() if proc.stderr else ""
+    pytest.fail(f"citeqa eval ended (code {proc.returncode}) before {n} questions were written: {err[-2000:]}")
 
 
 @pytest.mark.heavy
@@ -366,18 +367,24 @@ def test_an_unreachable_endpoint_stops_after_max_failures(cfg: Path, tmp_path: P
     assert sum(bool(x.get("failed")) for x in _records(out)) == 2
 
 
-@pytest.mark.parametrize("key", [None, "sk-test-wrong-key-123"], ids=["no-key", "wrong-key"])
-def test_a_rejected_api_key_stops_at_once_with_one_line(cfg: Path, tmp_path: Path, key: str | None) -> None:
+@pytest.mark.parametrize(("status", "key"), [(401, None), (401, "sk-test-wrong-key-123"), (404, None)],
+                         ids=["no-key", "wrong-key", "unknown-model"])
+def test_a_rejected_api_key_or_model_stops_at_once_with_one_line(cfg: Path, tmp_path: Path, status: int,
+                                                                  key: str | None) -> None:
     out = tmp_path / "run"
     env = {"OPENAI_API_KEY": key} if key else None
-    with ChatServer(refuse_all=True) as srv:
+    with ChatServer(refuse_all=status) as srv:
         r = invoke("--config", cfg, SEED_DEV, "--limit", 20, "--out", out, "-q", "--backend", "openai",
                    "--base-url", srv.base_url, "--model", "test", env=env)
         requests = len(srv.asked)
     assert r.exit_code == 1 and requests == 1  # the first request that reached the server was the last
     last = r.output.strip().splitlines()[-1]
-    assert last.startswith("Error: stopped: the endpoint rejected the API key (HTTP 401 from ")
-    assert ("(no API key is set: OPENAI_API_KEY or generator.api_key)" in last) == (key is None)
+    if status == 401:
+        assert last.startswith("Error: stopped: the endpoint rejected the API key (HTTP 401 from ")
+        assert ("(no API key is set: OPENAI_API_KEY or generator.api_key)" in last) == (key is None)
+    else:
+        assert last.startswith("Error: stopped: the LLM endpoint at http://127.0.0.1:") and "does not serve" in last
+    assert last.endswith("to continue, run the same command with --resume")
     assert not any(x.get("failed") for x in _records(out))  # not counted as a failed question: the run stopped
     if key:
         for path in out.iterdir():
