@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals.errors import EvalError
-from evals.runfiles import RESULTS_FILE, SUMMARY_FILE, EvalRun
+from evals.report import REPORT_FILE
+from evals.runfiles import RESULTS_FILE, SUMMARY_FILE, EvalRun, atomic_write, write_run
 
 if TYPE_CHECKING:
     from qa import QA
@@ -157,16 +158,6 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 @contextlib.contextmanager
 def sigint_held() -> Iterator[None]:
     """Hold SIGINT back (main thread only) while the body runs; a Ctrl-C pressed meanwhile arrives right after."""
@@ -232,6 +223,7 @@ class RunJournal:
         if not done:
             rpath.unlink(missing_ok=True)  # a finished run (or nothing resumable) is replaced
             (folder / SUMMARY_FILE).unlink(missing_ok=True)
+            (folder / REPORT_FILE).unlink(missing_ok=True)
         journal = cls(folder, manifest, done)
         journal.save_manifest()
         return journal
@@ -255,9 +247,7 @@ class RunJournal:
         both atomically; record in the manifest whether the run finished and the seconds spent on it."""
         with sigint_held():
             self._file.close()
-            lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in run.records)
-            atomic_write(self.out / RESULTS_FILE, lines)
-            atomic_write(self.out / SUMMARY_FILE, json.dumps(run.summary, ensure_ascii=False, indent=2) + "\n")
+            write_run(run, self.out)
             self.save_manifest(complete=complete, elapsed_s=round(elapsed_s, 3))
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ run's folder after its set.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,14 +26,24 @@ class EvalRun:
 
 
 
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, fsynced, then ``os.replace``: a
+    reader sees the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def write_run(run: EvalRun, out_dir: str | Path) -> Path:
-    """Write ``results.jsonl`` and ``summary.json`` into ``out_dir`` (created if missing); returns it."""
+    """Write ``results.jsonl`` and ``summary.json`` into ``out_dir`` (created if missing), each atomically; returns
+    the folder."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with (out / RESULTS_FILE).open("w", encoding="utf-8") as f:
-        for record in run.records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    (out / SUMMARY_FILE).write_text(json.dumps(run.summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    atomic_write(out / RESULTS_FILE, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in run.records))
+    atomic_write(out / SUMMARY_FILE, json.dumps(run.summary, ensure_ascii=False, indent=2) + "\n")
     return out
 
 
@@ -76,4 +87,5 @@ def default_out_dir(set_path: str | Path, *, root: str | Path = "runs", now: dat
 
 
 
-__all__ = ["RESULTS_FILE", "SUMMARY_FILE", "EvalRun", "default_out_dir", "load_run", "set_name", "write_run"]
+__all__ = ["RESULTS_FILE", "SUMMARY_FILE", "EvalRun", "atomic_write", "default_out_dir", "load_run", "set_name",
+           "write_run"]
