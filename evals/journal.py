@@ -158,6 +158,17 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _drop_torn_line(path: Path) -> None:
+    """Cut a last line a crash left half-written, so the next record appended starts on a line of its own."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        logger.warning("%s: dropping a half-written last line (%d bytes)", path, len(data) - keep)
+        os.truncate(path, keep)
+
+
 @contextlib.contextmanager
 def sigint_held() -> Iterator[None]:
     """Hold SIGINT back (main thread only) while the body runs; a Ctrl-C pressed meanwhile arrives right after."""
@@ -211,6 +222,7 @@ class RunJournal:
             why = mismatch(old, manifest, folder)
             if why:
                 raise ResumeError(why)
+            _drop_torn_line(rpath)
             done = {i: r for i, r in read_records(rpath).items() if not r.get("failed")}
             manifest = {**manifest, "elapsed_s": float(old.get("elapsed_s") or 0.0)}
         elif resume and rpath.is_file():

@@ -98,6 +98,21 @@ def test_resume_keeps_answered_questions_and_asks_failed_ones_again(tmp_path: Pa
     assert not list(out.glob(".*.tmp"))  # the atomic writes left no temporary file
 
 
+def test_resume_after_a_crash_mid_line_appends_on_a_line_of_its_own(tmp_path: Path, set_file: Path) -> None:
+    out = tmp_path / "run"
+    journal = RunJournal.open(out, _manifest(set_file), resume=False)
+    journal.append(_record("q1"))
+    journal.close()
+    with (out / RESULTS_FILE).open("a", encoding="utf-8") as f:
+        f.write(json.dumps(_record("q2"))[:50])  # killed while writing q2
+    resumed = RunJournal.open(out, _manifest(set_file), resume=True)
+    assert set(resumed.done) == {"q1"}
+    resumed.append(_record("q2"))
+    resumed.append(_record("q3"))
+    resumed.close()  # a second crash before the end: what was appended must still read back
+    assert list(read_records(out / RESULTS_FILE)) == ["q1", "q2", "q3"]
+
+
 def test_an_unfinished_run_is_not_overwritten_without_resume(tmp_path: Path, set_file: Path) -> None:
     out = tmp_path / "run"
     journal = RunJournal.open(out, _manifest(set_file), resume=False)
