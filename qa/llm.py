@@ -38,7 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from qa.config import GeneratorSettings
-from qa.context_window import known_context_window
+from qa.context_window import ServerTokens, known_context_window
 from qa.context_window import safe_url as _safe_url
 from qa.errors import AuthError, ConfigError, EndpointError, GeneratorError, ModelNotFoundError
 from qa.generate import GenerationRequest, Generator
@@ -103,6 +103,7 @@ class OpenAIGenerator(Generator):
         self.backoff = backoff
         self._openai = openai
         self._secret = settings.api_key.get_secret_value() if settings.api_key else ""
+        self._tokens: ServerTokens | None = None
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=self._secret or "not-needed",
@@ -124,7 +125,7 @@ class OpenAIGenerator(Generator):
         """
         chars, tokens = self._budget()
         messages = build_answer_messages(request.question, request.hits, request.history, char_budget=chars,
-                                         token_budget=tokens)
+                                         token_budget=tokens, history_tokens=self._history_tokens(request.history))
         return self.stream(messages)
 
     def _budget(self, max_tokens: int | None = None) -> tuple[int | None, int | None]:
@@ -132,6 +133,15 @@ class OpenAIGenerator(Generator):
         if self.char_budget is not None:
             return self.char_budget, None
         return None, prompt_token_budget(self.context_window(), max_tokens or self.settings.max_tokens)
+
+    def _history_tokens(self, history: Sequence[Mapping[str, str]] | None) -> ServerTokens | None:
+        """The server's token count for trimming ``history`` (None without history: nothing to ask)."""
+        if not history or self.char_budget is not None:
+            return None
+        if self._tokens is None:
+            # the tokenizer probes carry the same Authorization the chat requests do, and nothing else
+            self._tokens = ServerTokens(self.base_url, self.model, api_key=self._secret or "not-needed")
+        return self._tokens
 
     def context_window(self) -> int:
         """The model's context window in tokens: ``generator.context_window``, else what the server reports
@@ -150,7 +160,8 @@ class OpenAIGenerator(Generator):
         if not history:
             return question
         chars, tokens = self._budget(_REWRITE_MAX_TOKENS)
-        messages = build_rewrite_messages(question, history, char_budget=chars, token_budget=tokens)
+        messages = build_rewrite_messages(question, history, char_budget=chars, token_budget=tokens,
+                                          history_tokens=self._history_tokens(history))
         reply = self.complete(messages, max_tokens=_REWRITE_MAX_TOKENS)
         query = _clean_query(reply)
         if not _plausible_query(query, question, history):

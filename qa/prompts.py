@@ -14,8 +14,9 @@ model can point at a sentence; ``qa.align`` reads ``[2.1]`` as passage 2.
 Prompts are sized in tokens, from the model's context window (``generator.context_window``, or what the
 server reports: ``qa.llm``): the prompt may hold ``context_window - max_tokens - TEMPLATE_TOKENS`` tokens.
 Tokens are approximated by ``approx_tokens`` (a caller may pass the tokenizer's own count as
-``count_tokens``): characters / ``APPROX_CHARS_PER_TOKEN``. That ratio is 4 where the tokenizers of the
-models we run measure 4.7-5.0 characters per token on the seed articles (Qwen2.5: 49,840 characters =
+``count_tokens``, or for the history only as ``history_tokens``: ``qa.llm`` passes the server's, see
+``qa.context_window.ServerTokens``): characters / ``APPROX_CHARS_PER_TOKEN``. That ratio is 4 where the
+tokenizers of the models we run measure 4.7-5.0 characters per token on the seed articles (Qwen2.5: 49,840 characters =
 10,059 tokens; SmolLM2: 7,563 = 1,522), so the estimate over-counts by 15-25%: that is the margin for
 names, numbers and other languages, which tokenize shorter. History keeps the last ``HISTORY_TURNS`` turns,
 each message cut to ``HISTORY_MESSAGE_TOKENS``, within a third of the budget; passages fill what is left
@@ -132,6 +133,7 @@ def build_answer_messages(
     token_budget: int | None = None,
     count_tokens: TokenCounter | None = None,
     dates: Mapping[str, str] | None = None,
+    history_tokens: TokenCounter | None = None,
 ) -> list[dict[str, str]]:
     """Build the chat messages that ask the model to answer ``question`` from ``hits`` with citations.
 
@@ -146,6 +148,8 @@ def build_answer_messages(
             message. The system prompt and the question always go in; history and then passages share the rest.
         count_tokens: the tokenizer's count, e.g. the server's (``qa.llm``).
         dates: optional ``doc_id -> date`` (ISO 8601) shown beside each passage's title.
+        history_tokens: the count the history is trimmed by (default ``count_tokens``): the server's tokenizer
+            (``qa.context_window.ServerTokens``), asked for the few history texts only.
 
     Returns:
         ``[system, *history, user]`` messages for a chat completion.
@@ -161,8 +165,10 @@ def build_answer_messages(
     tail = f"\n\nQuestion: {question}"
     header = "Passages:\n"
     room = budget - cost(ANSWER_SYSTEM_PROMPT) - cost(tail) - cost(header) - 2 * overhead
-    past = _trim_history(history, room // 3, cost=cost, overhead=overhead, in_chars=char_budget is not None)
-    room -= sum(cost(m["content"]) + overhead for m in past)
+    past = _trim_history(history, room // 3, cost=_history_cost(cost, history_tokens, char_budget), overhead=overhead,
+                         in_chars=char_budget is not None)
+    past_cost = _history_cost(cost, history_tokens, char_budget)
+    room -= sum(past_cost(m["content"]) + overhead for m in past)
     passages = _format_passages(hits, room, dates or {}, cost=cost, in_chars=char_budget is not None)
     if len(passages) < len(hits):
         logger.debug("prompt budget %s kept %s of %s passages", budget, len(passages), len(hits))
@@ -178,6 +184,7 @@ def build_rewrite_messages(
     char_budget: int | None = None,
     token_budget: int | None = None,
     count_tokens: TokenCounter | None = None,
+    history_tokens: TokenCounter | None = None,
 ) -> list[dict[str, str]]:
     """Build the chat messages that ask the model to rewrite a follow-up as a standalone search query.
 
@@ -190,6 +197,7 @@ def build_rewrite_messages(
         char_budget: size the prompt in characters instead of tokens.
         token_budget: the most tokens the messages may take (see ``build_answer_messages``).
         count_tokens: the tokenizer's count (default ``approx_tokens``).
+        history_tokens: the count the history is trimmed by (default ``count_tokens``).
 
     Returns:
         ``[system, user]`` messages.
@@ -200,13 +208,19 @@ def build_rewrite_messages(
     tail = f"\n\nLast question: {question}\n\nStandalone search query:"
     header = "Conversation:\n"
     room = budget - cost(REWRITE_SYSTEM_PROMPT) - cost(tail) - cost(header) - 2 * overhead
-    kept = _trim_history(history, room, cost=cost, overhead=0, in_chars=char_budget is not None)
+    kept = _trim_history(history, room, cost=_history_cost(cost, history_tokens, char_budget), overhead=0,
+                         in_chars=char_budget is not None)
     lines = [f"{m['role'].capitalize()}: {m['content']}" for m in kept]
     transcript = "\n".join(lines) if lines else "(none)"
     return [
         {"role": "system", "content": REWRITE_SYSTEM_PROMPT},
         {"role": "user", "content": header + transcript + tail},
     ]
+
+
+def _history_cost(cost: TokenCounter, history_tokens: TokenCounter | None, char_budget: int | None) -> TokenCounter:
+    """What history is measured with: ``history_tokens`` for a token budget, else the prompt's own measure."""
+    return history_tokens if history_tokens is not None and char_budget is None else cost
 
 
 def _trim_history(history: Sequence[Mapping[str, str]] | None, room: int, *, cost: TokenCounter = approx_tokens,
