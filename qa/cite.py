@@ -21,7 +21,7 @@ import numpy as np
 
 from corpus.sentences import split_sentences
 from embeddings.types import Hit
-from qa import conflict_text, lexical
+from qa import conflict_text, lexical, refusal_text
 from qa.evidence import Evidence, Sentence
 from qa.types import Citation, ShortAnswer
 
@@ -252,6 +252,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         # 'The articles differ: one says A [1]; another says B [2]': each value is checked in its own quote instead
         differ = conflict_text.checked_values(raw[claim.start:claim.end],
                                               lambda n: hits[n - 1].doc_id if 1 <= n <= len(hits) else None)
+        closest = refusal_text.closest_quoted(raw[claim.start:claim.end])  # a refusal's closest sentence, whole
         for n in valid:
             cands = per_hit[n]
 
@@ -281,6 +282,9 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
             if differ is not None:
                 later = [choose(j)[0] for j in range(ci + 1, len(claims)) if n in claims[j].markers]
                 best, supported = conflict_text.quote_for(differ.get(n), cands, later, best)
+                quote = cands[best]
+            elif closest is not None:
+                best, supported = conflict_text.quote_for(closest, cands, [best], best)
                 quote = cands[best]
             claim_ok = claim_ok and supported
             key = (quote.doc_id, quote.start, quote.end)

@@ -74,7 +74,8 @@ def quote_for(value: str | None, cands: Sequence[Sentence], preferred: Sequence[
     it (``preferred``: candidate indices), else the first that does. ``fallback`` (not supported) when none does."""
     if not value:
         return fallback, False
-    holding = [k for k, c in enumerate(cands) if value in c.text]
+    said = " ".join(value.split())
+    holding = [k for k, c in enumerate(cands) if said in " ".join(c.text.split())]
     for k in preferred:
         if k in holding:
             return k, True

@@ -77,6 +77,19 @@ def refusal(what: str, closest: str | None = None, marker: int | None = None, *,
     return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come is: {quote} [{marker}]"
 
 
+_CLOSEST = re.compile(r"; the closest they come (?:is|does not mention .+?): (?P<quote>.+?)\s*\[\d+\]\s*$", re.S)
+
+
+def closest_quoted(raw_claim: str) -> str | None:
+    """The closest sentence a refusal made by :func:`refusal` quotes whole before its marker, or None for any other
+    claim. ``qa.cite`` checks that sentence against the cited quote (it must be there verbatim): the refusal's own
+    words (what the articles don't say, what the sentence leaves out) are no claim a quote could support."""
+    if not raw_claim.lstrip().startswith(CANNOT_ANSWER_PHRASE):
+        return None
+    m = _CLOSEST.search(raw_claim)
+    return m.group("quote") if m else None
+
+
 def as_asked(question: str, unmet: Sequence[str]) -> tuple[str, ...]:
     """The question's own words for ``unmet`` constraints: the counted noun of 'how many visitors' comes as its
     lemma ('visitor') and is said as asked ('visitors')."""

@@ -145,3 +145,16 @@ def test_refusal_lists_every_constraint_left_out() -> None:
     assert text == ("The articles don't say who the ambassador was; the closest they come does not mention France "
                     "or 2017: Putin spoke. [2]")
     assert refusal("who won", None, None).startswith("The articles don't say who won: none of the retrieved")
+
+
+def test_the_closest_sentence_of_a_refusal_is_checked_verbatim_not_its_framing(
+        setup: tuple[Evidence, list[Hit]]) -> None:
+    ev, hits = setup
+    # '2019' and 'Putin' are in the refusal's own words, not in the quote: the quoted sentence is what is checked
+    raw = _refusal(setup, "Where did Macron receive Putin in 2019?")
+    result = cite(raw, hits, ev, support_threshold=0.3)
+    assert result.claim_ok == (True,) and result.unsupported == 0 and result.citations[0].supported
+    # a refusal that quotes words the cited chunk does not hold is not supported
+    forged = ("The articles don't say where Macron received Putin in 2019; the closest they come is: Macron "
+              "received Putin in Sochi. [1]")
+    assert cite(forged, hits, ev, support_threshold=0.3).claim_ok == (False,)
