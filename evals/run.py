@@ -150,6 +150,7 @@ def run_eval(
     todo = [item for item in items if item.id not in done]
     bar = Progress(len(items), done=len(items) - len(todo), desc=set_name or "eval", enabled=progress)
     streak, stop, interrupted = 0, "", False
+    crash: Exception | None = None
     try:
         for item in todo:
             q0 = time.perf_counter()
@@ -174,6 +175,8 @@ def run_eval(
                 break
     except KeyboardInterrupt:
         interrupted = True
+    except Exception as exc:  # a bug: the questions finished so far are still summarised and saved, then it surfaces
+        crash = exc
     finally:
         bar.close()
     duration = time.perf_counter() - t0
@@ -182,7 +185,7 @@ def run_eval(
     summary = summarize(ordered, k=k, backend=backend, retrieval_only=retrieval_only,
                         refusal_threshold=qa.settings.answer.refusal_threshold)
     elapsed = duration + (float(journal.manifest.get("elapsed_s") or 0.0) if journal else 0.0)
-    complete = not (interrupted or stop)
+    complete = not (interrupted or stop or crash)
     summary.update(
         set=set_name,
         retrieval_only=retrieval_only,
@@ -202,6 +205,8 @@ def run_eval(
     run = EvalRun(records=ordered, summary=summary)
     if journal is not None:
         journal.finish(run, complete=complete, elapsed_s=elapsed)
+    if crash is not None:
+        raise crash
     if interrupted:
         raise RunInterrupted(run)
     if stop:
