@@ -117,7 +117,8 @@ def embedded(question: str) -> str | None:
     while toks and toks[-1].is_punct:
         toks.pop()
     if (len(toks) < 2 or any(t.is_sent_start and t.i > 0 for t in toks)
-            or any(t.lower_ in _PERSONAL for t in toks) or any(t.text in "?!" for t in toks)):
+            or any(t.lower_ in _PERSONAL and not (t.i > 0 and t.nbor(-1).pos_ == "PROPN") for t in toks)
+            or any(t.text in "?!" for t in toks)):  # ('Alexander I' is a name)
         return None
     if toks[0].lower_ in _AUX:  # 'Did Macron visit Moscow?'
         return _inverted(toks, 0, "whether ")
@@ -150,12 +151,19 @@ def _inverted(toks: list[Token], j: int, lead: str) -> str | None:
             return None
         return (lead + _join(rest[:at]) + form + rest[at].whitespace_ + _join(rest[at + 1:])).rstrip()
     head = aux.head
-    if not (head.i > aux.i and head.pos_ in ("VERB", "AUX")) and _asks_circumstance(lead):
+    if not (head.i > aux.i and head.pos_ in ("VERB", "AUX")):
         # 'When was the puppy born?' (the parser may hang 'born' off 'was'), 'Where was the summit held after …?':
-        # asked when, where, how or whether, a participle after the subject is the passive's verb
-        head = next((t for t in rest[1:] if t.pos_ == "VERB" and t.tag_ in ("VBN", "VBG")), head)
+        # asked when, where, how, whether or 'what year', the last participle after the subject is the passive's
+        # verb; asked 'what' or 'who', only one that ends the question ('What is the port called?': 'What was the
+        # price paid for the ships?' asks for the price)
+        participles = [t for t in rest[1:] if t.pos_ == "VERB" and t.tag_ in ("VBN", "VBD")]
+        if participles and (_asks_circumstance(toks[:j]) or participles[-1].i == rest[-1].i):
+            head = participles[-1]
     if head.i > aux.i and head.pos_ in ("VERB", "AUX"):  # 'was … launched', 'has … been buried', 'will … meet'
-        at = next((k for k, t in enumerate(rest) if t.pos_ in ("VERB", "AUX") and t.i <= head.i), None)
+        # before the verb, or an auxiliary before it ('been'), and the adverbs right before ('was first corrected')
+        at = next((k for k, t in enumerate(rest) if t.i == head.i or (t.pos_ == "AUX" and t.i < head.i)), None)
+        while at is not None and at > 1 and rest[at - 1].pos_ == "ADV":
+            at -= 1
         if at is None or at == 0:
             return None
         return (lead + _join(rest[:at]) + aux.lower_ + " " + _join(rest[at:])).rstrip()
@@ -171,11 +179,11 @@ def _inverted(toks: list[Token], j: int, lead: str) -> str | None:
     return lead + _join(rest).rstrip() + " " + aux.lower_
 
 
-def _asks_circumstance(lead: str) -> bool:
-    """'when', 'where and when', 'how', 'why', 'whether': the wh-phrase asks about an event, not for what the subject
-    is ('what was the price paid …' is the price, not a payment)."""
-    words = set(re.findall(r"[a-z]+", lead.lower()))
-    return bool(words & {"when", "where", "why", "how", "whether"}) and not words & {"what", "who", "which", "whom"}
+def _asks_circumstance(lead: Sequence[Token]) -> bool:
+    """Whether the wh-phrase asks about an event rather than for what its subject is: a wh-adverb ('when', 'where
+    and when', 'how', 'why'), a wh-determiner ('what year', 'which century'), or none ('whether')."""
+    wh = [t for t in lead if t.tag_ in _WH_TAGS]
+    return not wh or all(t.tag_ in ("WRB", "WDT") for t in wh)
 
 
 def _join(toks: Sequence[Token]) -> str:
@@ -202,9 +210,9 @@ def _inflect(verb: Token, do: str) -> str | None:
             return lemma + "es"
         return lemma[:-1] + "ies" if re.search(r"[^aeiou]y$", lemma) else lemma + "s"
     forms = _irregular().get(lemma)
-    if forms:
+    if forms and any(not f.endswith("ing") or f == lemma + lemma[-1] + "ing" for f in forms):
         past = [f for f in forms if not f.endswith("ing")]
-        if not past:  # 'putting' but no 'putted': the past is the verb itself ('put', 'set', 'hit')
+        if not past and lemma + lemma[-1] + "ing" in forms:  # 'putting' but no 'putted': 'put', 'set', 'hit'
             return lemma
         # 'went' over 'gone', 'took' over 'taken', 'began' over 'begun': the past, not the participle
         return sorted(past, key=lambda f: (f.endswith(("n", "ne")), "u" in f, f))[0]

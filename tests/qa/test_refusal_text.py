@@ -78,6 +78,14 @@ def test_a_demonym_mentions_its_place_as_a_constraint() -> None:
     ("Did Macron visit Moscow in 2018?", "whether Macron visited Moscow in 2018"),
     ("Were the Mistral ships sold to Egypt?", "whether the Mistral ships were sold to Egypt"),
     ("Is Putin popular in France?", "whether Putin is popular in France"),
+    ("When did the archduke die?", "when the archduke died"),  # 'dying' is a spelling change, not a past
+    ("When did France put sanctions on Russia?", "when France put sanctions on Russia"),  # 'putting': 'put'
+    ("Who did Alexander I marry?", "who Alexander I married"),  # a regnal 'I' is a name, not the asker
+    # the passive's verb, after the subject and its adverbs; asked 'what', only a participle that ends the question
+    ("When was the scale to measure the Rhine introduced?", "when the scale to measure the Rhine was introduced"),
+    ("What year was the error first corrected?", "what year the error was first corrected"),
+    ("What is the largest port in Europe called?", "what the largest port in Europe is called"),
+    ("What was the price paid for the ships?", "what the price paid for the ships was"),
     # what cannot be said plainly is not said: a verb whose past may be itself, a question about 'I'
     ("How much did the Mistral ships cost Egypt?", None),
     ("How do I make a sourdough starter?", None),
