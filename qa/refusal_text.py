@@ -126,8 +126,8 @@ def embedded(question: str) -> str | None:
     if wh is None:
         return None
     j = wh + 1
-    while j < len(toks) and toks[j].pos_ not in ("VERB", "AUX"):
-        j += 1  # the rest of the wh-phrase: 'how many people', 'which French shipyard', 'what share of the vote'
+    while j < len(toks) and (toks[j].pos_ not in ("VERB", "AUX") or _modifies_noun(toks[j])):
+        j += 1  # the rest of the wh-phrase: 'how many people', 'which French shipyard', 'how many veto-wielding …'
     if j >= len(toks):
         return None
     lead = _lower_first(toks, _join(toks[:j]))
@@ -171,12 +171,20 @@ def _inverted(toks: list[Token], j: int, lead: str) -> str | None:
     # last ('who was the Russian ambassador' → 'who the Russian ambassador was')
     subject = next((c for c in aux.children if c.dep_ in ("nsubj", "nsubjpass", "expl") and c.i > aux.i), None)
     end = subject.right_edge.i if subject is not None else None
+    if subject is not None and subject.pos_ == "PROPN":  # a name ends with its own words: 'when Hollande was at …'
+        end = max((t.i for t in subject.subtree if t.i <= subject.i), default=subject.i)
     if end is None and lead == "whether ":  # 'Was Hollande president in 2015?': where its subject ends is unclear
         return None
     if end is not None and end < rest[-1].i:
         cut = next(k for k, t in enumerate(rest) if t.i == end) + 1
         return (lead + _join(rest[:cut]).rstrip() + " " + aux.lower_ + " " + _join(rest[cut:])).rstrip()
     return lead + _join(rest).rstrip() + " " + aux.lower_
+
+
+def _modifies_noun(token: Token) -> bool:
+    """A participle inside a noun phrase ('veto-wielding members', 'the downed airliner'), not the clause's verb."""
+    return token.tag_ in ("VBG", "VBN") and (token.dep_ in ("amod", "compound", "nmod")
+                                             or (token.i > 0 and token.nbor(-1).text == "-"))
 
 
 def _asks_circumstance(lead: Sequence[Token]) -> bool:
