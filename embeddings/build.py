@@ -64,6 +64,7 @@ from embeddings.bm25 import BM25Builder, BM25Index
 from embeddings.checkpoint import PRECOUNT_GROUP, BatchEmbedder, Checkpoint, chunk_articles
 from embeddings.config import ChunkSettings, IndexSettings
 from embeddings.embedder import Embedder, model_fingerprint
+from embeddings.entities import EntityFinder, entities_current, finish_folder
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
 from embeddings.layout import (
@@ -87,7 +88,6 @@ from embeddings.layout import (
     read_manifest,
     record_key,
     verify_files,
-    write_manifest,
 )
 
 logger = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ def build_index(
     articles: Iterable[Article], *, index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
     index_settings: IndexSettings, progress: bool = True, replace: bool = True, total: int | None = None,
     rebuild: bool = False, if_absent: bool = False, sources: Sequence[str] | None = None,
-) -> BuildReport:
+    entities: EntityFinder | None = None) -> BuildReport:
     """Build or update the index at ``index_dir`` from ``articles``, atomically.
 
     On an existing compatible index only added or changed articles (by content hash) are chunked and
@@ -243,6 +243,7 @@ def build_index(
             that build a default index.
         sources: the paths the articles come from, recorded in the manifest ([] = the bundled articles) so that
             a damaged index can say how to repair it.
+        entities: finds the sentence entities stored in the index (``embeddings.entities``); None keeps the reusable.
 
     Raises:
         NotAnIndexError: ``index_dir`` holds files that are not a citeqa index (nothing is touched).
@@ -254,10 +255,10 @@ def build_index(
         >>> build_index(iter_articles(["~/articles"]), index_dir=Path("index"), embedder=load_embedder(),
         ...             chunking=ChunkSettings(), index_settings=IndexSettings())
     """
-    total = operator.length_hint(articles) if total is None else total
     return _update(Path(index_dir), articles, set(), embedder=embedder, chunking=chunking,
                    index_settings=index_settings, progress=progress, replace=replace, missing_ok=True,
-                   damage_ok=replace, total=total, rebuild=rebuild, if_absent=if_absent,
+                   damage_ok=replace, total=operator.length_hint(articles) if total is None else total,
+                   rebuild=rebuild, if_absent=if_absent, entities=entities,
                    sources=None if sources is None else [str(x) for x in sources])
 
 
@@ -288,7 +289,7 @@ def _update(
     index_dir: Path, incoming: Iterable[Article], removals: set[str], *, embedder: Embedder,
     chunking: ChunkSettings, index_settings: IndexSettings, progress: bool, replace: bool, missing_ok: bool,
     damage_ok: bool, total: int, rebuild: bool = False, if_absent: bool = False, sources: list[str] | None = None,
-) -> BuildReport:
+    entities: EntityFinder | None = None) -> BuildReport:
     t0 = time.perf_counter()
     # before anything is embedded (checked again at the swap)
     check_index_folder(index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)
@@ -335,7 +336,7 @@ def _update(
             same_faiss = prev is not None and prev.manifest.get("faiss_setting") == index_settings.faiss
             same_sources = prev is not None and (sources is None or prev.manifest.get("sources") == sources)
             same_store = prev is not None and prev.manifest.get("store") == (store.record() if store else None)
-            checked = prev is not None and "files" in prev.manifest  # else: rewritten, to record checksums
+            checked = prev is not None and "files" in prev.manifest and entities_current(index_dir, entities)
             if (prev and same_faiss and same_sources and same_store and checked
                     and not added + updated + removed + retitled and _derived_files_ok(index_dir, prev)):
                 logger.info("index %s is up to date (%d articles)", index_dir, len(docs))
@@ -356,7 +357,7 @@ def _update(
                 sources=sources, store=store.record() if store else None,
             )
             (tmp / _SPILL).unlink()
-            write_manifest(tmp, manifest)
+            finish_folder(tmp, manifest, index_dir, prev.manifest if prev else None, entities, progress=progress)
             swap_into_place(tmp, index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)
         finally:
             discard(tmp)

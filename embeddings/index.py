@@ -18,6 +18,7 @@ from embeddings.atomic import check_index_folder, lock_holder, read_jsonl, recov
 from embeddings.bm25 import BM25Index
 from embeddings.config import ChunkSettings, IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder
+from embeddings.entities import StoredEntities
 from embeddings.errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
 from embeddings.layout import (
@@ -74,6 +75,7 @@ class Index:
         self.vectors = vectors
         self.embedder = embedder
         self.store_settings: IndexSettings | None = None  # what ``load`` was given (a reload passes it on)
+        self.entities: StoredEntities | None = None  # the sentence entities stored at index time (``load`` opens them)
         self._retriever: Any = None  # the Milvus store's (``milvus_search``) when there is no FAISS
         if dense is not None and bm25 is not None:
             self._retriever = Retriever(
@@ -108,6 +110,10 @@ class Index:
                 raise
             raise IndexBusyError(f"an index build of {index_dir} is running (pid {pid or 'unknown'}) and there is "
                                  "no finished index to read yet; try again when it is done", pid=pid) from exc
+        try:
+            entities = StoredEntities.open(index_dir, manifest)
+        except (OSError, ValueError) as exc:
+            raise corrupt_error(index_dir, exc, manifest) from exc
         if _store_kind(manifest, store, index_dir) == "milvus":
             from embeddings.milvus_search import load_retriever
 
@@ -116,6 +122,7 @@ class Index:
             index._retriever = load_retriever(index_dir, manifest, store, embedder=embedder, articles=articles,
                                               embed_query=index.embed_query, n_chunks=len(chunks))
             index.store_settings = store
+            index.entities = entities
             return index
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
@@ -137,6 +144,7 @@ class Index:
         index = cls(index_dir=index_dir, manifest=manifest, articles=articles, chunks=chunks, vectors=vectors,
                     dense=dense, bm25=bm25, embedder=embedder)
         index.store_settings = store
+        index.entities = entities
         return index
 
     def embed_query(self, query: str) -> np.ndarray:
@@ -257,6 +265,9 @@ def check_index(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings,
             if text_hash(a.text) != a.content_hash:
                 raise Damage(f"the text of {a.doc_id} does not match its content hash")
         done.append("article texts against their content hashes")
+        if index.entities is not None:
+            n = index.entities.check({d: (a.content_hash, a.text) for d, a in index.articles.items()})
+            done.append(f"stored entities of {n} sentences against their articles")
         stored = np.load(index_dir / VECTORS, mmap_mode="r")
         if index.vectors is not stored and not np.array_equal(index.vectors, stored):
             raise Damage(f"the FAISS index holds other vectors than {VECTORS}")

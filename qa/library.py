@@ -33,7 +33,7 @@ from embeddings.embedder import Embedder, load_embedder
 from embeddings.errors import IndexBusyError, IndexNotFoundError
 from qa.config import Settings, get_settings
 from qa.errors import ArticleNotFoundError
-from qa.evidence import CachedEmbedder, Evidence
+from qa.evidence import CachedEmbedder, Evidence, SpacyEntities
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +162,7 @@ def build(
         rebuild=rebuild,
         if_absent=if_absent,
         sources=[str(Path(p).resolve()) for p in paths] if paths else [],
+        entities=SpacyEntities() if s.answer.answerability else None,  # what the answers read (qa.evidence)
     )
     if ray_report is not None:  # the chunks embedded on Ray were embedded by this build, not resumed
         moved = min(ray_report.embedded_chunks, report.resumed_chunks)
@@ -218,7 +219,7 @@ class SharedIndex:
     """
 
     def __init__(self, index: Index, embedder: Embedder, *, chunking: ChunkSettings) -> None:
-        evidence = Evidence(index.articles, embedder)
+        evidence = Evidence(index.articles, embedder, stored=index.entities)
         self.embedder: CachedEmbedder = evidence.embedder
         self.index_dir = index.index_dir
         self.chunking = chunking
@@ -236,7 +237,7 @@ class SharedIndex:
             yield self.current.index
             index = Index.load(self.index_dir, embedder=self.embedder, chunking=self.chunking,
                                store=self.current.index.store_settings)
-            self.current = LoadedIndex(index, Evidence(index.articles, self.embedder))
+            self.current = LoadedIndex(index, Evidence(index.articles, self.embedder, stored=index.entities))
 
 
 # -- the collection ----------------------------------------------------------------------------------------------
@@ -336,6 +337,7 @@ class Library:
                 progress=False,
                 replace=False,
                 total=n_files,
+                entities=SpacyEntities() if self.settings.answer.answerability else None,
             )
         return AddReport(report, skipped, added)
 

@@ -46,6 +46,7 @@ DATA_FILES = (
     "bm25/indptr.csc.index.npy",
     "bm25/params.index.json",
     "bm25/vocab.index.json",
+    "entities.jsonl",
 )
 EXTRA_ARTICLE = "Extra\n\nA short note about tea and scones in Bristol.\n"
 GUARD_S = 300  # a guard against a hang, not a timing assertion
