@@ -100,3 +100,12 @@ MEASURE_LABELS: dict[str, frozenset[str]] = {
     **{w: frozenset({"DATE", "TIME", "CARDINAL"}) for w in "year day month week hour minute decade century".split()},
     **{w: frozenset({"PERCENT"}) for w in ("percent", "percentage")},
 }
+# Verbs whose object is what an act of finding out found, with the nouns made from them ('What did the group
+# conclude?' is answered by 'concluded' or 'the conclusion', not by the group's mission): qa.ties.result_verb.
+RESULT_VERBS: dict[str, frozenset[str]] = {
+    "conclude": frozenset({"conclusion"}), "find": frozenset({"finding"}), "discover": frozenset({"discovery"}),
+    "decide": frozenset({"decision"}), "determine": frozenset({"determination"}),
+    "reveal": frozenset({"revelation"}), "learn": frozenset(), "detect": frozenset({"detection"}),
+    "prove": frozenset({"proof"}), "realise": frozenset({"realisation"}), "realize": frozenset({"realization"}),
+    "notice": frozenset(),
+}

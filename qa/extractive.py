@@ -249,7 +249,9 @@ class ExtractiveGenerator(Generator):
             of the expected type that the question does not give, tied to its role or focus, in a sentence whose
             years do not contradict the question's (``answerability.find_answer``), nor a little further down;
           - 'how many N' with no number near the top when the best sentence does not mention N either;
-          - any question whose chosen sentences all date things by other years than the one it asks about.
+          - any question whose chosen sentences all date things by other years than the one it asks about;
+          - a question asking what an act of finding out found ('What did the group conclude?') whose chosen
+            sentences never say it with that verb or its noun (``answerability.unstated_result``).
         Each refusal says what is missing (and which of the question's names or dates the closest sentence leaves
         out) and quotes the closest sentence.
         """
@@ -260,6 +262,9 @@ class ExtractiveGenerator(Generator):
         def refuse(closest: Scored, unmet: Sequence[str] = ()) -> Plan:
             return Plan([], refused, missing=refusal_text.missing(analysis), closest=closest,
                         unmet=refusal_text.as_asked(analysis.question, unmet))
+
+        if answerability.unstated_result(analysis, [c.sentence.text for c in chosen]) is not None:
+            return refuse(scored[0])
 
         if analysis.expects_entity:
             sentences, scores = [c.sentence for c in scored], [c.score for c in scored]

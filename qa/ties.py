@@ -4,7 +4,8 @@
 parse, or be the subject of a verb that gives it the role ("X was named ..."). "Who was the Russian ambassador":
 the name must be tied to a mention of the role (or a verb made from it: "led" for "leader"). "Who represented
 France at the meeting": a place used as a place ("held ... in Paris") is no 'who' unless the sentence states the
-question's event.
+question's event. "What did the working group conclude?" asks for a result: a sentence without 'concluded' or
+'conclusion' (its mission, its plans) does not say it (:func:`result_verb`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from qa import lexical
 from qa.analysis import Entity, QuestionAnalysis, load_pipeline
-from qa.answer_types import NAME_LABELS, NOUN_TYPES, ORGANISATION, PERSON, THING
+from qa.answer_types import NAME_LABELS, NOUN_TYPES, ORGANISATION, PERSON, RESULT_VERBS, THING
 from qa.constraints import same_word
 from qa.evidence import Sentence
 
@@ -97,6 +98,24 @@ def states_event(analysis: QuestionAnalysis, doc: Doc) -> bool:
     stemmed, or a form of it: 'represented', 'representative')."""
     words = event_words(analysis)
     return any(same_word(lexical.stem(t.lemma_.lower()), w) for t in doc for w in words)
+
+
+def result_verb(analysis: QuestionAnalysis) -> str | None:
+    """The verb (lemma) of a question that asks what an act of finding out found ('What did the working group
+    conclude?', 'When did Herodotus discover the Rhine?'; ``RESULT_VERBS``), in the active voice: 'can be found'
+    locates, 'was discovered' dates a thing more than an act. None for any other question."""
+    for t in parse(analysis.question):
+        if (t.pos_ == "VERB" and t.lemma_.lower() in RESULT_VERBS and t.tag_ != "VBN"
+                and not any(c.dep_ in ("auxpass", "nsubjpass", "prt") for c in t.children)):
+            return t.lemma_.lower()
+    return None
+
+
+def states_result(verb: str, text: str) -> bool:
+    """Whether a sentence says what was found with the question's verb or its noun ('concluded', 'the
+    conclusion', 'found that'), by the parse's lemmas."""
+    forms = {verb, *RESULT_VERBS.get(verb, ())}
+    return any(t.lemma_.lower() in forms for t in parse(text))
 
 
 @lru_cache(maxsize=4096)

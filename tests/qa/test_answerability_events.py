@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from corpus.types import Article
+from embeddings.embedder import HashEmbedder
+from embeddings.types import Hit
 from qa import answerability
 from qa.analysis import sentence_entities
-from qa.evidence import Sentence
+from qa.config import AnswerSettings
+from qa.evidence import Evidence, Sentence
+from qa.extractive import ExtractiveGenerator
+from qa.generate import GenerationRequest
+from qa.pipeline import is_refusal
 from qa.ties import event_words
 
 
@@ -55,3 +62,51 @@ def test_a_place_still_answers_who_as_an_actor_or_when_the_event_is_stated(quest
 def test_the_questions_event_is_its_verb_or_the_noun_of_a_light_verb(question: str, words: set[str]) -> None:
     found = event_words(answerability.analyze(question))
     assert {w[:6] for w in found} == {w[:6] for w in words}
+
+
+_MISSION = ("The mission of the working group is to analyze the potential value of Russo-French cooperation on Syria "
+            "and of the establishment of a new platform for dialogue.")  # seed article 004
+
+
+@pytest.mark.parametrize(("question", "texts", "verb"), [
+    # a description question answered by the group's mission: it asks what the group concluded
+    ("What did the Franco-Russian working group on Syria conclude?", [_MISSION], "conclude"),
+    ("What did the Franco-Russian working group on Syria conclude?",
+     [_MISSION, "In June the working group concluded that joint strikes were possible."], None),
+    ("What did the Franco-Russian working group on Syria conclude?",
+     ["The working group's conclusion was that Moscow and Paris could share intelligence."], None),
+    # seed article 002: the poll found something about the French, not about the Germans
+    ("What did the 2013 BBC World Service poll find about German views of Russia?",
+     ["In a 2013 BBC World Service poll, 25% of French people viewed Russia’s influence positively, with 63% "
+      "expressing a negative view."], "find"),
+    ("What did the 2013 BBC World Service poll find about German views of Russia?",
+     ["The 2013 poll found that a third of Germans viewed Russia positively."], None),
+    # a date question about a discovery, answered by a sentence that only mentions the river
+    ("When did Herodotus discover the Rhine?", ["Herodotus mentioned the Rhine in the 5th century BC."], "discover"),
+])
+def test_a_question_asking_what_was_found_needs_a_sentence_saying_it(question: str, texts: list[str],
+                                                                     verb: str | None) -> None:
+    assert answerability.unstated_result(answerability.analyze(question), texts) == verb
+
+
+@pytest.mark.parametrize("question", [
+    "How many country villages can be found in the Middle Rhine valley?",  # passive 'be found': where things are
+    "When was the Rhine first discovered by the Romans?",
+    "Which French ministers travelled to Moscow in September 2019?",
+])
+def test_other_questions_ask_for_no_result(question: str) -> None:
+    assert answerability.unstated_result(answerability.analyze(question), ["Nothing relevant is said here."]) is None
+
+
+@pytest.mark.parametrize(("question", "refused"), [
+    ("What did the Franco-Russian working group on Syria conclude?", True),
+    ("What is the mission of the Franco-Russian working group on Syria?", False),
+])
+def test_the_generator_refuses_a_result_no_sentence_states(question: str, refused: bool) -> None:
+    text = "Working group\n\n" + _MISSION + " It was set up by the two foreign ministers in 2015."
+    start = text.index("The mission")
+    ev = Evidence({"w.txt": Article("w.txt", "Working group", text)}, HashEmbedder())
+    hits = [Hit("w.txt", start, len(text), text[start:], 1.0, title="Working group")]
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answerability=True, answer_margin=1.0))
+    raw = "".join(gen.generate(GenerationRequest(question, question, hits, [], ev)))
+    assert is_refusal(raw) is refused
