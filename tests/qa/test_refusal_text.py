@@ -171,3 +171,10 @@ def test_the_closest_sentence_of_a_refusal_is_checked_verbatim_not_its_framing(
     forged = ("The articles don't say where Macron received Putin in 2019; the closest they come is: Macron "
               "received Putin in Sochi. [1]")
     assert cite(forged, hits, ev, support_threshold=0.3).claim_ok == (False,)
+
+
+@pytest.mark.parametrize("question", ["", "?", "   ", "What", "??? who", "who?" * 300, "Qui a gagné la coupe ?",
+                                      "when\x00did it", "Did?", "How many"])
+def test_odd_questions_are_said_plainly_or_not_at_all(question: str) -> None:
+    clause = embedded(question)
+    assert clause is None or (clause and "?" not in clause)
