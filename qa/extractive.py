@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,6 +39,7 @@ W_SEMANTIC = 0.55
 W_LEXICAL = 0.35
 W_TYPE = 0.12
 W_RANK = 0.04
+SHORT_WORDS = 6  # a sentence of fewer words is rarely an answer (a heading, a caption, "The vote was close.")
 REDUNDANT_COSINE = 0.85  # a second sentence this close to a chosen one adds nothing
 MARGIN = 0.10  # extra sentences must score within this of the best
 # ... or within this much more when they come from an article not yet quoted: questions that span articles
@@ -56,6 +57,17 @@ _REASON = re.compile(
 
 
 _TERMINAL = re.compile(r"[.!…][\"'”’)\]]*\s*$")
+
+# A sentence that opens by pointing back ("In this way, Macron demonstrated ...", "They wanted ...", "At the time,
+# Western leaders dismissed this ...", "The special event celebrates ...") continues the sentence before it: what it
+# says (often the reason, the reaction or the detail asked for) is about that sentence's subject, not named again.
+_CONTINUES = re.compile(
+    r"^\W*(?:(?:he|she|it|they|this|that|these|those|such|his|her|its|their)\b(?!\s+(?:is|was)\s+(?:not\s+)?"
+    r"(?:clear|true|possible|likely|important|difficult|hard|easy|unclear)\b)|in (?:this|that|doing so|so doing)\b|"
+    r"at (?:the|that) time\b|as a result\b|for (?:this|that) reason\b|because of (?:this|that)\b|"
+    r"therefore\b|thus\b|hence\b|consequently\b|instead\b|(?-i:[Tt]he\s+[a-z]))",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Plan:
             plainly (then the refusal says no passage answers).
         closest: for a refusal by the question's analysis: the sentence that comes closest, quoted in the refusal.
         unmet: the question's names and dates ``closest`` does not mention, said in the refusal.
+        about: ``closest`` mentions what the question asks about: the refusal says what "they say" about it.
         conflict: a sentence of another article that gives a different value of the asked type for the same thing
             (``answerability.find_conflict``), and that value (offsets into its text): the answer states both.
     """
@@ -91,6 +104,7 @@ class Plan:
     missing: str | None = None
     closest: Scored | None = None
     unmet: tuple[str, ...] = ()
+    about: bool = False
     conflict: tuple[Scored, Entity] | None = None  # another article's different value, stated before its sentence
 
 
@@ -179,7 +193,7 @@ class ExtractiveGenerator(Generator):
         for (hit_no, s), sim, relevant in zip(cands, sims, relevance, strict=True):
             n_words = len(s.text.split())
             penalty = 0.0
-            if n_words < 6:
+            if n_words < SHORT_WORDS:
                 penalty += 0.15
             if not _TERMINAL.search(s.text):
                 penalty += 0.1  # headings, datelines and captions are not answers
@@ -220,8 +234,24 @@ class ExtractiveGenerator(Generator):
         query: str | None = None,
         history: Sequence[Mapping[str, str]] | None = None,
     ) -> Plan:
-        """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal)."""
+        """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal).
+
+        An answer also quotes the sentence that continues its first one (``_with_continuation``); that sentence plays
+        no part in deciding whether to answer."""
         scored = self.score(question, hits, evidence, query=query, history=history)
+        plan = self._decide(question, scored, evidence, query=query, history=history)
+        return self._with_continuation(plan, scored, evidence)
+
+    def _decide(
+        self,
+        question: str,
+        scored: list[Scored],
+        evidence: Evidence,
+        *,
+        query: str | None,
+        history: Sequence[Mapping[str, str]] | None,
+    ) -> Plan:
+        """The plan before any continuation is added: answer (with which sentences) or refuse."""
         confidence = scored[0].similarity if scored else float("-inf")
         if not scored:
             return Plan([], confidence)
@@ -261,7 +291,8 @@ class ExtractiveGenerator(Generator):
 
         def refuse(closest: Scored, unmet: Sequence[str] = ()) -> Plan:
             return Plan([], refused, missing=refusal_text.missing(analysis), closest=closest,
-                        unmet=refusal_text.as_asked(analysis.question, unmet))
+                        unmet=refusal_text.as_asked(analysis.question, unmet),
+                        about=refusal_text.mentions_focus(analysis, closest.sentence.text))
 
         if answerability.unstated_result(analysis, [c.sentence.text for c in chosen]) is not None:
             return refuse(scored[0])
@@ -346,6 +377,30 @@ class ExtractiveGenerator(Generator):
             return None
         return refusal_text.plain_missing(answerability.analyze(question))
 
+    def _with_continuation(self, plan: Plan, scored: list[Scored], evidence: Evidence) -> Plan:
+        """The plan with the next sentence of its first sentence's article quoted right after that one, when the
+        next sentence opens by pointing back to it (``_CONTINUES``) and was retrieved too (so it can be cited).
+
+        "It was a working visit, but it excluded ... official talks" is followed by "In this way, Macron demonstrated
+        a desire to maintain a certain distance ...": the reason a why-question asks for, which shares few words with
+        the question. The two are quoted as one passage: the continuation does not count against ``max_sentences``
+        (no other sentence gives way to it). A refusal is left as it is.
+        """
+        if not plan.chosen:
+            return plan
+        first = plan.chosen[0].sentence
+        spans = evidence.spans(first.doc_id)
+        at = next((i for i, (s, _) in enumerate(spans) if s == first.start), None)
+        if at is None or at + 1 >= len(spans):
+            return plan
+        start = spans[at + 1][0]
+        nxt = next((c for c in scored if c.sentence.doc_id == first.doc_id and c.sentence.start == start), None)
+        if nxt is None or any(c.sentence == nxt.sentence for c in plan.chosen):
+            return plan
+        if len(nxt.sentence.text.split()) < SHORT_WORDS or not _CONTINUES.search(nxt.sentence.text):
+            return plan  # "The vote was close.": too short to hold what was asked
+        return replace(plan, chosen=[plan.chosen[0], nxt, *plan.chosen[1:]])
+
     def _support(self, scored: list[Scored], evidence: Evidence) -> list[Scored]:
         """The first sentence and the non-redundant ones scoring close to it (up to ``max_sentences``)."""
         best = scored[0].score
@@ -402,7 +457,7 @@ class ExtractiveGenerator(Generator):
         if plan.missing is not None and not plan.chosen:
             c = plan.closest
             yield refusal_text.refusal(plan.missing, None if c is None else c.sentence.text,
-                                       None if c is None else c.hit_no, unmet=plan.unmet)
+                                       None if c is None else c.hit_no, unmet=plan.unmet, about=plan.about)
             return
         if not plan.chosen:
             yield REFUSAL_TEXT

@@ -1,0 +1,86 @@
+"""Which sentences the extractive answer quotes (qa/extractive.py): a sentence that continues the best one (it opens
+by pointing back to it) is quoted right after it, without deciding whether to answer. Real sentences of the seed
+articles, over a HashEmbedder (the ranking here rests on the lexical part of the score)."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.types import Article
+from embeddings import HashEmbedder
+from embeddings.types import Hit
+from qa.config import AnswerSettings
+from qa.evidence import Evidence
+from qa.extractive import ExtractiveGenerator, Plan
+
+VISIT = (
+    "Macron in Versailles\n\n"
+    "It was a working visit, but it excluded the possibility of official talks in the presidential office at the "
+    "Elysée Palace. In this way, Macron demonstrated a desire to maintain a certain distance from his guest and the "
+    "Russian leader’s policies. Judging by how the meeting went, it seems Macron will stand up for both principles "
+    "and pragmatic interests.\n"
+)
+COALITION = (
+    "Hollande in Moscow\n\n"
+    "In New York in September, Russian President Vladimir Putin called for the creation of “a genuinely broad "
+    "international coalition against terrorism” including Russia and the West. At the time, Western leaders mainly "
+    "dismissed this as grandstanding. On Nov. 26 in Moscow, however, French President François Hollande appeared to "
+    "agree.\n"
+)
+# the same first sentence, followed by one that names its own subject: nothing continues it
+UNRELATED = (
+    "Macron in Versailles\n\n"
+    "It was a working visit, but it excluded the possibility of official talks in the presidential office at the "
+    "Elysée Palace. Macron will stand up for both principles and pragmatic interests in Syria.\n"
+)
+
+
+def _plan(text: str, question: str, **settings: object) -> Plan:
+    article = Article("a.txt", text.split("\n")[0], text)
+    evidence = Evidence({"a.txt": article}, HashEmbedder())
+    start = text.index("\n\n") + 2
+    hit = Hit("a.txt", start, len(text) - 1, text[start:-1], 1.0, title=article.title)
+    # hash vectors are no measure of relevance: answer whatever ranks first; one sentence unless one continues it
+    answer = AnswerSettings(**{"refusal_threshold": -1.0, "answerability": False, "max_sentences": 1, **settings})
+    return ExtractiveGenerator(answer).plan(question, [hit], evidence)
+
+
+def _texts(plan: Plan) -> list[str]:
+    return [c.sentence.text for c in plan.chosen]
+
+
+def test_the_reason_that_continues_the_best_sentence_is_quoted_after_it() -> None:
+    quoted = _texts(_plan(VISIT, "Why was the 2017 visit a working visit with no official talks at the Elysée Palace?"))
+    assert quoted[0].startswith("It was a working visit")
+    assert quoted[1].startswith("In this way, Macron demonstrated a desire to maintain a certain distance")
+    assert len(quoted) == 2  # the continuation takes no other sentence's place and brings no third one
+
+
+def test_a_reaction_told_at_the_time_continues_the_event() -> None:
+    quoted = _texts(_plan(COALITION, "How did Western leaders react to Putin calling for a broad international "
+                                     "coalition against terrorism in New York in September?"))
+    assert quoted[:2] == [
+        "In New York in September, Russian President Vladimir Putin called for the creation of “a genuinely broad "
+        "international coalition against terrorism” including Russia and the West.",
+        "At the time, Western leaders mainly dismissed this as grandstanding.",
+    ]
+
+
+def test_a_next_sentence_that_names_its_own_subject_is_not_added() -> None:
+    quoted = _texts(_plan(UNRELATED, "Why was the 2017 visit a working visit with no official talks at the Elysée "
+                                     "Palace?"))
+    assert len(quoted) == 1 and quoted[0].startswith("It was a working visit")
+
+
+@pytest.mark.parametrize("opening", ["It is clear that", "It was important that"])
+def test_an_impersonal_it_does_not_point_back(opening: str) -> None:
+    text = UNRELATED.replace("Macron will stand up", f"{opening} Macron will stand up")
+    quoted = _texts(_plan(text, "Why was the 2017 visit a working visit with no official talks at the Elysée Palace?"))
+    assert len(quoted) == 1
+
+
+def test_a_refusal_is_not_turned_into_an_answer_by_a_continuation() -> None:
+    # above any similarity a hash vector reaches: refused, whatever continues the closest sentence
+    plan = _plan(VISIT, "Why was the 2017 visit a working visit with no official talks at the Elysée Palace?",
+                 refusal_threshold=0.99)
+    assert plan.chosen == []
