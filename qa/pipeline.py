@@ -385,7 +385,8 @@ class QA:
         if closest is None:
             return f"{CANNOT_ANSWER_PHRASE} {missing}."
         return refusal_text.refusal(missing, closest.sentence.text, closest.hit_no,
-                                    unmet=plan.unmet if plan.closest is not None else ())
+                                    unmet=plan.unmet if plan.closest is not None else (),
+                                    about=plan.about and plan.closest is not None)
 
     def _cited_claims(self, raw: str, hits: Sequence[Hit], evidence: Evidence, first: int, upto: int
                       ) -> Iterator[CitedClaim]:

@@ -1,7 +1,7 @@
 """What a refusal says, in plain words: first what the question asks that the articles don't give, then the closest
 sentence they do have, quoted and cited::
 
-    The articles don't say the name of the Alsatian puppy; the closest they come is: … It sent an Alsatian puppy … [1]
+    The articles don't say the name of the Alsatian puppy; they say: … It sent an Alsatian puppy … [1]
     The articles don't say where Macron received Putin in 2019; the closest they come does not mention 2019: … [1]
 
 The question is turned into the clause that follows "don't say" by its parse (``embedded``): "Where did Macron
@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from qa import lexical
 from qa.analysis import QuestionAnalysis, load_pipeline
 from qa.answer_types import DATE, NUMBER, ORGANISATION, PERSON, PLACE
+from qa.constraints import same_word, terms
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.ties import asks_name_of, parse
 
@@ -64,20 +66,32 @@ def plain_missing(analysis: QuestionAnalysis) -> str | None:
     return embedded(analysis.question)
 
 
-def refusal(what: str, closest: str | None = None, marker: int | None = None, *, unmet: Sequence[str] = ()) -> str:
-    """The refusal: what is missing first, then the closest sentence, quoted whole with its chunk marker, saying
-    which of the question's names or dates it leaves out ('; the closest they come does not mention 2019: …').
-    Without a closest sentence: that no passage answers, the closest passages listed below the answer."""
+def refusal(what: str, closest: str | None = None, marker: int | None = None, *, unmet: Sequence[str] = (),
+            about: bool = False) -> str:
+    """The refusal: what is missing first, then the closest sentence, quoted whole with its chunk marker: what
+    "they say" about the thing asked about (``about``: the sentence mentions it, ``mentions_focus``), else "the
+    closest they come", saying which of the question's names or dates it leaves out ('; the closest they come does
+    not mention 2019: …'). Without a closest sentence: that no passage answers, the closest passages listed below."""
     if closest is None or marker is None:
         return f"{CANNOT_ANSWER_PHRASE} {what}: {NOTHING_CLOSE}"
     quote = " ".join(closest.split())
     if unmet:
         named = ", ".join(unmet[:-1]) + (" or " if len(unmet) > 1 else "") + unmet[-1]
         return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come does not mention {named}: {quote} [{marker}]"
+    if about:
+        return f"{CANNOT_ANSWER_PHRASE} {what}; they say: {quote} [{marker}]"
     return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come is: {quote} [{marker}]"
 
 
-_CLOSEST = re.compile(r"; the closest they come (?:is|does not mention .+?): (?P<quote>.+?)\s*\[\d+\]\s*$", re.S)
+def mentions_focus(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether the text mentions what the question asks about (its focus noun: 'puppy' in 'the name of the Alsatian
+    puppy'), so that a refusal may say what the articles say about it."""
+    head = analysis.focus_head
+    return bool(head) and any(same_word(lexical.stem(head), w) for w in terms(text))
+
+
+_CLOSEST = re.compile(r"; (?:the closest they come (?:is|does not mention .+?)|they say): (?P<quote>.+?)\s*\[\d+\]\s*$",
+                      re.S)
 
 
 def closest_quoted(raw_claim: str) -> str | None:

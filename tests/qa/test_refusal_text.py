@@ -128,11 +128,13 @@ def test_the_puppy_refusal_names_the_missing_name_first_and_not_a_place_the_sent
         setup: tuple[Evidence, list[Hit]]) -> None:
     raw = _refusal(setup, "What was the name of the Alsatian puppy Russia sent to France?")
     head, _, quote = raw.partition(": ")
-    assert head == "The articles don't say the name of the Alsatian puppy; the closest they come is"
+    # what the articles do say about the puppy, quoted whole (it says 'French': it mentions France)
+    assert head == "The articles don't say the name of the Alsatian puppy; they say"
     assert quote.startswith("Russia was quick") and "Alsatian puppy" in quote and quote.endswith("[1]")
     ev, hits = setup
     result = cite(raw, hits, ev, support_threshold=0.3)
     assert len(result.citations) == 1 and "Alsatian puppy" in result.citations[0].quote
+    assert result.claim_ok == (True,)  # the sentence it quotes is the cited one
 
 
 def test_a_refusal_says_what_is_missing_then_what_the_closest_sentence_leaves_out(
@@ -151,6 +153,14 @@ def test_a_refusal_by_the_threshold_says_what_is_missing_when_it_can(setup: tupl
     # a question it cannot turn into a clause keeps the plain refusal
     raw = _refusal(setup, "How do I make a sourdough starter?", threshold=0.99)
     assert raw.startswith("The articles don't say: none of the retrieved passages answers this question.")
+
+
+def test_what_they_say_about_the_thing_asked_or_the_closest_they_come(setup: tuple[Evidence, list[Hit]]) -> None:
+    # the closest sentence is not about an ambassador: it is only the closest they come
+    raw = _refusal(setup, "Who was the Russian ambassador to France?")
+    assert raw.startswith("The articles don't say who the Russian ambassador to France was; the closest they come is: ")
+    assert refusal("what the puppy was called", "Russia sent a puppy.", 1, about=True) == (
+        "The articles don't say what the puppy was called; they say: Russia sent a puppy. [1]")
 
 
 def test_refusal_lists_every_constraint_left_out() -> None:
