@@ -49,7 +49,15 @@ from qa.constraints import (
 )
 from qa.evidence import Evidence, Sentence
 from qa.refusal_text import missing
-from qa.ties import asks_name_of, held_by_role, places_as_places, result_verb, states_result, tied_to_focus
+from qa.ties import (
+    asks_name_of,
+    dates_of_the_event,
+    held_by_role,
+    places_as_places,
+    result_verb,
+    states_result,
+    tied_to_focus,
+)
 
 __all__ = [
     "FOLLOWUP_BONUS", "LOOSE_PENALTY", "MISSING_PENALTY", "NO_ANSWER_PENALTY", "REFUSAL_MARGIN", "Found",
@@ -234,8 +242,10 @@ def _new(analysis: QuestionAnalysis, found: list[Entity]) -> list[Entity]:
 
 def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
     """The candidates that fit what is asked: a date that places something in time, a name of the thing asked
-    about (a quoted term, or one tied to it in the parse), for 'who' no place used as a place."""
+    about (a quoted term, or one tied to it in the parse); for 'who' no place used as a place, for a date question
+    no date of another event (``qa.ties``)."""
     found = places_as_places(analysis, sentence, _dated(analysis, sentence.text, found))
+    found = dates_of_the_event(analysis, sentence, found)
     if found and asks_name_of(analysis):
         return [e for e in found if e.label == "QUOTE"] or tied_to_focus(analysis, sentence, found)
     return found

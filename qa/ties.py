@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from qa import lexical
 from qa.analysis import Entity, QuestionAnalysis, load_pipeline
-from qa.answer_types import NAME_LABELS, NOUN_TYPES, ORGANISATION, PERSON, RESULT_VERBS, THING
-from qa.constraints import same_word
+from qa.answer_types import DATE, NAME_LABELS, NOUN_TYPES, ORGANISATION, PERSON, RESULT_VERBS, THING
+from qa.constraints import same_word, terms
 from qa.evidence import Sentence
 
 if TYPE_CHECKING:
@@ -77,6 +77,41 @@ def places_as_places(analysis: QuestionAnalysis, sentence: Sentence, found: list
         span = doc.char_span(e.start, e.end, alignment_mode="expand")
         if (e.label in _PLACE_LABELS and span is not None and span.root.dep_ == "pobj"
                 and span.root.head.lower_ in _WHERE_PREPS):
+            continue
+        kept.append(e)
+    return kept
+
+
+def dates_of_the_event(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
+    """For a date question, the candidates less the dates of another event: a date that dates a noun ('the
+    humiliation of October 2016', 'the 2016 humiliation') dates that noun's event, and answers only when the noun
+    (or the verb of a 'when' clause on the date: 'October 2016, when Hollande advised Putin ...') is a word of the
+    question. A date on a verb is left alone (the question's verb is often said another way).
+
+    Measured (seed_dev, seed_dev2, SQuAD 2.0 sample): refusal recall 0.857, 0.568 unchanged, 0.300 -> 0.303; false
+    refusals 0.097, 0.113 unchanged, 0.091 -> 0.093; contains 0.722, 0.629 unchanged, 0.769 -> 0.767. Requiring
+    the verb a date hangs on to be the question's too refused answerable questions (seed_dev short exact 0.361 ->
+    0.292, seed_dev2 false refusals 0.113 -> 0.129): not done.
+    """
+    if analysis.answer_type != DATE:
+        return found
+    asked = terms(analysis.question)
+
+    def is_asked(t: Token) -> bool:
+        return any(same_word(lexical.stem(t.lemma_.lower()), a) for a in asked)
+
+    doc = parse(sentence.text)
+    kept = []
+    for e in found:
+        span = doc.char_span(e.start, e.end, alignment_mode="expand")
+        root = span.root if span is not None else None
+        noun = None
+        if root is not None and root.dep_ == "pobj" and root.head.lower_ == "of" and root.head.head.pos_ == "NOUN":
+            noun = root.head.head
+        elif root is not None and root.dep_ in ("compound", "nmod", "amod", "poss") and root.head.pos_ == "NOUN":
+            noun = root.head
+        if (root is not None and noun is not None and not is_asked(noun)
+                and not any(c.dep_ == "relcl" and is_asked(c) for c in root.children)):
             continue
         kept.append(e)
     return kept

@@ -55,6 +55,28 @@ def test_a_place_still_answers_who_as_an_actor_or_when_the_event_is_stated(quest
     assert _pick(question, text) == answer
 
 
+_HUMILIATION = ("They wanted Macron to repair the humiliation of October 2016, when François Hollande advised "
+                "Vladimir Putin against visiting Paris to inaugurate the new Russian Orthodox center.")  # article 001
+
+
+@pytest.mark.parametrize(("question", "text", "answer"), [
+    # the date of the humiliation (and of Hollande's advice), not of Macron's visit: it was answered 'October 2016'
+    ("When did Macron make his return visit to Russia after Putin invited him?", _HUMILIATION, None),
+    ("When did the king sign the treaty with Venice?",
+     "The king, still haunted by the famine of 1315, feared Venice more than any enemy.", None),
+    # the date's 'when' clause states the question's event, or the dated noun is the question's
+    ("When did François Hollande advise Putin against visiting Paris to inaugurate the Russian Orthodox center?",
+     _HUMILIATION, "October 2016"),
+    ("When did the Normans conquer England?", "The Norman conquest of 1066 changed England for ever.", "1066"),
+    # a date on a verb is left alone
+    ("When did Macron host Putin?", "Macron hosted Putin at the Palace of Versailles on May 29, 2017.",
+     "May 29, 2017"),
+])
+def test_a_date_question_is_not_answered_by_the_date_of_another_event(question: str, text: str,
+                                                                        answer: str | None) -> None:
+    assert _pick(question, text) == answer
+
+
 @pytest.mark.parametrize(("question", "words"), [
     ("Who represented France at the meeting?", {"repres"}),
     ("When did Macron make his return visit to Russia after Putin invited him?", {"visit"}),
