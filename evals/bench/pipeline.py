@@ -6,7 +6,8 @@
 - Latency: ``QA.answer`` over the seed_dev questions and variants of them, per stage from
   ``Answer.timings_ms`` plus an outer end-to-end timer; a fresh ``QA`` per pass so every pass starts with
   the same (empty) sentence-embedding cache.
-- Cold start: ``citeqa ask`` in a new process, wall time from spawn to exit.
+- Cold start: ``citeqa ask`` in a new process, wall time from spawn to exit, with answer.answerability on (the
+  default: the spaCy pipeline loads) and off, run alternately so that both see the same machine load; their ratio.
 - Memory: peak RSS of a child process that loads ``QA`` and answers questions (and of ``citeqa ui``).
 """
 
@@ -194,24 +195,33 @@ def cli_command() -> list[str]:
 
 
 def bench_cold_start(index_dir: Path, question: str, *, runs: int, home: Path, progress: Progress) -> dict[str, Any]:
-    """Wall time of ``citeqa ask QUESTION`` in a fresh process (spawn → answer printed → exit), and of
-    ``citeqa --help`` (the interpreter and CLI imports alone)."""
+    """Wall time of ``citeqa ask QUESTION`` in a fresh process (spawn → answer printed → exit) with
+    answer.answerability on (``ask_s``, the default) and off (``ask_off_s``), and of ``citeqa --help`` (the
+    interpreter and CLI imports alone). The commands take turns within each run, so a busy machine slows them
+    alike; ``on_off_ratio`` is the median of the runs' on/off ratios."""
     env = {**os.environ, "CITEQA_HOME": str(home), "CITEQA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "CITEQA_CONFIG"):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "CITEQA_CONFIG", "CITEQA_ANSWER__ANSWERABILITY"):
         env.pop(var, None)
     cmd = cli_command()
     out: dict[str, Any] = {"command": " ".join([Path(cmd[0]).name, *cmd[1:], "ask", "…"])}
-    for name, args in (("help", ["--help"]), ("ask", ["ask", "--backend", "extractive", question])):
-        times = []
-        for _ in range(runs):
+    ask = ["ask", "--backend", "extractive", question]
+    commands = {"help": (["--help"], {}), "ask": (ask, {}),
+                "ask_off": (ask, {"CITEQA_ANSWER__ANSWERABILITY": "false"})}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (args, extra) in commands.items():
             t0 = time.perf_counter()
-            proc = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=600)
-            times.append(time.perf_counter() - t0)
+            proc = subprocess.run([*cmd, *args], env={**env, **extra}, capture_output=True, text=True, timeout=600)
+            times[name].append(time.perf_counter() - t0)
             if proc.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd + args[:1])} failed ({proc.returncode}): {proc.stderr[-500:]}")
-        out[f"{name}_s"] = summarize(times)
-        progress(f"cold start: `citeqa {args[0]}` median {out[f'{name}_s']['median']:.2f} s over {runs} runs")
+    for name in commands:
+        out[f"{name}_s"] = summarize(times[name])
+    out["on_off_ratio"] = float(np.median(np.array(times["ask"]) / np.array(times["ask_off"])))
+    progress(f"cold start over {runs} runs: `citeqa ask` median {out['ask_s']['median']:.2f} s with answerability, "
+             f"{out['ask_off_s']['median']:.2f} s without (ratio {out['on_off_ratio']:.2f}); "
+             f"`citeqa --help` {out['help_s']['median']:.2f} s")
     return out
 
 
