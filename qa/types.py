@@ -75,7 +75,8 @@ class Answer:
         question: the question as asked.
         unsupported: number of claims whose citation failed the support check or that cite nothing.
         timings_ms: time spent per stage.
-        short_answer: the answer in a few words with its exact offsets, stated first in ``text``; None when the
+        short_answer: the answer in a few words with its exact offsets, stated first in ``text`` (when the articles
+            differ, the first value of "The articles differ: one says A [1]; another says B [2]."); None when the
             answer is not a short span (or refused).
         confidence: the generator's score for answering, which it compares with its refusal threshold (None when
             the generator reports none); refusals for want of an answer of the asked kind report the score too.
