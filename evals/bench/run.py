@@ -308,7 +308,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         section("latency", latency)
 
         def cold_start() -> dict[str, Any]:
-            with bar.steps(2, "cold start commands") as tick:
+            with bar.steps(1, "cold start commands") as tick:
                 return bench_pipeline.bench_cold_start(state["seed_dir"], state["items"][0].question,
                                                        runs=plan.cold_runs, home=home, progress=_ticking(bar, tick))
 
