@@ -8,8 +8,8 @@ The question is turned into the clause that follows "don't say" by its parse (``
 receive Putin in 2019?" → "where Macron received Putin in 2019", "Who was the Russian ambassador?" → "who the Russian
 ambassador was", "Did Macron visit Moscow?" → "whether Macron visited Moscow". The past of the verb comes from the
 English pipeline's own table of irregular forms, else the regular rule; a verb whose past that cannot settle ("cost",
-"read": the same as the verb, or not) and a question it cannot turn (one about "I" or "you", two sentences) is said by
-the kind of answer asked for instead ("the date asked for (the summit)").
+"read": the same as the verb, or not) and a question it cannot turn (one about "I" or "you", two sentences) is quoted
+instead ("the answer to “How much did the Mistral ships cost Egypt”").
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from qa import lexical
 from qa.analysis import QuestionAnalysis, load_pipeline
-from qa.answer_types import DATE, NUMBER, ORGANISATION, PERSON, PLACE
 from qa.constraints import same_word, terms
 from qa.prompts import CANNOT_ANSWER_PHRASE
 from qa.ties import asks_name_of, parse
@@ -41,21 +40,13 @@ _BASE_TAGS = frozenset({"VB", "VBP"})
 def missing(analysis: QuestionAnalysis) -> str:
     """What the articles don't say, as the words after "The articles don't say": 'the name of the Alsatian puppy',
     'where Macron received Putin in 2019', 'who the Russian ambassador to France in 2017 was'; for a question
-    ``embedded`` cannot turn, the kind of answer asked for: 'the date asked for (the summit)', 'which person (the
-    Russian ambassador)'."""
-    focus = analysis.focus.text if analysis.focus is not None else ""
+    ``embedded`` cannot turn, the answer to the question as asked ('the answer to “How much did the ships cost”':
+    the parse's focus of such a question is too often no noun phrase to name the kind of answer by)."""
     clause = plain_missing(analysis)
     if clause is not None:
         return clause
-    about = f" ({_with_article(focus)})" if focus else ""
-    if analysis.answer_type == DATE:
-        return f"the date asked for{about}"
-    if analysis.answer_type == NUMBER:
-        return f"the number asked for{about}"
-    if analysis.answer_type in (PERSON, ORGANISATION, PLACE):
-        kind = {PERSON: "person", ORGANISATION: "organisation", PLACE: "place"}[analysis.answer_type]
-        return f"which {kind}{about}"
-    return f"what the question asks{f' about {_with_article(focus)}' if focus else ''}"
+    asked = " ".join(analysis.question.split()).rstrip("?!. ")  # no '?' inside the claim: it would end a sentence
+    return f"the answer to \u201c{asked}\u201d"
 
 
 def plain_missing(analysis: QuestionAnalysis) -> str | None:

@@ -188,3 +188,12 @@ def test_the_closest_sentence_of_a_refusal_is_checked_verbatim_not_its_framing(
 def test_odd_questions_are_said_plainly_or_not_at_all(question: str) -> None:
     clause = embedded(question)
     assert clause is None or (clause and "?" not in clause)
+
+
+def test_a_question_that_cannot_be_turned_is_quoted_not_guessed_at(setup: tuple[Evidence, list[Hit]]) -> None:
+    raw = _refusal(setup, "How much did the Peter the Great exhibition cost?")  # 'cost': its past may be itself
+    assert raw.startswith("The articles don't say the answer to \u201cHow much did the Peter the Great exhibition "
+                          "cost\u201d; ")
+    ev, hits = setup
+    result = cite(raw, hits, ev, support_threshold=0.3)
+    assert result.claim_ok == (True,)  # one claim: no '?' inside it to end a sentence
