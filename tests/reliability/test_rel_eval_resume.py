@@ -28,6 +28,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from fault_llm import FaultServer
 from llm_server import LLMServer, free_port
 
 from evals.cli import eval_group
@@ -283,6 +284,33 @@ def test_a_stopped_run_keeps_every_answer_and_resumes_to_the_same_summary(
     assert _stable(resumed) == _stable(_summary(uninterrupted))
     whole = {x["id"]: x["metrics"] for x in _records(uninterrupted)}
     assert all(x["metrics"] | {"judge": None} == whole[x["id"]] | {"judge": None} for x in records)
+
+
+@pytest.mark.heavy
+def test_ctrl_c_while_the_model_is_answering_stops_at_once(cfg: Path, tmp_path: Path) -> None:
+    settings = json.loads(cfg.read_text(encoding="utf-8"))
+    settings["generator"]["timeout"] = 600  # the reply would drip for ten minutes
+    slow_cfg = tmp_path / "slow.json"
+    slow_cfg.write_text(json.dumps(settings), encoding="utf-8")
+    out = tmp_path / "run"
+    with FaultServer("drip", drip_s=0.5) as srv:  # one token every 0.5 s, never finishing
+        cmd = [str(CITEQA), "eval", "--config", str(slow_cfg), str(SEED_DEV), "--limit", "20", "--out", str(out),
+               "-q", "--backend", "openai", "--base-url", srv.base_url, "--model", "fault"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            while proc.poll() is None and srv.hits == 0:  # until a question is waiting on the model
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)  # not the 600 s the reply could take
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 130, err
+    answered = _records(out)
+    assert err.strip().splitlines()[-1] == (f"interrupted: {len(answered)} of 20 questions answered, saved in {out}; "
+                                            "to continue, run the same command with --resume")
+    assert "Traceback" not in err and not any(r.get("failed") for r in answered)
 
 
 # -- endpoint failures on some questions ------------------------------------------------------------------------
