@@ -1,9 +1,13 @@
 """Run an eval set through ``QA`` and score every question: the engine behind ``citeqa eval``.
 
 ``run_eval`` answers each question (follow-ups with their history), scores it with ``evals.metrics`` and
-returns an ``EvalRun``: one record per question and a summary. ``write_run`` saves them as
-``results.jsonl`` and ``summary.json``; ``evals.report`` adds ``report.md`` and plots, ``evals.gates``
-checks quality gates (``--fail-under``) on the summary.
+returns an ``EvalRun``: one record per question and a summary. Given ``out_dir`` it writes the run folder as it
+goes (``evals.journal``: each record appended as its question finishes, ``run.json``, ``--resume``); otherwise
+``write_run`` saves ``results.jsonl`` and ``summary.json``. A question the LLM endpoint fails on is recorded and
+left out of the metrics, and the run goes on (``max_failures`` in a row stop it); Ctrl-C raises ``RunInterrupted``
+after saving. ``evals.report`` adds ``report.md`` and plots, ``evals.gates`` checks quality gates
+(``--fail-under``) on the summary. Scoring is ``evals.scoring``, the summary ``evals.summary``, files
+``evals.runfiles``, progress ``evals.progress``.
 
 What is measured, per question and then averaged:
 
