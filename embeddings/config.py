@@ -98,9 +98,10 @@ class RetrievalSettings(BaseModel):
     mmr: bool = Field(False, description="Re-rank fused candidates with maximal marginal relevance for diversity.")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="MMR trade-off: 1 = relevance only, 0 = diversity only.")
     two_hop: bool = Field(
-        False,
-        description="Two-hop questions ('... the president who settled the dispute ...'): resolve the nested "
-        "description from the sentences found for it, search again with the name found in its place and answer from "
-        "that search plus the bridge sentence, citing both (qa/multihop.py). Off by default: it helps seed_dev's "
-        "two-hop questions but not the held-out seed_dev2's.",
+        True,
+        description="Two-hop questions ('... the president who settled the dispute ...', '... the president elected "
+        "in 2012 ...'): resolve the nested description from the sentences found for it, search again with the name "
+        "found in its place and answer from that search plus the bridge sentence, citing both (qa/multihop.py). On by "
+        "default: seed_dev contains 0.764 -> 0.792 and false refusals 0.097 -> 0.069; seed_dev2 and the SQuAD 2.0 "
+        "sample unchanged.",
     )

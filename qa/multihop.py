@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from qa import lexical
@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 # the first word: only such questions are parsed (the parse costs ~3 ms, the first in a process ~1 s).
 _RELATIVE = re.compile(r"\S\s.*\b(?:who|whom|whose|which|that|where|when|year|day|date|month|week|decade|century)\b",
                        re.IGNORECASE | re.DOTALL)
+# A do-question with a word that may be a past participle followed by a preposition ("did the president *elected
+# in* 2012 visit ..."): only such questions are parsed for a participle description (``_participle``).
+_PARTICIPLE = re.compile(r"\b(?:did|does|do)\b.*\b[a-z]+(?:ed|en|wn|lt|nt|ught|ung|eld|ade|orn|ost)\s+(?:in|on|at|by|"
+                         r"for|from|with|during|after|before|under|as|to|since|near|into)\b", re.IGNORECASE | re.DOTALL)
 _NAMED_KINDS = (PERSON, ORGANISATION, PLACE, DATE)
 _SPECIFIER_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART",
                                "LAW", "DATE", "TIME", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL"})
@@ -56,6 +60,10 @@ _SUBJECT_DEPS = ("nsubj", "nsubjpass", "csubj")
 _OBJECT_DEPS = ("dobj", "pobj", "attr", "oprd")
 _CLAUSE_DEPS = ("relcl", "acl", "advcl", "appos", "punct", "cc", "conj")
 _ADVERBIAL_DEPS = ("prep", "npadvmod", "advmod", "pobj")
+# The dependencies that fill the described noun's role in a sentence; a patient (the noun of "who was elected", "the
+# president elected in 2012") is the object of an active verb or the subject of a passive one.
+_ROLE_DEPS = {"subject": _SUBJECT_DEPS, "object": _OBJECT_DEPS, "adverbial": _ADVERBIAL_DEPS,
+              "patient": ("dobj", "nsubjpass")}
 _MODIFIER_DEPS = ("det", "amod", "compound", "poss", "nummod", "nmod", "quantmod")
 
 
@@ -68,8 +76,9 @@ class Description:
         head: the noun's lemma, lower case ("president").
         labels: entity labels that name such a thing (empty: the bridge is a noun phrase with the same noun).
         verb: the relative clause's verb lemma ("settle").
-        role: the relative pronoun's role in the clause: "subject", "object", or "adverbial" (the time or place of
-            the clause: "the year (when) France returned to NATO").
+        role: the relative pronoun's role in the clause: "subject", "object", "patient" (the subject of a passive:
+            "who was elected", and so a participle's noun: "the president elected in 2012"), or "adverbial" (the
+            time or place of the clause: "the year (when) France returned to NATO").
         clause: the relative clause's text ("who settled the Mistral dispute").
     """
 
@@ -102,9 +111,42 @@ class TwoHop:
 
 
 def describe(question: str) -> Description | None:
-    """The nested description of ``question``, or None when it has none (most questions: no parse is made)."""
-    if not _RELATIVE.search(question):
+    """The nested description of ``question``, or None when it has none (most questions: no parse is made).
+
+    A relative clause ("the president *who settled the dispute*"), or a past participle that describes the noun
+    before it ("the president *elected in 2012*", ``_participle``)."""
+    found = _relative(question) if _RELATIVE.search(question) else None
+    if found is None and _PARTICIPLE.search(question):
+        found = _participle(question)
+    return found
+
+
+def _participle(question: str) -> Description | None:
+    """The description of a question whose noun is described by a past participle and its complement: "On what date
+    did the French president elected in 2012 visit the Kremlin?". The small parser reads the participle as the main
+    verb (and "visit" as a noun); with "who was" (or "that was") put before it, it reads the relative clause it
+    stands for. Only in a question whose verb comes after its subject (did/does/do), where the participle cannot be
+    the main verb. The description's span is given in ``question``."""
+    doc = load_pipeline()(question)
+    aux = next((t for t in doc if t.lower_ in ("did", "does", "do")), None)
+    if aux is None:
         return None
+    for t in doc[aux.i + 2:len(doc) - 1]:
+        noun, after = doc[t.i - 1], doc[t.i + 1]
+        if t.tag_ not in ("VBN", "VBD") or noun.pos_ not in ("NOUN", "PROPN") or after.tag_ != "IN":
+            continue
+        kind, _ = NOUN_TYPES.get(noun.lemma_.lower(), ("", frozenset()))
+        insert = "who was " if kind == PERSON else "that was "
+        found = _relative(question[:t.idx] + insert + question[t.idx:])
+        if found is None or not found.span.start <= t.idx < found.span.end:
+            return None
+        start, end = found.span.start, found.span.end - len(insert)
+        return replace(found, span=TextSpan(question[start:end], start, end))
+    return None
+
+
+def _relative(question: str) -> Description | None:
+    """The description of a question with a relative clause on a noun other than the one asked for."""
     doc = load_pipeline()(question)
     for clause in (t for t in doc if t.dep_ == "relcl"):
         noun = clause.head
@@ -120,7 +162,8 @@ def describe(question: str) -> Description | None:
         if pronoun is None or pronoun.tag_ == "WRB":
             role = "adverbial"
         else:
-            role = "subject" if pronoun.dep_ in _SUBJECT_DEPS else "object"
+            role = ("patient" if pronoun.dep_ == "nsubjpass"
+                    else "subject" if pronoun.dep_ in _SUBJECT_DEPS else "object")
         clause_span = doc[min(pronoun.i if pronoun is not None else clause.i, clause.left_edge.i):end]
         return Description(span=TextSpan(span.text, span.start_char, span.end_char), head=noun.lemma_.lower(),
                            labels=labels if kind in _NAMED_KINDS else frozenset(), verb=clause.lemma_.lower(),
@@ -132,10 +175,18 @@ def _clause_end(doc: Doc, clause: Token) -> int:
     """Where the relative clause ends (a token index). The small parser often runs the clause on into the main
     verb of an inverted question ("did the president who settled the dispute *visit* the Kremlin": *visit* as a
     noun with an object); the clause ends before a base-form verb or participle after its own verb, or before a
-    noun that takes an object."""
+    noun that takes an object. In a do-question it also ends before a singular noun right after a year or a name
+    that ends a phrase of the clause, when a determiner, preposition or the question mark follows ("did the
+    president who was elected in 2012 *visit* the Kremlin", "did the duke crowned in 1066 *die*?"): the parser read
+    "2012 visit" as one noun phrase."""
     end = clause.right_edge.i + 1
+    inverted = any(t.lower_ in ("did", "does", "do") for t in doc[:clause.i])
     for t in doc[clause.i + 1:end]:
         if t.tag_ in ("VB", "VBN") or (t.pos_ == "NOUN" and any(c.dep_ == "dobj" for c in t.children)):
+            end = t.i
+            break
+        if (inverted and t.tag_ in ("NN", "VBP") and t.i > clause.i + 1 and doc[t.i - 1].tag_ in ("CD", "NNP", "NNPS")
+                and t.i + 1 < len(doc) and doc[t.i + 1].tag_ in ("DT", "IN", "TO", "PRP$", ".")):
             end = t.i
             break
     while end > clause.i + 1 and doc[end - 1].is_punct:
@@ -245,9 +296,18 @@ def find_bridge(question: str, description: Description, hits: Sequence[Hit], ev
 def _resolve(description: Description, doc: Doc, given: set[str]) -> str | None:
     """The words of a sentence that the description names, or None."""
     if description.labels:
-        for verb in (t for t in doc if t.lemma_.lower() == description.verb and t.pos_ in ("VERB", "AUX")):
-            deps = {"subject": _SUBJECT_DEPS, "object": _OBJECT_DEPS, "adverbial": _ADVERBIAL_DEPS}[description.role]
-            for arg in (c for c in verb.children if c.dep_ in deps):
+        deps = _ROLE_DEPS[description.role]
+        for verb in (t for t in doc if t.lemma_.lower() == description.verb):
+            if verb.pos_ in ("VERB", "AUX"):
+                args = [c for c in verb.children if c.dep_ in deps]
+            else:
+                args = []
+            if description.role == "patient" and verb.dep_ == "amod":
+                noun = verb.head  # the participle describes it: "newly *elected* French President Emmanuel Macron"
+                while noun.dep_ == "compound" and noun.head is not noun:
+                    noun = noun.head
+                args.append(noun)
+            for arg in args:
                 entity = _named_entity(description, doc, arg, given)
                 if entity is not None:
                     return entity
@@ -317,3 +377,4 @@ def bridge_line(hop: TwoHop, answer_text: str) -> str:
     if quoted in " ".join(answer_text.split()):
         return ""
     return f" {quoted} [{n}]"
+

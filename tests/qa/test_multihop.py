@@ -118,3 +118,51 @@ def test_merge_keeps_the_second_hop_and_adds_the_bridge_chunk(seed_qa: QA) -> No
     a, b, c = seed_qa.index.search("Mistral warships refund", seed_qa.settings.retrieval, k=3)
     assert merge_hits([a, b], c, k=2) == [a, b, c]
     assert merge_hits([a, b, c], b, k=3) == [a, b, c]
+
+
+# -- a participle describes the noun: "the president elected in 2012" -------------------------------------------
+PARTICIPLE = "Who did the French president elected in 2017 host at the Palace of Versailles?"
+
+
+@pytest.mark.parametrize(("question", "span", "verb"), [
+    # the small parser reads 'elected' as the main verb and 'visit' as a noun ('2012 visit')
+    ("On what date did the French president elected in 2012 visit the Kremlin?", "the French president elected in 2012",
+     "elect"),
+    (PARTICIPLE, "the French president elected in 2017", "elect"),
+    ("Who did the king killed at the Battle of Hastings succeed?", "the king killed at the Battle of Hastings", "kill"),
+])
+def test_a_participle_describes_the_noun_before_it(question: str, span: str, verb: str) -> None:
+    d = describe(question)
+    assert d is not None
+    assert question[d.span.start:d.span.end] == d.span.text == span
+    assert (d.verb, d.role) == (verb, "patient")  # the one elected: an active verb's object, a passive's subject
+
+
+@pytest.mark.parametrize("question", [
+    "What crisis broke out in 2009?",  # the past tense is the main verb: no do-question
+    "When did Macron host Putin in Versailles?",
+    "Who elected the French president in 2012?",
+])
+def test_a_main_verb_in_the_past_is_no_participle(question: str) -> None:
+    assert describe(question) is None
+
+
+def test_the_participle_bridge_is_the_name_it_describes(seed_qa: QA) -> None:
+    # 'Newly elected French President Emmanuel Macron and ...': the participle modifies the name
+    hits = seed_qa.index.search(PARTICIPLE, seed_qa.settings.retrieval)
+    hop = second_hop(PARTICIPLE, hits, seed_qa.index, seed_qa.evidence, seed_qa.settings.retrieval,
+                     refusal_threshold=-1)
+    assert hop is not None and hop.bridge.text == "Emmanuel Macron"
+    assert hop.bridge.sentence.text.startswith("Newly elected French President Emmanuel Macron")
+    assert hop.query == "Who did Emmanuel Macron host at the Palace of Versailles?"
+
+
+def test_two_hops_are_on_by_default(seed_qa: QA) -> None:
+    # the default retrieval settings (no two_hop given): the nested question is searched with its bridge in place
+    settings = get_settings({"index": {"dir": str(seed_qa.settings.index_dir())},
+                             "answer": {"refusal_threshold": -1.0, "support_threshold": 0.3}})
+    assert settings.retrieval.two_hop is True
+    embedder = HashEmbedder()
+    qa = QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
+    answer = qa.answer(NESTED)
+    assert answer.query == RESOLVED and any(c.quote.startswith(BRIDGE) for c in answer.citations)
