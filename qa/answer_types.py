@@ -109,3 +109,6 @@ RESULT_VERBS: dict[str, frozenset[str]] = {
     "prove": frozenset({"proof"}), "realise": frozenset({"realisation"}), "realize": frozenset({"realization"}),
     "notice": frozenset(),
 }
+# Verbs of a beginning: 'When did X begin?' is answered by the date after 'since' ('Since 7500 yr ago, a situation
+# ... has existed'), which otherwise only bounds a period (qa.answerability._dated).
+BEGIN_VERBS = frozenset({"begin", "start", "commence", "originate"})

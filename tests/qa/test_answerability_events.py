@@ -77,6 +77,19 @@ def test_a_date_question_is_not_answered_by_the_date_of_another_event(question: 
     assert _pick(question, text) == answer
 
 
+@pytest.mark.parametrize(("question", "text", "answer"), [
+    # asked when it began: 'since' gives the start (SQuAD 2.0, the Rhine article)
+    ("When did tides and currents similar to our current system begin?",
+     "Since 7500 yr ago, a situation with tides and currents, very similar to present has existed.", "7500 yr ago"),
+    ("When did the talks between the two ministries start?",
+     "The two ministries have held talks every spring since 2012.", "2012"),
+    # otherwise 'since' only bounds a period: it is not the date of the visit
+    ("When did Macron visit Moscow?", "Macron has not visited Moscow since 2017.", None),
+])
+def test_since_dates_a_beginning(question: str, text: str, answer: str | None) -> None:
+    assert _pick(question, text) == answer
+
+
 @pytest.mark.parametrize(("question", "words"), [
     ("Who represented France at the meeting?", {"repres"}),
     ("When did Macron make his return visit to Russia after Putin invited him?", {"visit"}),
