@@ -90,6 +90,11 @@ class StoredEntities:
     def __len__(self) -> int:
         return len(self._docs)
 
+    def holds(self, doc_id: str, content_hash: str) -> bool:
+        """Whether the article, with this text, has a line (without reading it)."""
+        entry = self._docs.get(doc_id)
+        return entry is not None and entry[0] == content_hash
+
     def article(self, doc_id: str, content_hash: str) -> SentenceSpans | None:
         """The stored entities of the article's sentences; None when the article (with this text) has none.
 
@@ -102,10 +107,9 @@ class StoredEntities:
             raise corrupt_error(self.path.parent, exc, self.manifest) from exc
 
     def _read(self, doc_id: str, content_hash: str) -> SentenceSpans | None:
-        entry = self._docs.get(doc_id)
-        if entry is None or entry[0] != content_hash:
+        if not self.holds(doc_id, content_hash):
             return None
-        offset, length = entry[1], entry[2]
+        offset, length = self._docs[doc_id][1], self._docs[doc_id][2]
         data = os.pread(self._fh.fileno(), length, self._body + offset)  # thread-safe: no shared file position
         try:
             rec = json.loads(data)
@@ -195,8 +199,8 @@ def write_entities(
     articles = folder / ARTICLES
     if pipeline is None:
         return 0
-    todo = sum(1 for rec in read_jsonl(articles) if old is None or old.article(rec["doc_id"], rec["content_hash"])
-               is None) if finder is not None else 0
+    todo = sum(1 for rec in read_jsonl(articles) if old is None or not old.holds(rec["doc_id"], rec["content_hash"])
+               ) if finder is not None else 0
     bar = _progress_bar(todo) if progress and todo else None
     docs: dict[str, list[Any]] = {}
     analysed = 0
