@@ -102,12 +102,13 @@ MEASURE_LABELS: dict[str, frozenset[str]] = {
 }
 # Verbs whose object is what an act of finding out found, with the nouns made from them ('What did the group
 # conclude?' is answered by 'concluded' or 'the conclusion', not by the group's mission): qa.ties.result_verb.
+# Not 'find', 'learn', 'notice': what a poll found is usually stated as a plain fact ('In a 2013 poll, 25% of French
+# people viewed Russia's influence positively' answers 'What did the 2013 poll find?').
 RESULT_VERBS: dict[str, frozenset[str]] = {
-    "conclude": frozenset({"conclusion"}), "find": frozenset({"finding"}), "discover": frozenset({"discovery"}),
+    "conclude": frozenset({"conclusion"}), "discover": frozenset({"discovery"}),
     "decide": frozenset({"decision"}), "determine": frozenset({"determination"}),
-    "reveal": frozenset({"revelation"}), "learn": frozenset(), "detect": frozenset({"detection"}),
+    "reveal": frozenset({"revelation"}), "detect": frozenset({"detection"}),
     "prove": frozenset({"proof"}), "realise": frozenset({"realisation"}), "realize": frozenset({"realization"}),
-    "notice": frozenset(),
 }
 # Verbs of a beginning: 'When did X begin?' is answered by the date after 'since' ('Since 7500 yr ago, a situation
 # ... has existed'), which otherwise only bounds a period (qa.answerability._dated).

@@ -110,12 +110,10 @@ _MISSION = ("The mission of the working group is to analyze the potential value 
      [_MISSION, "In June the working group concluded that joint strikes were possible."], None),
     ("What did the Franco-Russian working group on Syria conclude?",
      ["The working group's conclusion was that Moscow and Paris could share intelligence."], None),
-    # seed article 002: the poll found something about the French, not about the Germans
-    ("What did the 2013 BBC World Service poll find about German views of Russia?",
-     ["In a 2013 BBC World Service poll, 25% of French people viewed Russia’s influence positively, with 63% "
-      "expressing a negative view."], "find"),
-    ("What did the 2013 BBC World Service poll find about German views of Russia?",
-     ["The 2013 poll found that a third of Germans viewed Russia positively."], None),
+    ("What did the inquiry reveal about the contracts?",
+     ["The inquiry was set up by parliament in 2016 to examine the contracts."], "reveal"),
+    ("What did the inquiry reveal about the contracts?",
+     ["Its revelation that two contracts were never signed shocked the ministry."], None),
     # a date question about a discovery, answered by a sentence that only mentions the river
     ("When did Herodotus discover the Rhine?", ["Herodotus mentioned the Rhine in the 5th century BC."], "discover"),
 ])
@@ -125,6 +123,9 @@ def test_a_question_asking_what_was_found_needs_a_sentence_saying_it(question: s
 
 
 @pytest.mark.parametrize("question", [
+    # what a poll found is usually stated as a plain fact (seed article 002: 'In a 2013 BBC World Service poll, 25%
+    # of French people viewed Russia's influence positively ...')
+    "What did the 2013 BBC World Service poll find?",
     "How many country villages can be found in the Middle Rhine valley?",  # passive 'be found': where things are
     "When was the Rhine first discovered by the Romans?",
     "Which French ministers travelled to Moscow in September 2019?",
