@@ -93,7 +93,7 @@ def dates_of_the_event(analysis: QuestionAnalysis, sentence: Sentence, found: li
     the verb a date hangs on to be the question's too refused answerable questions (seed_dev short exact 0.361 ->
     0.292, seed_dev2 false refusals 0.113 -> 0.129): not done.
     """
-    if analysis.answer_type != DATE:
+    if analysis.answer_type != DATE or not found:
         return found
     asked = terms(analysis.question)
 
