@@ -204,6 +204,18 @@ def test_progress_prints_a_line_per_question_with_errors_and_eta() -> None:
     assert quiet.getvalue() == "" and bar.errors == 1
 
 
+class _GonePipe(_Tty):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_progress_to_a_pipe_whose_reader_left_does_not_stop_the_run() -> None:
+    bar = Progress(3, stream=_GonePipe())  # `citeqa eval ... 2>&1 | head -3`: once head exits, writes fail
+    bar.update(_record("q1"))
+    bar.update(_record("q2"))
+    assert bar.done == 2
+
+
 def test_format_eta() -> None:
     assert [format_eta(s) for s in (None, 4.4, 190, 3900)] == ["?", "4s", "3m10s", "1h05m"]
 
