@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa import lexical
+from qa import lexical, relations
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
@@ -167,7 +167,7 @@ def find_answer(
     ents = evidence.entities([sentences[i] for i in pool])
     best: Found | None = None
     for i, entities in zip(pool, ents, strict=True):
-        if contradicts(analysis, sentences[i].text):
+        if contradicts(analysis, sentences[i].text) or relations.mismatch(analysis.question, sentences[i].text):
             continue
         found = _pick(analysis, sentences[i], entities)
         if found is None:
