@@ -42,6 +42,8 @@ W_RANK = 0.04
 SHORT_WORDS = 6  # a sentence of fewer words is rarely an answer (a heading, a caption, "The vote was close.")
 REDUNDANT_COSINE = 0.85  # a second sentence this close to a chosen one adds nothing
 MARGIN = 0.10  # extra sentences must score within this of the best
+# ... and once the answer is decided, it also quotes sentences within this of its first (``_widened``)
+WIDE_MARGIN = 0.15
 # ... or within this much more when they come from an article not yet quoted: questions that span articles
 # (multi-doc, comparisons where the articles disagree) need one sentence from each.
 OTHER_ARTICLE_MARGIN = 0.06
@@ -240,7 +242,7 @@ class ExtractiveGenerator(Generator):
         no part in deciding whether to answer."""
         scored = self.score(question, hits, evidence, query=query, history=history)
         plan = self._decide(question, scored, evidence, query=query, history=history)
-        return self._with_continuation(plan, scored, evidence)
+        return self._with_continuation(self._widened(plan, scored, evidence), scored, evidence)
 
     def _decide(
         self,
@@ -376,6 +378,28 @@ class ExtractiveGenerator(Generator):
         if not self.settings.answerability:
             return None
         return refusal_text.plain_missing(answerability.analyze(question))
+
+    def _widened(self, plan: Plan, scored: list[Scored], evidence: Evidence) -> Plan:
+        """The plan with more sentences scoring within ``WIDE_MARGIN`` of its first one (non-redundant, best first, up
+        to ``max_sentences``), added once the plan is decided: the decision reads the sentences chosen within
+        ``MARGIN`` (quoting more of them there let more unanswerable questions through). A refusal, or an answer
+        stating two articles' different values, is left as it is."""
+        if not plan.chosen or plan.conflict is not None or len(plan.chosen) >= self.settings.max_sentences:
+            return plan
+        chosen = list(plan.chosen)
+        best = chosen[0].score
+        vecs = [evidence.embed([c.sentence.text])[0] for c in chosen]
+        for cand in scored:
+            if len(chosen) >= self.settings.max_sentences or cand.score < best - WIDE_MARGIN:
+                break
+            if any(c.sentence == cand.sentence for c in chosen):
+                continue
+            v = evidence.embed([cand.sentence.text])[0]
+            if max(float(v @ c) for c in vecs) >= REDUNDANT_COSINE:
+                continue
+            chosen.append(cand)
+            vecs.append(v)
+        return replace(plan, chosen=chosen) if len(chosen) > len(plan.chosen) else plan
 
     def _with_continuation(self, plan: Plan, scored: list[Scored], evidence: Evidence) -> Plan:
         """The plan with the next sentence of its first sentence's article quoted right after that one, when the

@@ -10,8 +10,8 @@ from corpus.types import Article
 from embeddings import HashEmbedder
 from embeddings.types import Hit
 from qa.config import AnswerSettings
-from qa.evidence import Evidence
-from qa.extractive import ExtractiveGenerator, Plan
+from qa.evidence import Evidence, Sentence
+from qa.extractive import ExtractiveGenerator, Plan, Scored
 
 VISIT = (
     "Macron in Versailles\n\n"
@@ -84,3 +84,29 @@ def test_a_refusal_is_not_turned_into_an_answer_by_a_continuation() -> None:
     plan = _plan(VISIT, "Why was the 2017 visit a working visit with no official talks at the Elysée Palace?",
                  refusal_threshold=0.99)
     assert plan.chosen == []
+
+
+def _coalition_scored(scores: list[float]) -> tuple[list[Scored], Evidence]:
+    article = Article("a.txt", "Hollande in Moscow", COALITION)
+    evidence = Evidence({"a.txt": article}, HashEmbedder())
+    sentences = [Sentence("a.txt", s, e, COALITION[s:e]) for s, e in evidence.spans("a.txt")
+                 if COALITION[s:e].endswith(".")]
+    return [Scored(1, s, score, score) for s, score in zip(sentences, scores, strict=True)], evidence
+
+
+def test_a_sentence_a_little_below_the_best_is_quoted_once_the_answer_is_decided() -> None:
+    # real sentences, their scores set: the third scores 0.12 below the first (past MARGIN, within WIDE_MARGIN)
+    scored, evidence = _coalition_scored([0.70, 0.20, 0.58])
+    generator = ExtractiveGenerator(AnswerSettings())
+    decided = Plan([scored[0]], 0.7)
+    quoted = [c.sentence.text for c in generator._widened(decided, sorted(scored, key=lambda c: -c.score),
+                                                          evidence).chosen]
+    assert quoted == [scored[0].sentence.text, scored[2].sentence.text]
+    assert generator._support(sorted(scored, key=lambda c: -c.score), evidence) == [scored[0]]  # not when deciding
+
+
+def test_a_sentence_far_below_the_best_is_not_quoted() -> None:
+    scored, evidence = _coalition_scored([0.70, 0.20, 0.50])
+    decided = Plan([scored[0]], 0.7)
+    widened = ExtractiveGenerator(AnswerSettings())._widened(decided, sorted(scored, key=lambda c: -c.score), evidence)
+    assert widened.chosen == [scored[0]]
