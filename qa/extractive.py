@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, conflict_text, lexical, refusal_text
+from qa import answerability, conflict_text, lexical, refusal_text, relations
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
@@ -336,7 +336,7 @@ class ExtractiveGenerator(Generator):
                     u.lower() for u in best_unmet}:
                 return refuse(scored[0], best_unmet)
         # clause answers, and entity questions left to the threshold: judged on the sentences quoted
-        if all(answerability.contradicts(analysis, c.sentence.text) for c in chosen):
+        if all(relations.answers_nothing(analysis, c.sentence.text) for c in chosen):  # years, swaps
             return refuse(scored[0], answerability.unmet(analysis, scored[0].sentence.text))
         return Plan(chosen, confidence)
 

@@ -27,13 +27,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa import lexical
-from qa.constraints import same_word
+from qa.analysis import QuestionAnalysis
+from qa.constraints import contradicts, same_word
 from qa.ties import parse
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
-__all__ = ["NEGATION", "Mismatch", "mismatch"]
+__all__ = ["NEGATION", "Mismatch", "answers_nothing", "mismatch"]
 
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 # a word's slots, by the dependency that fills them: the doer (an active subject, a passive's agent), what is done
@@ -81,6 +82,13 @@ def mismatch(question: str, sentence: str) -> Mismatch | None:
         not in that slot there); else None.
     """
     return _mismatch(question, sentence)
+
+
+def answers_nothing(analysis: QuestionAnalysis, sentence: str) -> bool:
+    """Whether a sentence cannot answer the question: its years contradict the question's
+    (``qa.constraints.contradicts``) or it swaps a word the question gives (:func:`mismatch`). A clause answer
+    (why, how, what did X do) is refused when every sentence it would quote answers nothing."""
+    return contradicts(analysis, sentence) or mismatch(analysis.question, sentence) is not None
 
 
 @lru_cache(maxsize=8192)

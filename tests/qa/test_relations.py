@@ -87,3 +87,26 @@ def test_a_sentence_with_the_roles_reversed_answers_nothing() -> None:
 def test_a_sentence_with_the_roles_asked_answers() -> None:
     plan = _plan("Who did the Saxons defeat at the river ford?", _SAXONS)
     assert plan.chosen and plan.short is not None and _SAXONS[plan.short.start:plan.short.end].endswith("Picts")
+
+
+_WHY = "The Saxons defeated the Picts at the river ford because the Picts had crossed the river in the dark."
+
+
+def test_a_clause_answer_whose_sentences_all_swap_a_word_is_refused() -> None:
+    plan = _plan("Why did the Saxons defeat the Danes at the river ford?", _WHY)  # answered with _WHY without it
+    assert plan.chosen == [] and plan.missing is not None
+
+
+def test_a_clause_answer_from_a_sentence_that_says_it_is_given() -> None:
+    plan = _plan("Why did the Saxons defeat the Picts at the river ford?", _WHY)
+    assert [c.sentence.text for c in plan.chosen] == [_WHY]
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    ("Why did the Saxons defeat the Danes?", _WHY, True),
+    ("Why did the Saxons defeat the Picts in 1066?", "In 1016 the Saxons defeated the Picts at the ford.", True),
+    ("Why did the Saxons defeat the Picts?", _WHY, False),
+])
+def test_a_sentence_answers_nothing_when_it_swaps_a_word_or_contradicts_a_year(question: str, sentence: str,
+                                                                               expected: bool) -> None:
+    assert relations.answers_nothing(answerability.analyze(question), sentence) is expected
