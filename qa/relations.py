@@ -10,7 +10,10 @@ compared: for each content word the question shares with the sentence (same lemm
 under it (subject, object, modifier, "of" or another prepositional phrase) are compared. A question word in a slot
 where the sentence's mentions of the shared word hold a *different* word of the same kind (another name, another
 number, another adjective) and never the question's is a swap: the sentence does not say what the question asks
-about, so it answers nothing (:func:`mismatch`; ``qa.answerability.find_answer`` skips such a sentence).
+about, so it answers nothing (:func:`mismatch`; ``qa.answerability.find_answer`` skips such a sentence, and a clause
+answer whose quoted sentences all do so is refused: :func:`answers_nothing`). A verb or adjective the sentence has
+only with an opposing prefix ("decreased" asked, "increased" said; "insignificant"/"significant") is a swap too:
+a rule on the words' form, since no antonym lexicon ships inside a wheel (WordNet packages fetch their data).
 
 Guards against the parses differing more often than the facts: an adjective the sentence uses elsewhere is not
 swapped (paraphrase), nor is a word the sentence ties to the shared word some other way (within two parse edges,
@@ -44,6 +47,11 @@ _OBJECT = "object"
 _MODIFIER = "modifier"
 _OF = "of"
 NEGATION = "negation"
+OPPOSITE = "opposite"
+# prefixes that make a word's opposite ('increase'/'decrease', 'significant'/'insignificant', 'inflow'/'outflow',
+# 'upstream'/'downstream'): by form, not a list of words
+_OPPOSING = ("in", "im", "il", "ir", "un", "dis", "non", "de", "ex", "out", "up", "down")
+_NEGATING = frozenset({"in", "im", "il", "ir", "un", "dis", "non"})
 _SLOTS = {"nsubj": _SUBJECT, "dobj": _OBJECT, "nsubjpass": _OBJECT, "amod": _MODIFIER, "compound": _MODIFIER,
           "nmod": _MODIFIER, "poss": _MODIFIER}
 _NAME_TAGS = frozenset({"NNP", "NNPS"})
@@ -64,7 +72,7 @@ class Mismatch:
 
     def describe(self) -> str:
         """"the question's modifier of 'troops' is Danish, the sentence's Frisian"."""
-        if self.slot == NEGATION:
+        if self.slot in (NEGATION, OPPOSITE):
             return f"the question says {self.asked}, the sentence {self.said}"
         return f"the question's {self.slot} of '{self.shared}' is {self.asked}, the sentence's {self.said}"
 
@@ -105,6 +113,11 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
             continue
         mentions = by_lemma.get(lemma, [])
         if not mentions:
+            if q.pos_ in ("VERB", "ADJ") and lemma not in s_words:  # "decreased" asked, "increased" said
+                opposite = next((t for t in s_doc if t.pos_ == q.pos_ and _opposite(lemma, t.lemma_.lower(),
+                                                                       adjective=q.pos_ == "ADJ")), None)
+                if opposite is not None:
+                    return Mismatch(opposite.text, OPPOSITE, q.text, opposite.text)
             continue
         if q.pos_ in ("VERB", "ADJ") and _negated(q) and not any(_negated(m) for m in mentions):
             return Mismatch(mentions[0].text, NEGATION, _with_negation(q), _with_negation(mentions[0]))
@@ -146,6 +159,21 @@ def _conflict(asked: list[Token], slot: str, mentions: list[Token], *, absent: b
             return None
         said = said or other
     return said
+
+
+def _opposite(a: str, b: str, *, adjective: bool) -> bool:
+    """Two words that differ only by opposing prefixes ('increase'/'decrease'), what is left being four letters or
+    more; for adjectives also a negating prefix on one of them ('significant'/'insignificant')."""
+    if a == b:
+        return False
+    bare = ("",) if adjective else ()
+    for x in (*bare, *_OPPOSING):
+        for y in (*bare, *_OPPOSING):
+            if x == y or not (a.startswith(x) and b.startswith(y)) or a[len(x):] != b[len(y):] or len(a) - len(x) < 4:
+                continue
+            if "" not in (x, y) or {x, y} & _NEGATING:
+                return True
+    return False
 
 
 def _negated(token: Token) -> bool:

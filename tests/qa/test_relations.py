@@ -45,7 +45,25 @@ def test_a_negation_the_sentence_does_not_have_is_a_mismatch() -> None:
     assert found.describe() == "the question says not survive, the sentence survived"
 
 
+@pytest.mark.parametrize(("question", "sentence", "asked", "said"), [
+    # a verb or adjective the sentence has only with the opposite prefix (by form: no lexicon)
+    ("What decreased the price of salt after the war?", "The price of salt was increased after the war.",
+     "decreased", "increased"),
+    ("Which tolls were included in the treaty?", "The river tolls were excluded from the treaty.",
+     "included", "excluded"),
+    ("Which crossings were impossible in winter?", "Only two crossings were possible in winter.",
+     "impossible", "possible"),
+])
+def test_a_word_the_sentence_has_only_as_its_opposite_is_a_mismatch(question: str, sentence: str, asked: str,
+                                                                      said: str) -> None:
+    found = relations.mismatch(question, sentence)
+    assert found is not None and (found.slot, found.asked, found.said) == (relations.OPPOSITE, asked, said)
+
+
 @pytest.mark.parametrize(("question", "sentence"), [
+    # a prefix that does not make an opposite ('inform'/'form'), or both words in the sentence
+    ("Who informed the king of the revolt?", "The rebels formed a council after the revolt."),
+    ("What increased the price of salt?", "The tax increased the price of salt, though it decreased later."),
     # the same roles, asked either way round, or in the passive
     ("Who did the Saxons defeat?", "The Saxons defeated the Picts at the river ford."),
     ("Who was defeated by the Saxons?", "The Saxons defeated the Picts at the river ford."),
