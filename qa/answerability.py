@@ -167,10 +167,10 @@ def find_answer(
     ents = evidence.entities([sentences[i] for i in pool])
     best: Found | None = None
     for i, entities in zip(pool, ents, strict=True):
-        if contradicts(analysis, sentences[i].text) or relations.mismatch(analysis.question, sentences[i].text):
+        if contradicts(analysis, sentences[i].text):
             continue
         found = _pick(analysis, sentences[i], entities)
-        if found is None:
+        if found is None or relations.mismatch(analysis.question, sentences[i].text):  # parsed only if needed
             continue
         entity, loose = found
         gaps = unmet(analysis, sentences[i].text)
