@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, conflict_text, lexical, refusal_text, relations
+from qa import answerability, conflict_text, lexical, refusal_text, relations, sentence_features
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
@@ -50,13 +50,6 @@ OTHER_ARTICLE_MARGIN = 0.06
 # A date question whose chosen sentences place nothing in time may add a sentence of the best sentence's article
 # that does, within the margin a sentence from another article gets.
 DATED_MARGIN = MARGIN + OTHER_ARTICLE_MARGIN
-
-_REASON = re.compile(
-    r"\b(because|since|so that|in order to|as a result|reason|aim(?:s|ed)? to|seek(?:s|ing)? to|wants? to|"
-    r"in the wake of|due to|given that|therefore|thus|would like|dreams? of|to show|to restore|to support)\b",
-    re.IGNORECASE,
-)
-
 
 _TERMINAL = re.compile(r"[.!…][\"'”’)\]]*\s*$")
 
@@ -108,31 +101,6 @@ class Plan:
     unmet: tuple[str, ...] = ()
     about: bool = False
     conflict: tuple[Scored, Entity] | None = None  # another article's different value, stated before its sentence
-
-
-def _type_evidence(qtype: str, sentence: str, question_names: set[str]) -> float:
-    if qtype == "date":
-        return 1.0 if lexical.has_date(sentence) else 0.0
-    if qtype == "number":
-        return 1.0 if lexical.has_number(sentence) else 0.0
-    if qtype in ("person", "place"):
-        return 1.0 if lexical.name_tokens(sentence) - question_names else 0.0
-    if qtype == "reason":
-        return 1.0 if _REASON.search(sentence) else 0.0
-    return 0.0
-
-
-def _lexical_coverage(query_terms: dict[str, float], sentence: str) -> float:
-    if not query_terms:
-        return 0.0
-    present = set(lexical.content_terms(sentence))
-    total = sum(query_terms.values())
-    return sum(w for t, w in query_terms.items() if t in present) / total
-
-
-def _query_terms(query: str) -> dict[str, float]:
-    names = lexical.name_tokens(query)
-    return {t: (1.5 if t in names else 1.0) for t in lexical.content_terms(query)}
 
 
 class ExtractiveGenerator(Generator):
@@ -190,7 +158,7 @@ class ExtractiveGenerator(Generator):
         relevance = np.maximum(sims, sentence_vecs @ vecs[1]) if context else sims
         qtype = lexical.question_type(question)
         qnames = lexical.name_tokens(query)
-        terms = _query_terms(query)
+        terms = sentence_features.query_terms(query)
         scored = []
         for (hit_no, s), sim, relevant in zip(cands, sims, relevance, strict=True):
             n_words = len(s.text.split())
@@ -205,8 +173,8 @@ class ExtractiveGenerator(Generator):
                 penalty += 0.2
             total = (
                 W_SEMANTIC * float(sim)
-                + W_LEXICAL * _lexical_coverage(terms, s.text)
-                + W_TYPE * _type_evidence(qtype, s.text, qnames)
+                + W_LEXICAL * sentence_features.lexical_coverage(terms, s.text)
+                + W_TYPE * sentence_features.type_evidence(qtype, s.text, qnames)
                 + W_RANK / hit_no
                 - penalty
             )
