@@ -102,26 +102,8 @@ def lexically_supported(claim: str, quote: str) -> bool:
     return not missing_facts(claim, quote)
 
 
-# Endings of adjectival and demonym forms ("Russian", "Chinese", "Spanish", "French", "Israeli").
-_ADJECTIVAL = ("ians", "ian", "ans", "an", "ese", "ish", "ch", "i")
-_VOWELS = frozenset("aeiouy")
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _MODAL_MONTHS = frozenset({"may", "march"})  # also words: a month only next to a number ("May 29", "29 March")
-
-
-def _skeleton(word: str) -> str:
-    """The word's consonants after its first letter: France "frnc", French "frnch", Russia "rss"."""
-    return word[:1] + "".join(ch for ch in word[1:] if ch.isalpha() and ch not in _VOWELS)
-
-
-def _adjectival_pair(a: str, b: str) -> bool:
-    """True when one folded word is the adjectival or demonym form of the other (French/France, Russian/Russia,
-    Chinese/China): it ends like an adjective and the other's consonants (at least three) begin its own."""
-    for adj, base in ((a, b), (b, a)):
-        sk, base_sk = _skeleton(adj), _skeleton(base)
-        if adj != base and adj.endswith(_ADJECTIVAL) and 3 <= len(base_sk) <= len(sk) and sk.startswith(base_sk):
-            return True
-    return False
 
 
 def _calendar_words(text: str) -> set[str]:
@@ -162,7 +144,7 @@ def missing_facts(claim: str, quote: str) -> set[str]:
                 continue
             if len(tok) >= 4 and any(w.startswith(tok) for w in quote_words):
                 continue
-            if any(_adjectival_pair(tok, w) for w in quote_names):
+            if any(lexical.same_place(tok, w) for w in quote_names):
                 continue
             missing.add(tok)
     return missing | (_calendar_words(claim) - _calendar_words(quote))
