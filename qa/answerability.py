@@ -80,6 +80,7 @@ _CAPITALISED = re.compile(
     r"[A-Z][\w’'\-]+(?:\s+(?:(?:de|aan|am|an|von|van|der|den|du|la|le|of|the)\s+)*[A-Z][\w’'\-]+)*")
 _POSSESSIVE = re.compile(r"^(?:[’']s)?\s*")
 _PERIOD_NOUNS = frozenset("period era age time epoch".split())  # "what period": the Miocene, the Jurassic Period
+_DATE_JOIN = re.compile(r",? ")  # what joins the parts of one written date
 _MAX_POOL = 8  # sentences looked at, best first
 # Ranks a sentence lower among those holding a candidate, per constraint of the question (a name, date or place
 # it gives, the noun 'how many' counts) the sentence does not mention. Only for ranking: as a penalty on the
@@ -231,7 +232,27 @@ def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Ent
         found = held_by_role(analysis, sentence, found)
     if not found:
         return None
-    return _nearest(analysis, sentence.text, found), is_loose
+    return _whole_date(sentence.text, _nearest(analysis, sentence.text, found), found), is_loose
+
+
+def _whole_date(text: str, e: Entity, found: Sequence[Entity]) -> Entity:
+    """A date candidate joined with the date candidates written right next to it, which the small recogniser
+    often splits ('Thursday' and 'November 26, 2015' of 'Thursday, November 26, 2015'): the short answer is the
+    whole date. Two parts that both hold digits ('2012, 2013') are a list, not one date."""
+    if e.label != "DATE":
+        return e
+    start, end = e.start, e.end
+    dates = sorted((d for d in found if d.label == "DATE"), key=lambda d: d.start)
+    def parts_of_one(a: str, b: str) -> bool:  # 'Thursday' + 'November 26, 2015', not '2012' + '2013' (a list)
+        return not (any(ch.isdigit() for ch in a) and any(ch.isdigit() for ch in b))
+
+    for d in dates:  # forward: each next part starts right after the last
+        if d.start > end and _DATE_JOIN.fullmatch(text[end:d.start]) and parts_of_one(text[start:end], d.text):
+            end = d.end
+    for d in reversed(dates):
+        if d.end < start and _DATE_JOIN.fullmatch(text[d.end:start]) and parts_of_one(d.text, text[start:end]):
+            start = d.start
+    return e if (start, end) == (e.start, e.end) else Entity(text[start:end], start, end, "DATE")
 
 
 def _new(analysis: QuestionAnalysis, found: list[Entity]) -> list[Entity]:

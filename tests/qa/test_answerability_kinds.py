@@ -120,3 +120,21 @@ def test_default_setting_is_on() -> None:
     from qa import get_settings
 
     assert get_settings().answer.answerability is True
+
+
+@pytest.mark.parametrize(("text", "short"), [
+    ("France's President Francois Hollande, left, and Russian President Vladimir Putin enter a hall for their news "
+     "conference following the talks in Moscow, Russia, Thursday, November 26, 2015.", "Thursday, November 26, 2015"),
+    ("The two presidents met again in 2012, 2013 and 2014.", None),
+])
+def test_a_date_the_recogniser_splits_is_the_whole_short_answer(text: str, short: str | None) -> None:
+    """The small recogniser reads 'Thursday' and 'November 26, 2015' as two dates: the short answer joins them.
+    Years in a list are not joined into one date."""
+    found = answerability._pick(answerability.analyze("On what date did the presidents meet in Moscow?"),
+                                Sentence("a.txt", 0, len(text), text), sentence_entities([text])[0])
+    assert found is not None
+    if short is None:
+        assert "," not in found[0].text
+    else:
+        assert found[0].text == short
+        assert text[found[0].start:found[0].end] == short
