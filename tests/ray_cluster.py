@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ def ray_cluster() -> Iterator[Any]:
     import ray
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": NODE_CPUS, "include_dashboard": False})
+    cluster = _start_head(Cluster)
     try:
         cluster.add_node(num_cpus=NODE_CPUS)
         cluster.wait_for_nodes()
@@ -37,6 +38,23 @@ def ray_cluster() -> Iterator[Any]:
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def _start_head(cluster_class: Any) -> Any:
+    """The cluster with its head node. Ray waits a fixed 30 s for a new raylet to register; under CI's load it once
+    took longer ("The current node timed out during startup"). The processes of that attempt are stopped and the
+    head is started once more."""
+    try:
+        return cluster_class(initialize_head=True, head_node_args={"num_cpus": NODE_CPUS, "include_dashboard": False})
+    except Exception as e:
+        if "timed out during startup" not in str(e):
+            raise
+        for pid in descendant_pids("/ray/"):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return cluster_class(initialize_head=True, head_node_args={"num_cpus": NODE_CPUS, "include_dashboard": False})
 
 
 def descendant_pids(marker: str) -> list[int]:
