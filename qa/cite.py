@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -131,23 +132,56 @@ def missing_facts(claim: str, quote: str) -> set[str]:
     ('French' for 'France' and back), or glued to a neighbour by a typo of the article ('ISIS' in 'ISISinto',
     'EUmembers' for 'EU members'; words of four letters or more).
     """
-    missing = {n for n in lexical.numbers(claim) if n not in lexical.numbers(quote)}
+    c_numbers, c_tokens, c_calendar = _claim_facts(claim)
+    q = _quote_facts(quote)
+    missing = {n for n in c_numbers if n not in q.numbers}
+    for tok in c_tokens:
+        if lexical.stem(tok) in q.plain or tok in q.glued:
+            continue
+        if len(tok) >= 4 and any(w.startswith(tok) for w in q.words):
+            continue
+        if any(lexical.same_place(tok, w) for w in q.names):
+            continue
+        missing.add(tok)
+    return missing | (c_calendar - q.calendar)
+
+
+@dataclass(frozen=True)
+class _QuoteFacts:
+    """What ``missing_facts`` looks for a claim's facts in, read once per quote text."""
+
+    numbers: frozenset[str]
+    words: tuple[str, ...]
+    plain: frozenset[str]
+    glued: frozenset[str]
+    names: frozenset[str]
+    calendar: frozenset[str]
+
+
+# The support check compares every claim with every candidate quote of the chunks it cites, and the same quotes
+# come back question after question: what it reads from a text is kept (pure functions of the text alone).
+_FACTS_CACHE = 8192
+
+
+@lru_cache(maxsize=_FACTS_CACHE)
+def _quote_facts(quote: str) -> _QuoteFacts:
     quote_words = re.findall(r"[a-z0-9]+", lexical.fold(quote))
-    plain = {lexical.stem(w) for w in quote_words}
-    glued = {a + b for a, b in zip(quote_words, quote_words[1:], strict=False)}
-    quote_names = {t for name in lexical.proper_names(quote) for t in re.findall(r"[a-z]+", name)}
-    for name in lexical.proper_names(claim):
-        for tok in re.findall(r"[a-z0-9]+", name):
-            if tok in lexical.MONTHS or tok in lexical.STOPWORDS or tok.isdigit() or len(tok) <= 1:
-                continue
-            if lexical.stem(tok) in plain or tok in glued:
-                continue
-            if len(tok) >= 4 and any(w.startswith(tok) for w in quote_words):
-                continue
-            if any(lexical.same_place(tok, w) for w in quote_names):
-                continue
-            missing.add(tok)
-    return missing | (_calendar_words(claim) - _calendar_words(quote))
+    return _QuoteFacts(
+        numbers=frozenset(lexical.numbers(quote)),
+        words=tuple(quote_words),
+        plain=frozenset(lexical.stem(w) for w in quote_words),
+        glued=frozenset(a + b for a, b in zip(quote_words, quote_words[1:], strict=False)),
+        names=frozenset(t for name in lexical.proper_names(quote) for t in re.findall(r"[a-z]+", name)),
+        calendar=frozenset(_calendar_words(quote)),
+    )
+
+
+@lru_cache(maxsize=_FACTS_CACHE)
+def _claim_facts(claim: str) -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+    """The claim's numbers, the words of its proper names that must be found in a quote, its calendar words."""
+    tokens = tuple(tok for name in lexical.proper_names(claim) for tok in re.findall(r"[a-z0-9]+", name)
+                   if not (tok in lexical.MONTHS or tok in lexical.STOPWORDS or tok.isdigit() or len(tok) <= 1))
+    return frozenset(lexical.numbers(claim)), tokens, frozenset(_calendar_words(claim))
 
 
 def _candidates(
@@ -221,6 +255,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
             offset += 1
 
     date_only = [lexical.is_date_only(c.text) for c in claims]
+    chosen: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}  # (claim, hit) -> choose()
     citations: list[Citation] = []
     number_of: dict[tuple[str, int, int], int] = {}
     pieces: list[str] = []
@@ -239,13 +274,16 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
             cands = per_hit[n]
 
             def choose(i: int, n: int = n, cands: list[Sentence] = cands) -> tuple[int, np.ndarray, np.ndarray]:
+                if (i, n) in chosen:  # a claim is weighed against a chunk's candidates once
+                    return chosen[(i, n)]
                 sims = cand_vecs[n] @ claim_vecs[i]
                 lex_ok = np.array([lexically_supported(claims[i].text, c.text) for c in cands])
                 # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
                 penalty = np.array([0.0 if k < len(sentences[n]) else 0.03 for k in range(len(cands))])
                 if n in dateline_at and not date_only[i]:
                     penalty[dateline_at[n]] = np.inf  # the dateline backs a claim that only states a date
-                return int(np.argmax(sims + lex_ok * 1.0 - penalty)), sims, lex_ok
+                chosen[(i, n)] = int(np.argmax(sims + lex_ok * 1.0 - penalty)), sims, lex_ok
+                return chosen[(i, n)]
 
             best, sims, lex_ok = choose(ci)
             # A short answer ("Versailles.") followed by the sentence it comes from, citing the same chunk: quote

@@ -42,6 +42,7 @@ _CAP_SEQ = re.compile(
 )
 
 
+@lru_cache(maxsize=50_000)  # the answer path folds the same sentences over and over (a pure function of its text)
 def fold(text: str) -> str:
     """Lower-case, strip accents, straighten quotes: 'François’s' → "francois's"."""
     text = unicodedata.normalize("NFKD", text)
