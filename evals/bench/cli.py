@@ -20,12 +20,14 @@ from evals.bench import OPT_IN, SECTIONS
               help="Run only these sections: " + ", ".join(SECTIONS) + " (default: all but "
               + ", ".join(OPT_IN) + ", which needs the [scale] extra).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or progress lines.")
-def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet: bool) -> None:
+@click.pass_context
+def bench(ctx: click.Context, quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet: bool) -> None:
     """Measure indexing speed, query latency per stage, the product's FAISS indexes up to 1M vectors, memory
     and the ONNX embedding backend; write bench.json, report.md and plots.
 
     The full run takes ~18 minutes on 2 quiet cores, more when they are busy (progress bars show where it
-    is); --quick 1-3 minutes.
+    is); --quick 1-3 minutes. With citeqa's --config FILE, the seed index and every process measured use that
+    file's settings (answers always extractive), so a setting is compared on and off in one tree.
 
     Examples: citeqa bench --quick --out runs/bench-quick;
     citeqa bench --sections vectors --out runs/bench-vectors (the FAISS indexes at 10k, 100k and 1M only)
@@ -39,7 +41,8 @@ def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet
         if unknown or not names:
             raise click.BadParameter(f"unknown section(s) {', '.join(unknown) or '(none)'}; choose from "
                                      + ", ".join(SECTIONS), param_hint="--sections")
-    result = run_bench(quick=quick, out_dir=out_dir, progress=not quiet, sections=names)
+    config = (ctx.obj or {}).get("config")
+    result = run_bench(quick=quick, out_dir=out_dir, progress=not quiet, sections=names, config=config)
     if as_json:
         click.echo(json.dumps(json.loads((out_dir / "bench.json").read_text(encoding="utf-8")), indent=2))
         return
@@ -51,6 +54,8 @@ def bench(quick: bool, out_dir: Path, as_json: bool, sections: str | None, quiet
 def summary_lines(result: dict, out_dir: Path) -> str:
     """A few lines a person reads after the run: the headline numbers and where the report is."""
     lines = [f"report: {out_dir / 'report.md'}  (numbers: {out_dir / 'bench.json'})"]
+    if (result.get("meta") or {}).get("config"):
+        lines.append(f"settings: {result['meta']['config']}")
     ix = result.get("indexing")
     if ix:
         lines.append(f"indexing: {ix['build_chunks_per_s']['median']:.0f} chunks/s "

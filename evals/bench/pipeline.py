@@ -194,19 +194,23 @@ def cli_command() -> list[str]:
     return [exe]
 
 
-def bench_cold_start(index_dir: Path, question: str, *, runs: int, home: Path, progress: Progress) -> dict[str, Any]:
+def bench_cold_start(index_dir: Path, question: str, *, runs: int, home: Path, progress: Progress,
+                     config: Path | None = None) -> dict[str, Any]:
     """Wall time of ``citeqa ask QUESTION`` in a fresh process (spawn → answer printed → exit) with
     answer.answerability on (``ask_s``, the default) and off (``ask_off_s``), and of ``citeqa --help`` (the
     interpreter and CLI imports alone). The commands take turns within each run, so a busy machine slows them
-    alike; ``on_off_ratio`` is the median of the runs' on/off ratios."""
+    alike; ``on_off_ratio`` is the median of the runs' on/off ratios. ``config``: the settings file the
+    commands read (as ``CITEQA_CONFIG``; answerability is still set on and off by the environment)."""
     env = {**os.environ, "CITEQA_HOME": str(home), "CITEQA_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "CITEQA_CONFIG", "CITEQA_ANSWER__ANSWERABILITY"):
         env.pop(var, None)
+    if config is not None:
+        env["CITEQA_CONFIG"] = str(config)
     cmd = cli_command()
     out: dict[str, Any] = {"command": " ".join([Path(cmd[0]).name, *cmd[1:], "ask", "…"])}
     ask = ["ask", "--backend", "extractive", question]
-    commands = {"help": (["--help"], {}), "ask": (ask, {}),
+    commands = {"help": (["--help"], {}), "ask": (ask, {"CITEQA_ANSWER__ANSWERABILITY": "true"}),
                 "ask_off": (ask, {"CITEQA_ANSWER__ANSWERABILITY": "false"})}
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):

@@ -44,6 +44,8 @@ def render_markdown(result: dict[str, Any], plots: dict[str, str]) -> str:
         f"{meta.get('faiss_search_threads')}; torch uses {meta.get('torch_threads')} threads.",
         "",
     ]
+    if meta.get("config"):
+        lines += [f"Settings: `{meta['config']}` (`citeqa --config`), answers extractive.", ""]
     if result.get("errors"):
         lines += ["**Sections that failed:**", ""] + [f"- {k}: `{v}`" for k, v in result["errors"].items()] + [""]
     lines += _indexing_md(result.get("indexing"), plots)

@@ -136,7 +136,7 @@ class _Progress:
 
 
 def run_bench(*, quick: bool, out_dir: Path, progress: bool,
-              sections: Sequence[str] | None = None) -> dict[str, Any]:
+              sections: Sequence[str] | None = None, config: Path | None = None) -> dict[str, Any]:
     """Run the bench and write ``bench.json``, ``report.md`` and PNG plots into ``out_dir``.
 
     Args:
@@ -145,6 +145,8 @@ def run_bench(*, quick: bool, out_dir: Path, progress: bool,
         out_dir: created if needed; existing bench files in it are overwritten.
         progress: show progress bars and one line per measurement on stderr.
         sections: run only these of ``SECTIONS`` (None: all).
+        config: a JSON settings file (``citeqa --config``) every measured process uses (see ``run_plan``);
+            None: the default settings.
 
     Returns:
         The result written to ``bench.json`` (sections ``indexing``, ``latency``, ``cold_start``,
@@ -152,17 +154,26 @@ def run_bench(*, quick: bool, out_dir: Path, progress: bool,
 
     Raises:
         ValueError: an unknown section name.
+        ConfigError: ``config`` cannot be read or holds an invalid setting.
 
     Example:
         >>> run_bench(quick=True, out_dir=Path("runs/bench-quick"), progress=False)["meta"]["quick"]
         True
     """
-    return run_plan(QUICK if quick else FULL, quick=quick, out_dir=out_dir, progress=progress, sections=sections)
+    return run_plan(QUICK if quick else FULL, quick=quick, out_dir=out_dir, progress=progress, sections=sections,
+                    config=config)
 
 
 def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, embedder: Any = None,
-             sections: Sequence[str] | None = None) -> dict[str, Any]:
-    """``run_bench`` with an explicit plan (and optionally an already loaded embedder)."""
+             sections: Sequence[str] | None = None, config: Path | None = None) -> dict[str, Any]:
+    """``run_bench`` with an explicit plan (and optionally an already loaded embedder).
+
+    ``config``: the settings file is the config-file layer (``CITEQA_CONFIG``) of this process and of every
+    process the bench starts, so environment variables still override it (the cold start's off runs set
+    ``CITEQA_ANSWER__ANSWERABILITY``). The seed index is built with its embedding model, chunking and index
+    settings; the latency, cold-start and memory sections answer with its answer and retrieval settings
+    (always with the extractive backend). Without it, the seed index and the latency section use the defaults.
+    """
     selected = [s for s in SECTIONS if s not in OPT_IN] if sections is None else list(dict.fromkeys(sections))
     unknown = [name for name in selected if name not in SECTIONS]
     if unknown or not selected:
@@ -181,7 +192,11 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
     from evals.bench.report import write_report
     from evals.bench.stats import machine_info
     from evals.sets import SETS_DIR, load_eval_set
+    from qa.config import get_settings
 
+    if config is not None:
+        config = Path(config).resolve()
+        get_settings(config)  # a missing, unreadable or invalid file stops here, with one line
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -193,7 +208,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         "meta": {"version": BENCH_VERSION, "quick": quick, "plan": plan.__dict__, "sections": selected,
                  "started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine_info(),
                  "faiss_build_threads": faiss_threads, "faiss_search_threads": SEARCH_THREADS,
-                 "torch_threads": None, "auto_approx_threshold_now": AUTO_APPROX_THRESHOLD},
+                 "torch_threads": None, "auto_approx_threshold_now": AUTO_APPROX_THRESHOLD,
+                 "config": None if config is None else str(config)},
         "errors": {},
     }
     work = Path(tempfile.mkdtemp(prefix="citeqa-bench-"))
@@ -202,8 +218,10 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
     # The product's ONNX export cache (<data dir>/cache): made once by setup below, reused by every section and
     # by the subprocesses (cold start, memory, UI), whose data dir is the throwaway `home`. Without this the
     # first cold start would time the one-time export.
-    from qa.config import get_settings
-
+    previous_config_env = os.environ.get("CITEQA_CONFIG")
+    if config is not None:
+        os.environ["CITEQA_CONFIG"] = str(config)
+    base = get_settings() if config is not None else None  # the config's settings (None: the defaults)
     model_cache = get_settings().embedding.cache_dir
     previous_cache_env = os.environ.get("CITEQA_EMBEDDING__CACHE_DIR")
     os.environ["CITEQA_EMBEDDING__CACHE_DIR"] = str(model_cache)
@@ -231,13 +249,17 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         gc.collect()
         return value
 
+    embedding_settings = (EmbeddingSettings(cache_dir=model_cache) if base is None
+                          else base.embedding.model_copy(update={"cache_dir": model_cache}))
+    seed_chunking = ChunkSettings() if base is None else base.chunking
+    seed_index = IndexSettings() if base is None else base.index
     try:
         # -- setup: model, seed articles, seed index, eval items, real anchor embeddings ----------------------
         state: dict[str, Any] = {}
 
         def setup() -> None:
             t0 = time.perf_counter()
-            state["emb"] = embedder or load_embedder(EmbeddingSettings(cache_dir=model_cache))
+            state["emb"] = embedder or load_embedder(embedding_settings)
             load_s = time.perf_counter() - t0
             seeds = load_articles(None).articles
             state["seeds"] = seeds
@@ -248,8 +270,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
             from qa.evidence import SpacyEntities
 
             t0 = time.perf_counter()  # with the sentence entities `citeqa index` stores (answer.answerability is on)
-            build_index(seeds, index_dir=state["seed_dir"], embedder=state["emb"], chunking=ChunkSettings(),
-                        index_settings=IndexSettings(), progress=False, entities=SpacyEntities())
+            build_index(seeds, index_dir=state["seed_dir"], embedder=state["emb"], chunking=seed_chunking,
+                        index_settings=seed_index, progress=False, entities=SpacyEntities())
             state["seed_build_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             texts = bench_data.base_texts(seeds)
@@ -260,6 +282,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
             bar(f"setup: model loaded in {load_s:.1f} s, seed index in {state['seed_build_s']:.1f} s; "
                 f"{len(texts)} anchor texts embedded in {time.perf_counter() - t0:.1f} s")
             result["meta"]["anchor_texts"] = len(texts)
+            result["meta"]["embedding_model"] = getattr(state["emb"], "model_id", None)
             result["meta"]["torch_threads"] = _torch_threads()  # once the embedder has loaded torch
 
         section("setup", setup)
@@ -284,8 +307,10 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         queries = bench_pipeline.query_variants(items, plan.latency_variants)
 
         def qa_factory(index_dir: Path) -> Callable[[], Any]:
-            settings = get_settings({"index": {"dir": str(index_dir)}, "generator": {"backend": "extractive"},
-                                     "retrieval": RetrievalSettings().model_dump()})
+            chosen: dict[str, Any] = {"index": {"dir": str(index_dir)}, "generator": {"backend": "extractive"}}
+            if base is None:
+                chosen["retrieval"] = RetrievalSettings().model_dump()
+            settings = get_settings(chosen)
             index = Index.load(index_dir, embedder=emb, chunking=settings.chunking)
             return lambda: QA(settings, index, emb)
 
@@ -310,7 +335,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         def cold_start() -> dict[str, Any]:
             with bar.steps(1, "cold start commands") as tick:
                 return bench_pipeline.bench_cold_start(state["seed_dir"], state["items"][0].question,
-                                                       runs=plan.cold_runs, home=home, progress=_ticking(bar, tick))
+                                                       runs=plan.cold_runs, home=home, progress=_ticking(bar, tick),
+                                                       config=config)
 
         section("cold_start", cold_start)
 
@@ -378,7 +404,7 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
         def scale() -> dict[str, Any]:  # 6. Ray ingestion, Milvus vs FAISS (evals/bench/scale.py)
             from evals.bench.scale import bench_scale
 
-            return bench_scale(emb, EmbeddingSettings(cache_dir=model_cache), state["sentences"], state["anchors"],
+            return bench_scale(emb, embedding_settings, state["sentences"], state["anchors"],
                                work=work, quick=quick, progress=bar)
 
         section("scale", scale)
@@ -386,10 +412,12 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
     finally:
         bar.close()
         shutil.rmtree(work, ignore_errors=True)
-        if previous_cache_env is None:
-            os.environ.pop("CITEQA_EMBEDDING__CACHE_DIR", None)
-        else:
-            os.environ["CITEQA_EMBEDDING__CACHE_DIR"] = previous_cache_env
+        for name, previous in (("CITEQA_EMBEDDING__CACHE_DIR", previous_cache_env),
+                               ("CITEQA_CONFIG", previous_config_env)):
+            if previous is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = previous
 
 
 def _ticking(bar: Callable[[str], None], tick: Callable[[], None]) -> Callable[[str], None]:

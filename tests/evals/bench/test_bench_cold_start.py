@@ -32,10 +32,11 @@ def test_cold_start_runs_ask_with_and_without_answerability(tmp_path: Path, monk
     index_dir = tmp_path / "index"
     build_index(load_articles(None).articles[:2], index_dir=index_dir, embedder=HashEmbedder(),
                 chunking=ChunkSettings(), index_settings=IndexSettings(), progress=False)
-    monkeypatch.setenv("CITEQA_EMBEDDING__MODEL", "hash")
-    monkeypatch.setenv("CITEQA_ANSWER__ANSWERABILITY", "false")  # the section sets it itself, for its off runs only
+    config = tmp_path / "hash.json"  # the commands read it (citeqa --config of the bench): a hash-model index
+    config.write_text('{"embedding": {"model": "hash"}}', encoding="utf-8")
+    monkeypatch.setenv("CITEQA_ANSWER__ANSWERABILITY", "false")  # the section sets it itself, for each run
     lines: list[str] = []
     out = bench_cold_start(index_dir, "Where did Macron host Putin?", runs=1, home=tmp_path / "home",
-                           progress=lines.append)
+                           progress=lines.append, config=config)
     assert {"ask_s", "ask_off_s", "help_s"} <= set(out) and out["on_off_ratio"] > 0
     assert len(lines) == 1 and "without" in lines[0]

@@ -60,3 +60,32 @@ def test_index_facts_come_through_the_index_api(sentences, tmp_path):
     texts = _gen_chunk_texts(tmp_path / "ix", 3, emb)
     assert len(texts) == 3 and all(any(t in a.text for a in articles) for t in texts)
     assert _gen_chunk_texts(tmp_path / "missing", 3, emb) == []
+
+
+@pytest.mark.heavy
+def test_run_plan_measures_with_the_config_settings(tmp_path, monkeypatch):
+    """With a settings file, the seed index is built with its embedding model and the latency section answers
+    with its answer settings (before, the bench used the defaults whatever --config said)."""
+    monkeypatch.delenv("CITEQA_CONFIG", raising=False)
+    cfg = tmp_path / "cfg.json"
+    # nothing refused (with the default answer settings, 2 of these 3 questions are refused on the hash embedder)
+    cfg.write_text(json.dumps({"embedding": {"model": "hash"},
+                               "answer": {"refusal_threshold": 0.0, "answerability": False}}), encoding="utf-8")
+    plan = BenchPlan(anchor_texts=20, latency_items=3, latency_variants=1, latency_passes=1)
+    result = run_plan(plan, quick=True, out_dir=tmp_path / "out", progress=False, sections=["latency"],
+                      config=cfg)
+    assert result["errors"] == {}
+    assert result["meta"]["config"] == str(cfg.resolve()) and result["meta"]["embedding_model"] == "hash"
+    seed = result["latency"]["seed"]
+    assert seed["queries"] == 3 and seed["refused_last_pass"] == 0
+    assert "CITEQA_CONFIG" not in __import__("os").environ  # put back as it was
+    assert f"Settings: `{cfg.resolve()}`" in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+
+
+def test_run_plan_stops_on_a_config_it_cannot_read(tmp_path):
+    from corpus.errors import CiteqaError
+
+    with pytest.raises(CiteqaError, match="missing.json"):
+        run_plan(QUICK, quick=True, out_dir=tmp_path / "out", progress=False, sections=["latency"],
+                 config=tmp_path / "missing.json")
+    assert not (tmp_path / "out").exists()
