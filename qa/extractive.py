@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, conflict_text, lexical, refusal_text, relations, sentence_features
+from qa import answerability, conflict_text, lexical, reasons, refusal_text, relations, sentence_features
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
@@ -206,11 +206,13 @@ class ExtractiveGenerator(Generator):
     ) -> Plan:
         """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal).
 
-        An answer also quotes the sentence that continues its first one (``_with_continuation``); that sentence plays
-        no part in deciding whether to answer."""
+        An answer also quotes the sentence that continues its first one (``_with_continuation``) and, for a
+        why-question, the sentence of that paragraph that gives the reason (``reasons.with_reason``); those play no
+        part in deciding whether to answer."""
         scored = self.score(question, hits, evidence, query=query, history=history)
         plan = self._decide(question, scored, evidence, query=query, history=history)
-        return self._with_continuation(self._widened(plan, scored, evidence), scored, evidence)
+        plan = self._with_continuation(self._widened(plan, scored, evidence), scored, evidence)
+        return replace(plan, chosen=reasons.with_reason(query or question, plan.chosen, scored, evidence))
 
     def _decide(
         self,

@@ -9,6 +9,7 @@ import pytest
 from corpus.types import Article
 from embeddings import HashEmbedder
 from embeddings.types import Hit
+from qa import reasons
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.extractive import ExtractiveGenerator, Plan, Scored
@@ -110,3 +111,79 @@ def test_a_sentence_far_below_the_best_is_not_quoted() -> None:
     decided = Plan([scored[0]], 0.7)
     widened = ExtractiveGenerator(AnswerSettings())._widened(decided, sorted(scored, key=lambda c: -c.score), evidence)
     assert widened.chosen == [scored[0]]
+
+
+# --- a why-question's reason, a few sentences after the sentence that tells the event (qa/reasons.py) ---------------
+
+BRIDGE = (
+    "Riverside council\n\n"
+    "The council closed the old bridge to all traffic in March. The reasons for this were several. First, inspectors "
+    "found deep cracks in two of its piers. Second, the new crossing downstream had opened a month earlier. "
+    "Shopkeepers on the east bank were not consulted.\n"
+)
+TRIAL = (
+    "The minister and the trial\n\n"
+    "The minister's refusal to comment on the fraud trial of her former adviser drew criticism from the opposition. "
+    "She was asked about the case twice at Monday's briefing. She said she would not comment on the trial while the "
+    "jury was still out. Any remark from the government would not help the court reach a fair verdict, her spokesman "
+    "said later.\n"
+)
+
+
+def test_reasons_announced_by_a_continuation_are_quoted_as_they_are_listed() -> None:
+    quoted = _texts(_plan(BRIDGE, "Why did the council close the old bridge to all traffic?"))
+    assert quoted == [
+        "The council closed the old bridge to all traffic in March.",
+        "The reasons for this were several.",
+        "First, inspectors found deep cracks in two of its piers.",
+        "Second, the new crossing downstream had opened a month earlier.",
+    ]  # the announcement alone holds no reason; the list ends where the paragraph stops going through it
+
+
+def test_a_reason_that_points_back_is_quoted_with_the_sentence_that_restates_the_event() -> None:
+    quoted = _texts(_plan(TRIAL, "Why did the minister refuse to comment on the fraud trial of her former adviser?"))
+    assert quoted[0].startswith("The minister's refusal to comment")
+    assert quoted[1].startswith("She was asked about the case")  # the continuation, as before
+    assert quoted[2:] == [
+        "She said she would not comment on the trial while the jury was still out.",
+        "Any remark from the government would not help the court reach a fair verdict, her spokesman said later.",
+    ]
+
+
+def test_a_sentence_with_a_goal_but_no_tie_to_the_event_is_not_quoted() -> None:
+    text = BRIDGE.replace(
+        "The reasons for this were several. First, inspectors found deep cracks in two of its piers. Second, the new "
+        "crossing downstream had opened a month earlier.",
+        "Residents of the east bank have complained for years. A new bus line will help commuters reach the centre.")
+    quoted = _texts(_plan(text, "Why did the council close the old bridge to all traffic?"))
+    assert quoted == ["The council closed the old bridge to all traffic in March."]
+
+
+def test_no_further_sentence_when_the_event_sentence_states_its_reason() -> None:
+    text = BRIDGE.replace("to all traffic in March.", "to all traffic in March because its piers were cracked.")
+    quoted = _texts(_plan(text, "Why did the council close the old bridge to all traffic?"))
+    assert quoted[0] == "The council closed the old bridge to all traffic in March because its piers were cracked."
+    assert not any(q.startswith(("First,", "Second,")) for q in quoted)
+
+
+def test_the_reason_is_not_taken_from_the_next_paragraph() -> None:
+    text = TRIAL.replace(" Any remark from the government", "\n\nAny remark from the government")
+    quoted = _texts(_plan(text, "Why did the minister refuse to comment on the fraud trial of her former adviser?"))
+    assert not any(q.startswith("Any remark") for q in quoted)
+
+
+def test_only_a_why_question_gets_the_reason() -> None:
+    quoted = _texts(_plan(BRIDGE, "When did the council close the old bridge to all traffic?"))
+    assert not any(q.startswith(("First,", "Second,")) for q in quoted)
+
+
+@pytest.mark.parametrize(("sentence", "holds"), [
+    ("The reasons for this were multifold.", False),  # announces reasons, gives none
+    ("There were two main reasons for the delay.", False),
+    ("The reason was that the piers had cracked.", True),
+    ("Turning to the court also avoids a public quarrel.", True),
+    ("That would not help the talks.", True),
+    ("The council met on Monday.", False),
+])
+def test_what_holds_a_reason(sentence: str, holds: bool) -> None:
+    assert reasons.holds_reason(sentence) is holds

@@ -1,0 +1,149 @@
+"""The reason a why-question asks for, when the sentence that states the question's event does not hold it.
+
+An article often tells an event in one sentence and its reason a few sentences later, with no causal connective:
+
+    "Hollande turned to the European Union, not NATO, for additional support and solidarity. The reasons for this
+    were multifold. For one, the EU is better equipped to deal with law enforcement and border security issues."
+
+    "The second piece of good news was Macron's public decision not to moralize on ... human rights. "With regard to
+    human rights issues, we have discussed this. Yes, we mentioned specific cases, but we will not publicly discuss
+    these particular cases. I don't think that would help achieve progress on these issues," said the French
+    president."
+
+The extractive answer quotes the event sentence (and the one that continues it); when none of those holds a reason,
+``reason_sentences`` picks, from the next few sentences of the same paragraph, the one that does:
+  - after a sentence announcing reasons ("The reasons for this were multifold", "There were two reasons"), the
+    sentences that go through them ("For one, ...", "Two, ...", "Second, ...");
+  - otherwise the first sentence holding a reason or a goal (a causal connective, a reason noun, "would help",
+    "avoids", "in a bid to", ...) that is tied to the question's event: it shares a content word of the question
+    (names aside), or the sentence just before it restates the event (two or more of the question's content words)
+    and is quoted with it, since the reason points back to it ("I don't think that would help ...").
+Position alone never picks a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
+
+from qa import lexical
+from qa.evidence import Evidence, Sentence
+from qa.sentence_features import REASON
+
+WINDOW = 4  # how many sentences after the quoted event sentence (and its continuation) are read
+
+# A reason or a goal stated without a causal connective ("that would help achieve progress", "Turning to the EU also
+# avoids antagonizing Russia", "in a bid to", "with a view to").
+_GOAL = re.compile(
+    r"\b(?:(?:would|could|will|might|should|did|does|do)(?:\s+not|n[’']t)?\s+(?:help|allow|enable|let|lead|"
+    r"prevent|avoid|ensure|undermine|hurt|damage|serve|achieve)|helps?\s+(?:to\s+)?\w+|allows?|enables?|avoids?|"
+    r"prevents?|ensures?|in a bid to|so as to|with a view to|in an effort to|for fear|aimed at|intended to|"
+    r"designed to|motive|motivation|purpose|goal|objective|rationale)\b",
+    re.IGNORECASE,
+)
+# A sentence announcing reasons given in the next ones: "The reasons for this were multifold", "There are two reasons".
+_ANNOUNCES = re.compile(
+    r"\b(?:reasons?|motives?|explanations?|factors?)\b[^.;:]*?\b(?:were|are|was|is)\s+(?:many|multifold|manifold|"
+    r"several|numerous|twofold|threefold|various|varied|complex|simple|clear|obvious|plain)\b|"
+    r"\b(?:several|many|two|three|four|a number of|a few|various)\s+(?:main\s+|key\s+|good\s+)?"
+    r"(?:reasons|motives|explanations|factors)\b",
+    re.IGNORECASE,
+)
+# A sentence going through announced reasons: "For one, ...", "Two, ...", "Second, ...", "Another reason is ...".
+_ENUMERATES = re.compile(
+    r"^\W*(?:for one\b|first(?:ly)?\b|second(?:ly)?\b|third(?:ly)?\b|finally\b|lastly\b|moreover\b|besides\b|"
+    r"in addition\b|another\b|(?:one|two|three|four|five)\s*[,:)]|\d\s*[.)])",
+    re.IGNORECASE,
+)
+
+
+class _Quoted(Protocol):
+    @property
+    def sentence(self) -> Sentence: ...
+
+
+Q = TypeVar("Q", bound=_Quoted)
+
+
+def with_reason(question: str, chosen: Sequence[Q], retrieved: Sequence[Q], evidence: Evidence) -> list[Q]:
+    """``chosen`` (an answer's quoted sentences, best first) with the reason a why-question asks for quoted after its
+    event sentence (and that sentence's continuation, the next sentence of the article when it is quoted second),
+    when those hold no reason and the rest of the paragraph gives one tied to the question (``reason_sentences``).
+    Only ``retrieved`` sentences can be quoted (they can be cited); otherwise, or for any other question, ``chosen``
+    is returned as it is."""
+    if not chosen or lexical.question_type(question) != "reason":
+        return list(chosen)
+    first = chosen[0].sentence
+    text, spans = evidence.articles[first.doc_id].text, evidence.spans(first.doc_id)
+    at = next((i for i, (s, _) in enumerate(spans) if s == first.start), None)
+    if at is None:
+        return list(chosen)
+    n = 1
+    second = chosen[1].sentence if len(chosen) > 1 else None
+    if second is not None and second.doc_id == first.doc_id and spans[at + 1 : at + 2] == [(second.start, second.end)]:
+        n, at = 2, at + 1
+    following = rest_of_paragraph(text, spans, at)
+    picked = reason_sentences(question, [c.sentence.text for c in chosen[:n]], [text[s:e] for s, e in following])
+    by_start = {c.sentence.start: c for c in retrieved if c.sentence.doc_id == first.doc_id}
+    added = [by_start.get(following[i][0]) for i in picked]
+    quoted = {c.sentence for c in chosen}
+    if not added or any(a is None or a.sentence in quoted for a in added):
+        return list(chosen)  # a sentence that was not retrieved cannot be cited
+    return [*chosen[:n], *(a for a in added if a is not None), *chosen[n:]]
+
+
+def rest_of_paragraph(text: str, spans: Sequence[tuple[int, int]], at: int) -> list[tuple[int, int]]:
+    """The spans of the (at most ``WINDOW``) sentences after ``spans[at]`` in the same paragraph of ``text``."""
+    following: list[tuple[int, int]] = []
+    for s, e in spans[at + 1 : at + 1 + WINDOW]:
+        if "\n" in text[(following[-1][1] if following else spans[at][1]) : s]:
+            break  # the paragraph ends
+        following.append((s, e))
+    return following
+
+
+def holds_reason(sentence: str) -> bool:
+    """True when the sentence states a reason or a goal itself; a sentence that only announces reasons ("The
+    reasons for this were multifold") does not."""
+    if _ANNOUNCES.search(sentence):
+        return False
+    return bool(REASON.search(sentence) or _GOAL.search(sentence))
+
+
+def _event_terms(question: str) -> set[str]:
+    """The question's content words that are not names ("refuse", "discuss", "case" in "Why did Macron refuse to
+    publicly discuss specific human rights cases with Putin?")."""
+    return set(lexical.content_terms(question)) - lexical.name_tokens(question)
+
+
+def reason_sentences(question: str, quoted: Sequence[str], following: Sequence[str]) -> list[int]:
+    """Which of ``following`` to quote for the reason a why-question asks for (indices, in order; empty when none).
+
+    Args:
+        question: the (standalone) question; only a why-question ('why', 'for what reason', 'how come') gets any.
+        quoted: the event sentence and the sentence that continues it, as the answer already quotes them.
+        following: the next sentences of the same paragraph after ``quoted`` (at most ``WINDOW`` are read).
+    """
+    if lexical.question_type(question) != "reason" or not quoted or any(holds_reason(s) for s in quoted):
+        return []
+    following = list(following)[:WINDOW]
+    if _ANNOUNCES.search(quoted[-1]):  # "The reasons for this were multifold." then "For one, ...", "Two, ..."
+        listed = []
+        for i, s in enumerate(following):
+            if not _ENUMERATES.search(s):
+                break
+            listed.append(i)
+        if listed:
+            return listed
+    terms = _event_terms(question)
+    before = quoted[-1]
+    for i, s in enumerate(following):
+        if holds_reason(s) and not _ANNOUNCES.search(s):
+            if terms & set(lexical.content_terms(s)):
+                return [i]
+            if len(terms & set(lexical.content_terms(before))) >= 2:
+                # the reason points back to the sentence before it, which restates the event: quote both
+                return [i] if i == 0 else [i - 1, i]
+        before = s
+    return []
