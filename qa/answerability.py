@@ -63,7 +63,7 @@ from qa.ties import (
 __all__ = [
     "FOLLOWUP_BONUS", "LOOSE_PENALTY", "MISSING_PENALTY", "NO_ANSWER_PENALTY", "REFUSAL_MARGIN", "Found",
     "about_question", "analyze", "can_refuse", "contradicts", "counted_noun", "find_answer", "find_conflict",
-    "missing", "unmet", "unstated_result", "warm_up",
+    "missing", "stated_candidates", "unmet", "unstated_result", "warm_up",
 ]
 
 LOOSE_PENALTY = 0.08  # a candidate found only by the loose labels (another name label, a bare year) ranks lower
@@ -221,6 +221,20 @@ def find_conflict(
 def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Entity]) -> tuple[Entity, bool] | None:
     """The candidate of a sentence closest to what the question mentions, and whether it was found loosely."""
     analysis = without_type_noun(analysis)
+    found, is_loose = _candidates_in(analysis, sentence, entities)
+    if not found:
+        return None
+    return _whole_date(sentence.text, _nearest(analysis, sentence.text, found), found), is_loose
+
+
+def stated_candidates(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Entity]) -> list[Entity]:
+    """Every candidate answer of a sentence (``find_answer``'s, those found loosely too), for ``qa.stated``."""
+    return _candidates_in(without_type_noun(analysis), sentence, entities)[0]
+
+
+def _candidates_in(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Entity]
+                   ) -> tuple[list[Entity], bool]:
+    """The candidates of a sentence that fit the question, and whether they were found loosely."""
     found = _fitting(analysis, sentence, _new(analysis, candidates(analysis, entities)))
     is_loose = not found
     if is_loose:  # a bare number answers a date question only when it is a year
@@ -230,9 +244,7 @@ def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Ent
             if not (analysis.answer_type == DATE and e.label == "CARDINAL" and not _is_year(sentence.text, e))]))
     if found:
         found = held_by_role(analysis, sentence, found)
-    if not found:
-        return None
-    return _whole_date(sentence.text, _nearest(analysis, sentence.text, found), found), is_loose
+    return found, is_loose
 
 
 def _whole_date(text: str, e: Entity, found: Sequence[Entity]) -> Entity:

@@ -352,12 +352,18 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
 
 def _span_in(claim: str, quote: str) -> tuple[int, int] | None:
     """(start, end) in the quote of a short claim, less the period that ends it (unless it is an abbreviation's,
-    'U.S.'), or None when the quote does not hold it verbatim."""
+    'U.S.'), or None when the quote does not hold it verbatim. A claim with an abbreviation inside ('Nov. 24.') is
+    looked for with its last period too, then without it."""
     words = claim.strip()
-    if words.endswith(".") and "." not in words[:-1]:
-        words = words[:-1].rstrip()
-    at = quote.find(words) if words else -1
-    return (at, at + len(words)) if at >= 0 else None
+    tries = [words]
+    if words.endswith("."):
+        bare = words[:-1].rstrip()
+        tries = [bare] if "." not in bare else [words, bare]
+    for w in tries:
+        at = quote.find(w) if w else -1
+        if at >= 0:
+            return at, at + len(w)
+    return None
 
 
 def short_answer(text: str, citations: Sequence[Citation]) -> ShortAnswer | None:

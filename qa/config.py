@@ -100,7 +100,8 @@ class AnswerSettings(BaseModel):
         "from a sentence holding such a candidate the question does not give, tied to its role and focus, in a "
         "sentence whose years do not contradict the question's (qa/answerability.py; spaCy), states that short "
         "answer first, and otherwise refuses, saying what is missing and citing the closest sentence; a follow-up "
-        "the analysis vouches for is answered a little below the threshold. On by default: on seed_dev, seed_dev2 "
+        "the analysis vouches for, or a question whose best sentence states the answer as asked (qa/stated.py), is "
+        "answered a little below the threshold. On by default: on seed_dev, seed_dev2 "
         "and the SQuAD 2.0 sample it refuses more unanswerable questions than the similarity threshold alone at no "
         "more false refusals. Off: the similarity rule alone, and no spaCy load.",
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, conflict_text, lexical, reasons, refusal_text, relations, sentence_features
+from qa import answerability, conflict_text, lexical, reasons, refusal_text, relations, sentence_features, stated
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
@@ -328,6 +328,8 @@ class ExtractiveGenerator(Generator):
         rule answered more unanswerable questions (22 of 320) than it saved answerable ones (12 of 386). None when
         the analysis does not vouch or the bonus does not reach the threshold.
         """
+        if self.settings.answerability and not history:
+            return self._stated(query or question, scored, evidence)
         decision = scored[0].similarity + answerability.FOLLOWUP_BONUS
         if not self.settings.answerability or not history or decision < self.settings.refusal_threshold:
             return None
@@ -341,6 +343,23 @@ class ExtractiveGenerator(Generator):
         first = scored[found.index]
         rest = [c for i, c in enumerate(scored) if i != found.index]
         return Plan(self._support([first, *rest], evidence), decision, short=found.entity)
+
+    def _stated(self, question: str, scored: list[Scored], evidence: Evidence) -> Plan | None:
+        """A question asked in full the similarity rule alone would refuse, answered when its best sentence states
+        the answer the way the question asks it (``qa.stated``: the role as the name's title, the number before the
+        counted noun, the date on a thing the question names) and passes every check that refuses unanswerable
+        questions. Its decision score is the cosine plus ``stated.STATED_BONUS``; None when that does not reach the
+        threshold or the sentence does not state it so."""
+        decision = scored[0].similarity + stated.STATED_BONUS
+        if decision < self.settings.refusal_threshold:
+            return None
+        analysis = answerability.analyze(question)
+        if not analysis.expects_entity:
+            return None
+        best = scored[0].sentence
+        found = stated.stated_answer(
+            analysis, best, answerability.stated_candidates(analysis, best, evidence.entities([best])[0]), evidence)
+        return None if found is None else Plan(self._support(scored, evidence), decision, short=found)
 
     def _plain_missing(self, question: str) -> str | None:
         """With answerability, what a refusal by the similarity threshold says is missing, when that can be said

