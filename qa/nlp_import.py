@@ -18,11 +18,15 @@ Three costs of a plain ``import spacy`` and model load serve nothing here (measu
 
 from __future__ import annotations
 
+import ast
 import importlib.abc
 import importlib.machinery
+import importlib.util
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -138,3 +142,32 @@ def index_entry_points() -> None:
         for point in found:
             grouped.setdefault(point.group, []).append(point)
     setattr(catalogue, "AVAILABLE_ENTRY_POINTS", grouped)  # noqa: B010 - a module attribute mypy cannot see
+
+
+def installed_versions(package: str) -> tuple[str, str] | None:
+    """The versions a pipeline package and spaCy report once imported (``package.__version__``, ``spacy.__version__``),
+    read without importing either: the package's ``meta.json`` (what its ``__init__`` reads the version from) and
+    ``spacy/about.py``. None when either is not installed or its file does not say.
+
+    ``citeqa index`` names the pipeline its stored entities are of with this, so an index with nothing to add does
+    not load spaCy (about a second) for the name alone.
+    """
+    try:
+        pipeline_spec = importlib.util.find_spec(package)
+        spacy_spec = importlib.util.find_spec("spacy")
+    except (ImportError, ValueError):
+        return None
+    if pipeline_spec is None or spacy_spec is None or not pipeline_spec.origin or not spacy_spec.origin:
+        return None
+    try:
+        meta = json.loads((Path(pipeline_spec.origin).parent / "meta.json").read_text(encoding="utf-8"))
+        about = ast.parse((Path(spacy_spec.origin).parent / "about.py").read_text(encoding="utf-8"))
+    except (OSError, ValueError, SyntaxError):
+        return None
+    spacy_version = next((node.value.value for node in about.body if isinstance(node, ast.Assign)
+                          and any(isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets)
+                          and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)), None)
+    version = meta.get("version") if isinstance(meta, dict) else None
+    if not isinstance(version, str) or spacy_version is None:
+        return None
+    return version, spacy_version
