@@ -7,9 +7,9 @@ leaves either the old or the new index, and the old one answers until the swap (
 ignores the old index's contents). Builds of one folder are serialised with a lock file that names the builder's
 pid. A folder holding anything but citeqa's files is never read, replaced or deleted (``NotAnIndexError``).
 
-Reuse: an unchanged article (same content hash) keeps its stored chunks and vectors, once the files that hold
-them match their sha256; damaged FAISS or BM25 files are rebuilt from the stored vectors, damaged records or
-vectors are re-embedded from the articles.
+Reuse: an unchanged article (same content hash) keeps its stored chunks and vectors, once the files that hold them
+match their sha256; damaged FAISS or BM25 files are rebuilt from the stored vectors, damaged records or vectors are
+re-embedded from the articles.
 
 Resumability: new and changed articles are chunked and embedded in batches (``_EMBED_BATCH_*``), and each
 batch's vectors are committed to a checkpoint folder ``.<index>.resume/`` (see ``embeddings/checkpoint.py``)
@@ -25,11 +25,10 @@ Memory: a build reads the articles as a stream, in two passes, and holds one bat
      ``vectors.npy``) are appended to the new ``vectors.npy`` and its chunks' BM25 token ids to a
      ``BM25Builder``. Then FAISS is built and saved, freed, and BM25 is built and saved.
 What stays O(collection) in memory (``python -m evals.bench.index_memory`` measures it): per article its doc_id,
-content hash and file offsets; per chunk its span (in the checkpoint's entries or the previous index's span
-array) and its BM25 token ids (4 bytes per token); while FAISS is built, its copy of all vectors (flat/HNSW;
-IVF-SQ8 keeps 1 byte per dimension) plus the pages of vectors.npy it reads through a map; while BM25 is built,
-bm25s's score matrix (a few bytes per distinct term of each chunk, with scipy). A no-op run loads the FAISS and
-BM25 files to check them.
+content hash and file offsets; per chunk its span (in the checkpoint's entries or the previous index's span array) and
+its BM25 token ids (4 bytes per token); while FAISS is built, its copy of all vectors (flat/HNSW; IVF-SQ8 keeps 1 byte
+per dimension) plus the pages of vectors.npy it reads through a map; while BM25 is built, bm25s's score matrix (a few
+bytes per distinct term of each chunk, with scipy). A no-op run loads the FAISS and BM25 files to check them.
 """
 
 from __future__ import annotations
@@ -64,7 +63,7 @@ from embeddings.bm25 import BM25Builder, BM25Index
 from embeddings.checkpoint import PRECOUNT_GROUP, BatchEmbedder, Checkpoint, chunk_articles
 from embeddings.config import ChunkSettings, IndexSettings
 from embeddings.embedder import Embedder, model_fingerprint
-from embeddings.entities import EntityFinder, entities_current, finish_folder
+from embeddings.entities import EntityFinder
 from embeddings.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from embeddings.faiss_index import DenseIndex
 from embeddings.layout import (
@@ -89,6 +88,7 @@ from embeddings.layout import (
     record_key,
     verify_files,
 )
+from embeddings.sentence_vectors import extras_current, finish_folder
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +150,8 @@ class _Previous:
         return np.frombuffer(data, dtype=np.float32).reshape(len(rows), dim)
 
 
-def _read_previous(
-    index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, missing_ok: bool, damage_ok: bool
-) -> _Previous | None:
+def _read_previous(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings, missing_ok: bool,
+                   damage_ok: bool) -> _Previous | None:
     """The reusable part of the current index, its source files checked against their sha256.
 
     Reads ``articles.jsonl`` and ``chunks.jsonl`` line by line, keeping no article text, with the same checks
@@ -219,7 +218,7 @@ def build_index(
     articles: Iterable[Article], *, index_dir: Path, embedder: Embedder, chunking: ChunkSettings,
     index_settings: IndexSettings, progress: bool = True, replace: bool = True, total: int | None = None,
     rebuild: bool = False, if_absent: bool = False, sources: Sequence[str] | None = None,
-    entities: EntityFinder | None = None) -> BuildReport:
+    entities: EntityFinder | None = None, sentence_vectors: bool = False) -> BuildReport:
     """Build or update the index at ``index_dir`` from ``articles``, atomically.
 
     On an existing compatible index only added or changed articles (by content hash) are chunked and
@@ -244,6 +243,7 @@ def build_index(
         sources: the paths the articles come from, recorded in the manifest ([] = the bundled articles) so that
             a damaged index can say how to repair it.
         entities: finds the sentence entities stored in the index (``embeddings.entities``); None keeps the reusable.
+        sentence_vectors: embed the sentences of new articles for ``sentence_vectors.bin``; False keeps the reusable.
 
     Raises:
         NotAnIndexError: ``index_dir`` holds files that are not a citeqa index (nothing is touched).
@@ -258,7 +258,7 @@ def build_index(
     return _update(Path(index_dir), articles, set(), embedder=embedder, chunking=chunking,
                    index_settings=index_settings, progress=progress, replace=replace, missing_ok=True,
                    damage_ok=replace, total=operator.length_hint(articles) if total is None else total,
-                   rebuild=rebuild, if_absent=if_absent, entities=entities,
+                   rebuild=rebuild, if_absent=if_absent, entities=entities, sentence_vectors=sentence_vectors,
                    sources=None if sources is None else [str(x) for x in sources])
 
 
@@ -289,10 +289,9 @@ def _update(
     index_dir: Path, incoming: Iterable[Article], removals: set[str], *, embedder: Embedder,
     chunking: ChunkSettings, index_settings: IndexSettings, progress: bool, replace: bool, missing_ok: bool,
     damage_ok: bool, total: int, rebuild: bool = False, if_absent: bool = False, sources: list[str] | None = None,
-    entities: EntityFinder | None = None) -> BuildReport:
+    entities: EntityFinder | None = None, sentence_vectors: bool = False) -> BuildReport:
     t0 = time.perf_counter()
-    # before anything is embedded (checked again at the swap)
-    check_index_folder(index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)
+    check_index_folder(index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)  # before any embedding (again at the swap)
     with build_lock(index_dir, wait=not if_absent):
         recover(index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS, locked=True)
         remove_stale_temps(index_dir)
@@ -336,7 +335,8 @@ def _update(
             same_faiss = prev is not None and prev.manifest.get("faiss_setting") == index_settings.faiss
             same_sources = prev is not None and (sources is None or prev.manifest.get("sources") == sources)
             same_store = prev is not None and prev.manifest.get("store") == (store.record() if store else None)
-            checked = prev is not None and "files" in prev.manifest and entities_current(index_dir, entities)
+            checked = prev is not None and "files" in prev.manifest and extras_current(
+                index_dir, entities, embedder=embedder, sentence_vectors=sentence_vectors)
             if (prev and same_faiss and same_sources and same_store and checked
                     and not added + updated + removed + retitled and _derived_files_ok(index_dir, prev)):
                 logger.info("index %s is up to date (%d articles)", index_dir, len(docs))
@@ -357,7 +357,8 @@ def _update(
                 sources=sources, store=store.record() if store else None,
             )
             (tmp / _SPILL).unlink()
-            finish_folder(tmp, manifest, index_dir, prev.manifest if prev else None, entities, progress=progress)
+            finish_folder(tmp, manifest, index_dir, prev.manifest if prev else None, entities, embedder=embedder,
+                          sentence_vectors=sentence_vectors, progress=progress)
             swap_into_place(tmp, index_dir, names=INDEX_NAMES, keys=MANIFEST_KEYS)
         finally:
             discard(tmp)
@@ -418,9 +419,8 @@ def _write_search_indexes(tmp: Path, bm25: BM25Builder, *, faiss_setting: str) -
     return kind
 
 
-def _write_records(
-    tmp: Path, docs: dict[str, _Doc], prev: _Previous | None, checkpoint: Checkpoint | None, *, dim: int
-) -> tuple[int, BM25Builder]:
+def _write_records(tmp: Path, docs: dict[str, _Doc], prev: _Previous | None, checkpoint: Checkpoint | None, *,
+                   dim: int) -> tuple[int, BM25Builder]:
     """Pass 2: write articles.jsonl, chunks.jsonl and vectors.npy into ``tmp``, one article at a time by doc_id.
 
     Each article's record is read back from the spill file or the previous articles.jsonl, its chunk spans

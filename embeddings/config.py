@@ -76,6 +76,12 @@ class IndexSettings(BaseModel):
         None, description="Collection name. Default: 'citeqa_' + a hash of the index folder (one per index).",
     )
     milvus_timeout: float = Field(10.0, gt=0, description="Seconds to wait for Milvus to connect or answer a call.")
+    sentence_vectors: bool = Field(
+        True,
+        description="Store every sentence's embedding in the index (sentence_vectors.bin, 4 bytes x dim per "
+        "sentence), so an answer reads the vectors of the sentences it retrieves instead of embedding them; off: "
+        "they are embedded on first use (as for an index built before they were stored).",
+    )
     milvus_consistency: Literal["Strong", "Session", "Bounded", "Eventually"] = Field(
         "Strong",
         description="Read consistency of the answer path's Milvus searches. 'Strong' (default) sees every write "

@@ -40,6 +40,7 @@ from embeddings.layout import (
     verify_files,
 )
 from embeddings.search import STAGES, Retriever
+from embeddings.sentence_vectors import StoredSentenceVectors
 from embeddings.types import Hit
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class Index:
         self.embedder = embedder
         self.store_settings: IndexSettings | None = None  # what ``load`` was given (a reload passes it on)
         self.entities: StoredEntities | None = None  # the sentence entities stored at index time (``load`` opens them)
+        self.sentence_vectors: StoredSentenceVectors | None = None  # likewise the sentences' vectors
         self._retriever: Any = None  # the Milvus store's (``milvus_search``) when there is no FAISS
         if dense is not None and bm25 is not None:
             self._retriever = Retriever(
@@ -112,6 +114,7 @@ class Index:
                                  "no finished index to read yet; try again when it is done", pid=pid) from exc
         try:
             entities = StoredEntities.open(index_dir, manifest)
+            sentence_vectors = _sentence_vectors(index_dir, manifest)
         except (OSError, ValueError) as exc:
             raise corrupt_error(index_dir, exc, manifest) from exc
         if _store_kind(manifest, store, index_dir) == "milvus":
@@ -123,6 +126,7 @@ class Index:
                                               embed_query=index.embed_query, n_chunks=len(chunks))
             index.store_settings = store
             index.entities = entities
+            index.sentence_vectors = sentence_vectors
             return index
         try:
             dense = DenseIndex.load(index_dir / FAISS_FILE, manifest["faiss_type"])
@@ -145,6 +149,7 @@ class Index:
                     dense=dense, bm25=bm25, embedder=embedder)
         index.store_settings = store
         index.entities = entities
+        index.sentence_vectors = sentence_vectors
         return index
 
     def embed_query(self, query: str) -> np.ndarray:
@@ -171,6 +176,18 @@ def _store_kind(manifest: dict[str, Any], settings: IndexSettings | None, index_
         raise IndexMismatchError(f"index at {index_dir} was built for the {kind!r} store, index.store is "
                                  f"{settings.store!r}; run `citeqa index` to build it for {settings.store!r}")
     return str(kind)
+
+
+def _sentence_vectors(index_dir: Path, manifest: dict[str, Any]) -> StoredSentenceVectors | None:
+    """The index's stored sentence vectors when they are of the index's model (else None, said once: the answers
+    then embed the sentences they read, as for an index built before they were stored)."""
+    stored = StoredSentenceVectors.open(index_dir, manifest)
+    if stored is not None and (stored.model_fingerprint != manifest.get("model_fingerprint")
+                               or stored.dim != manifest.get("dim")):
+        logger.info("the index's sentence vectors are of another model than its chunks': the answers embed the "
+                    "sentences they read; `citeqa index` stores them again")
+        return None
+    return stored
 
 
 def _read_stored(
@@ -268,6 +285,9 @@ def check_index(index_dir: Path, *, embedder: Embedder, chunking: ChunkSettings,
         if index.entities is not None:
             n = index.entities.check({d: (a.content_hash, a.text) for d, a in index.articles.items()})
             done.append(f"stored entities of {n} sentences against their articles")
+        if index.sentence_vectors is not None:
+            n = index.sentence_vectors.check({d: (a.content_hash, a.text) for d, a in index.articles.items()})
+            done.append(f"stored vectors of {n} sentences against their articles")
         stored = np.load(index_dir / VECTORS, mmap_mode="r")
         if index.vectors is not stored and not np.array_equal(index.vectors, stored):
             raise Damage(f"the FAISS index holds other vectors than {VECTORS}")

@@ -11,6 +11,7 @@ Folder layout (all written together, then swapped into place; see ``embeddings/a
                 bm25/           the lexical index (bm25s files + vocabulary)
                 entities.jsonl  the entities of every sentence, with the pipeline that found them (optional:
                                 ``embeddings/entities.py``)
+                sentence_vectors.bin  the embedding of every sentence (optional: ``embeddings/sentence_vectors.py``)
 
 A folder holding anything but these names is never read, replaced or deleted (``NotAnIndexError``).
 
@@ -48,7 +49,9 @@ REBUILD_HINT = "run `citeqa index --rebuild`"
 MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR, ENTITIES = (
     "manifest.json", "articles.jsonl", "chunks.jsonl", "vectors.npy", "faiss.index", "bm25", "entities.jsonl",
 )
-INDEX_NAMES = (MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR, ENTITIES)  # what citeqa writes in an index
+SENTENCE_VECTORS = "sentence_vectors.bin"
+# what citeqa writes in an index
+INDEX_NAMES = (MANIFEST, ARTICLES, CHUNKS, VECTORS, FAISS_FILE, BM25_DIR, ENTITIES, SENTENCE_VECTORS)
 MANIFEST_KEYS = ("format_version", "embedding_model", "corpus_fingerprint")  # what makes a manifest citeqa's
 # The files a load reads whole anyway, so checking their sha256 costs little beside it. vectors.npy is not:
 # FAISS holds its own copy (flat/HNSW) and MMR maps a few rows (IVF), so a load checks its size only, and a

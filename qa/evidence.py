@@ -1,9 +1,10 @@
 """Sentences of retrieved chunks, their embeddings and entities, computed lazily and cached per process.
 
 Both the extractive generator and the citation check look at the same sentences; this keeps the
-splitting and the embedding of each sentence to once per process. The entities of a sentence are read from those
-the index stored at index time (``embeddings.entities``, found by :class:`SpacyEntities`) when it has them, with the
-pipeline this process uses; otherwise spaCy finds them on first use.
+splitting and the embedding of each sentence to once per process. The vector of a sentence is read from those the
+index stored at index time (``embeddings.sentence_vectors``) when it has them; otherwise the model embeds it on first
+use. The entities of a sentence are read from those the index stored at index time (``embeddings.entities``, found by
+:class:`SpacyEntities`) when it has them, with the pipeline this process uses; otherwise spaCy finds them on first use.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from corpus.sentences import split_sentences
 from corpus.types import Article
 from embeddings.embedder import Embedder
 from embeddings.entities import Span, StoredEntities
+from embeddings.sentence_vectors import StoredSentenceVectors
 from embeddings.types import Hit
 
 if TYPE_CHECKING:
@@ -97,12 +99,18 @@ class Evidence:
             ``CachedEmbedder`` unless it is one already).
         stored: the sentence entities the index stored (``Index.entities``), used when this process's pipeline
             is the one that found them.
+        vectors: the sentence vectors the index stored (``Index.sentence_vectors``): a sentence of an article
+            they hold is not embedded again.
     """
 
     def __init__(self, articles: Mapping[str, Article], embedder: Embedder, *,
-                 stored: StoredEntities | None = None) -> None:
+                 stored: StoredEntities | None = None, vectors: StoredSentenceVectors | None = None) -> None:
         self.articles = articles
         self.stored = stored
+        self.vectors = vectors
+        # whitespace-normalised sentence text -> its stored vector, for the articles whose sentences were asked for
+        self._stored_vectors: dict[str, np.ndarray] = {}
+        self._vector_docs: set[str] = set()
         self._stored_ok: bool | None = None  # whether ``stored`` is of this process's pipeline (checked once)
         self._stored_docs: dict[str, dict[tuple[int, int], list[Span]] | None] = {}
         self.embedder = embedder if isinstance(embedder, CachedEmbedder) else CachedEmbedder(embedder)
@@ -129,14 +137,46 @@ class Evidence:
     def sentences(self, hit: Hit) -> list[Sentence]:
         """Sentences lying inside the chunk; the chunk itself when a sentence was split across chunks."""
         text = self.articles[hit.doc_id].text
+        if hit.doc_id not in self._vector_docs:
+            self._read_vectors(hit.doc_id)
         inside = [
             Sentence(hit.doc_id, s, e, text[s:e]) for s, e in self.spans(hit.doc_id) if s >= hit.start and e <= hit.end
         ]
         return inside or [Sentence(hit.doc_id, hit.start, hit.end, text[hit.start : hit.end])]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Normalised vectors for texts (cached)."""
-        return self.embedder.embed(texts)
+        """Normalised vectors for texts: the stored vector of a sentence of an article already asked for
+        (``sentences``), else the embedder's (cached)."""
+        if not self._stored_vectors:
+            return self.embedder.embed(texts)
+        found = [self._stored_vectors.get(" ".join(t.split())) for t in texts]
+        missing = [i for i, v in enumerate(found) if v is None]
+        if len(missing) == len(texts):
+            return self.embedder.embed(texts)
+        out = np.empty((len(texts), self.embedder.dim), dtype=np.float32)
+        for i, v in enumerate(found):
+            if v is not None:
+                out[i] = v
+        if missing:
+            out[missing] = self.embedder.embed([texts[i] for i in missing])
+        return out
+
+    def _read_vectors(self, doc_id: str) -> None:
+        """Make the stored vectors of the article's sentences known to ``embed`` (once per article).
+
+        Raises:
+            IndexCorruptError: the index's sentence-vector file is damaged (one line, with the repair hint).
+        """
+        if self.vectors is None:
+            if not self._vector_docs:
+                logger.info("the index has no stored sentence vectors (built before they were stored): embedding "
+                            "the sentences answers read on first use; `citeqa index` stores them")
+            self._vector_docs.add(doc_id)
+            return
+        article = self.articles[doc_id]
+        rows = self.vectors.article(doc_id, article.content_hash) or {}
+        self._stored_vectors.update((" ".join(article.text[s:e].split()), row) for (s, e), row in rows.items())
+        self._vector_docs.add(doc_id)
 
     def entities(self, sentences: Sequence[Sentence]) -> list[list[Entity]]:
         """The named entities, dates and numbers of each sentence (``qa.analysis.sentence_entities``), offsets

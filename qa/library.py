@@ -163,6 +163,7 @@ def build(
         if_absent=if_absent,
         sources=[str(Path(p).resolve()) for p in paths] if paths else [],
         entities=SpacyEntities() if s.answer.answerability else None,  # what the answers read (qa.evidence)
+        sentence_vectors=s.index.sentence_vectors,
     )
     if ray_report is not None:  # the chunks embedded on Ray were embedded by this build, not resumed
         moved = min(ray_report.embedded_chunks, report.resumed_chunks)
@@ -219,7 +220,7 @@ class SharedIndex:
     """
 
     def __init__(self, index: Index, embedder: Embedder, *, chunking: ChunkSettings) -> None:
-        evidence = Evidence(index.articles, embedder, stored=index.entities)
+        evidence = Evidence(index.articles, embedder, stored=index.entities, vectors=index.sentence_vectors)
         self.embedder: CachedEmbedder = evidence.embedder
         self.index_dir = index.index_dir
         self.chunking = chunking
@@ -237,7 +238,8 @@ class SharedIndex:
             yield self.current.index
             index = Index.load(self.index_dir, embedder=self.embedder, chunking=self.chunking,
                                store=self.current.index.store_settings)
-            self.current = LoadedIndex(index, Evidence(index.articles, self.embedder, stored=index.entities))
+            self.current = LoadedIndex(index, Evidence(index.articles, self.embedder, stored=index.entities,
+                                                       vectors=index.sentence_vectors))
 
 
 # -- the collection ----------------------------------------------------------------------------------------------
@@ -338,6 +340,7 @@ class Library:
                 replace=False,
                 total=n_files,
                 entities=SpacyEntities() if self.settings.answer.answerability else None,
+                sentence_vectors=self.settings.index.sentence_vectors,
             )
         return AddReport(report, skipped, added)
 

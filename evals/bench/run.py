@@ -269,9 +269,11 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
             from embeddings import build_index
             from qa.evidence import SpacyEntities
 
-            t0 = time.perf_counter()  # with the sentence entities `citeqa index` stores (answer.answerability is on)
+            # with the sentence entities and sentence vectors `citeqa index` stores (answer.answerability is on)
+            t0 = time.perf_counter()
             build_index(seeds, index_dir=state["seed_dir"], embedder=state["emb"], chunking=seed_chunking,
-                        index_settings=seed_index, progress=False, entities=SpacyEntities())
+                        index_settings=seed_index, progress=False, entities=SpacyEntities(),
+                        sentence_vectors=seed_index.sentence_vectors)
             state["seed_build_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             texts = bench_data.base_texts(seeds)

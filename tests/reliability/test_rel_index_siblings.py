@@ -47,6 +47,7 @@ DATA_FILES = (
     "bm25/params.index.json",
     "bm25/vocab.index.json",
     "entities.jsonl",
+    "sentence_vectors.bin",
 )
 EXTRA_ARTICLE = "Extra\n\nA short note about tea and scones in Bristol.\n"
 GUARD_S = 300  # a guard against a hang, not a timing assertion
