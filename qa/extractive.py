@@ -132,12 +132,14 @@ class ExtractiveGenerator(Generator):
         """All sentences of the hits (read from ``evidence``), best first (a sentence in two overlapping chunks
         counts once).
 
-        A follow-up wants something new: sentences the previous answer already quoted rank lower.
+        A follow-up wants something new: sentences the previous answer already quoted, or said again in its own words
+        (``reasons.restates``), rank lower.
         """
         query = query or question
         said = " ".join(
             " ".join(t["content"].split()) for t in (history or [])[-2:] if t.get("role") == "assistant"
         )
+        said_terms = reasons.said_terms(said)
         seen: set[tuple[str, int, int]] = set()
         cands: list[tuple[int, Sentence]] = []
         for i, hit in enumerate(hits, start=1):
@@ -169,8 +171,8 @@ class ExtractiveGenerator(Generator):
                 penalty += 0.1  # headings, datelines and captions are not answers
             if s.text.rstrip().endswith("?"):
                 penalty += 0.15  # rhetorical questions don't answer anything
-            if said and " ".join(s.text.split()) in said:
-                penalty += 0.2
+            if said and (" ".join(s.text.split()) in said or reasons.restates(s.text, said_terms)):
+                penalty += 0.2  # said already, word for word or in the answer's own words: something new is wanted
             total = (
                 W_SEMANTIC * float(sim)
                 + W_LEXICAL * sentence_features.lexical_coverage(terms, s.text)

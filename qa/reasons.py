@@ -19,6 +19,9 @@ The extractive answer quotes the event sentence (and the one that continues it);
     (names aside), or the sentence just before it restates the event (two or more of the question's content words)
     and is quoted with it, since the reason points back to it ("I don't think that would help ...").
 Position alone never picks a sentence.
+
+``restates`` tells a follow-up's extractive answer which sentences the previous answer already said in its own words
+(they rank lower, as the ones it quoted do).
 """
 
 from __future__ import annotations
@@ -147,3 +150,26 @@ def reason_sentences(question: str, quoted: Sequence[str], following: Sequence[s
                 return [i] if i == 0 else [i - 1, i]
         before = s
     return []
+
+
+RESTATED = 0.8  # a sentence holding this share of an earlier answer sentence's content words says it again
+
+
+def said_terms(said: str) -> list[set[str]]:
+    """The content words of each sentence of an earlier answer (those of four words or more)."""
+    out = []
+    for part in re.split(r"(?<=[.!?])\s+", re.sub(r"\[\d+\]", " ", said)):
+        terms = set(lexical.content_terms(part))
+        if len(terms) >= 4:
+            out.append(terms)
+    return out
+
+
+def restates(sentence: str, said: Sequence[set[str]]) -> bool:
+    """True when the sentence holds ``RESTATED`` of the content words of a sentence of an earlier answer: the
+    answer said it already, in its own words ('He turned to the European Union rather than NATO for additional
+    support' against '... Hollande turned to the European Union, not NATO, for additional support and solidarity')."""
+    if not said:
+        return False
+    words = set(lexical.content_terms(sentence))
+    return any(len(t & words) >= RESTATED * len(t) for t in said)
