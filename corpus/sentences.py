@@ -215,6 +215,6 @@ def _ends_sentence(text: str, block_start: int, match: re.Match[str], following:
         return next_word is not None and next_word.group().lower() in _OPENERS
     prefix = before[: len(before) - len(token)]
     at_line_start = ("\n" in prefix or look_from == block_start) and not prefix.rsplit("\n", 1)[-1].strip()
-    if word.isdigit() and len(word) <= 3 and at_line_start:
-        return False  # list numbering at the start of a line: "1. First point"
+    if word.isdigit() and len(word) <= 3 and at_line_start and not _FOOTNOTE.match(following):
+        return False  # list numbering at the start of a line: "1. First point" (not "28. [1]", a cited number)
     return True

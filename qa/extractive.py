@@ -328,7 +328,8 @@ class ExtractiveGenerator(Generator):
         Only follow-ups: their resolved question is short ('What changed in 1899?') and shares little with the
         sentence that answers it, so the cosine underrates them; on questions asked in full (SQuAD 2.0) the same
         rule answered more unanswerable questions (22 of 320) than it saved answerable ones (12 of 386). None when
-        the analysis does not vouch or the bonus does not reach the threshold.
+        the analysis does not vouch or the bonus does not reach the threshold. A question asked in full goes to
+        the stricter ``_stated`` instead.
         """
         if self.settings.answerability and not history:
             return self._stated(query or question, scored, evidence)

@@ -116,3 +116,16 @@ def test_a_short_answer_with_an_abbreviated_month_is_supported_by_its_quote() ->
     assert result.unsupported == 0 and all(c.supported for c in result.citations)
     short = short_answer(result.text, result.citations)
     assert short is not None and short.text == "Nov. 3" and body[short.start:short.end] == "Nov. 3"
+
+
+def test_a_number_stated_first_is_the_short_answer_not_list_numbering() -> None:
+    # '28. [1] ...': a number opening the answer, followed by its marker, is a claim of its own (the sentence
+    # splitter took it for the numbering of a list, '1. First point', and fused it with the next sentence)
+    text = "Notes\n\nThe treaty was signed by 28 member states in Lisbon."
+    start = text.index("The treaty")
+    evidence = Evidence({"t.txt": Article("t.txt", "Notes", text)}, HashEmbedder())
+    hits = [Hit("t.txt", start, len(text), text[start:], 1.0, title="Notes")]
+    result = cite(f"28. [1] {text[start:]} [1]", hits, evidence, support_threshold=0.5)
+    assert result.unsupported == 0 and result.text.startswith("28. [1] The treaty")
+    short = short_answer(result.text, result.citations)
+    assert short is not None and short.text == "28" and text[short.start:short.end] == "28"
