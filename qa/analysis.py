@@ -91,7 +91,7 @@ def load_pipeline() -> Language:
     if _NLP is None:
         with _LOCK:  # one load even when several threads ask at once
             if _NLP is None:
-                from qa.nlp_import import lean_spacy_import
+                from qa.nlp_import import lean_spacy_import, load_package
 
                 try:
                     with lean_spacy_import():  # no torch probe, no spaCy CLI: about half of the import
@@ -100,7 +100,7 @@ def load_pipeline() -> Language:
                     raise ConfigError(
                         f"question analysis needs the English spaCy pipeline ({exc.name} is missing): "
                         f"{INSTALL_HINT}") from exc
-                _NLP = package.load()
+                _NLP = load_package(package)  # its tokenizer built once, not twice
                 logger.info("loaded spaCy pipeline %s %s", MODEL_PACKAGE, package.__version__)
     assert _NLP is not None
     return _NLP
