@@ -230,18 +230,28 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
     cited = sorted({n for claim in claims for n in claim.markers if 1 <= n <= len(hits)})
     sentences = {n: evidence.sentences(hits[n - 1]) for n in cited}
     datelines = {n: _dateline_outside(evidence, hits[n - 1], sentences[n]) for n in cited}
-    texts = [c.text for c in claims]
+    # A short answer followed by its sentence ("Versailles. [1] Macron hosted Putin at Versailles … [1]") is quoted from
+    # that sentence's quote when it holds it verbatim, whatever its own cosine: it is embedded only when that fails.
+    short = [len(c.text.split()) <= SHORT_ANSWER_WORDS and i + 1 < len(claims) for i, c in enumerate(claims)]
+    eager = [i for i in range(len(claims)) if not short[i]]
+    texts = [claims[i].text for i in eager]
     for n in cited:
         texts += [s.text for s in sentences[n]]
         dateline = datelines[n]
         if dateline is not None:
             texts.append(dateline.text)
     vecs = evidence.embed(texts)
-    claim_vecs = vecs[: len(claims)]
+    claim_vecs: dict[int, np.ndarray] = dict(zip(eager, vecs[: len(eager)], strict=True))
+
+    def claim_vec(i: int) -> np.ndarray:
+        if i not in claim_vecs:
+            claim_vecs[i] = evidence.embed([claims[i].text])[0]
+        return claim_vecs[i]
+
     per_hit: dict[int, list[Sentence]] = {}
     cand_vecs: dict[int, np.ndarray] = {}
     dateline_at: dict[int, int] = {}  # n -> position of the article's dateline among hit n's candidates
-    offset = len(claims)
+    offset = len(eager)
     for n in cited:
         k = len(sentences[n])
         per_hit[n], cand_vecs[n] = _candidates(sentences[n], vecs[offset : offset + k],
@@ -256,6 +266,7 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
 
     date_only = [lexical.is_date_only(c.text) for c in claims]
     chosen: dict[tuple[int, int], tuple[int, np.ndarray, np.ndarray]] = {}  # (claim, hit) -> choose()
+    lexical_ok: dict[tuple[int, int], np.ndarray] = {}  # (claim, hit) -> lexically_supported by each candidate
     citations: list[Citation] = []
     number_of: dict[tuple[str, int, int], int] = {}
     pieces: list[str] = []
@@ -273,11 +284,16 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
         for n in valid:
             cands = per_hit[n]
 
+            def lexical_of(i: int, n: int = n, cands: list[Sentence] = cands) -> np.ndarray:
+                if (i, n) not in lexical_ok:
+                    lexical_ok[(i, n)] = np.array([lexically_supported(claims[i].text, c.text) for c in cands])
+                return lexical_ok[(i, n)]
+
             def choose(i: int, n: int = n, cands: list[Sentence] = cands) -> tuple[int, np.ndarray, np.ndarray]:
                 if (i, n) in chosen:  # a claim is weighed against a chunk's candidates once
                     return chosen[(i, n)]
-                sims = cand_vecs[n] @ claim_vecs[i]
-                lex_ok = np.array([lexically_supported(claims[i].text, c.text) for c in cands])
+                sims = cand_vecs[n] @ claim_vec(i)
+                lex_ok = lexical_of(i)
                 # prefer candidates that pass the lexical check, then the closest; pairs must beat singles clearly
                 penalty = np.array([0.0 if k < len(sentences[n]) else 0.03 for k in range(len(cands))])
                 if n in dateline_at and not date_only[i]:
@@ -285,20 +301,22 @@ def cite(raw: str, hits: Sequence[Hit], evidence: Evidence, *, support_threshold
                 chosen[(i, n)] = int(np.argmax(sims + lex_ok * 1.0 - penalty)), sims, lex_ok
                 return chosen[(i, n)]
 
-            best, sims, lex_ok = choose(ci)
             # A short answer ("Versailles.") followed by the sentence it comes from, citing the same chunk: quote
-            # that sentence for both, whichever other sentence of the chunk also names it.
-            nxt = claims[ci + 1] if ci + 1 < len(claims) else None
-            if nxt is not None and n in nxt.markers and len(claim.text.split()) <= SHORT_ANSWER_WORDS:
+            # that sentence for both, whichever other sentence of the chunk also names it; the quote holding it
+            # verbatim supports it (its cosine is not needed then).
+            best = -1
+            if short[ci] and n in claims[ci + 1].markers:
                 follows = choose(ci + 1)[0]
-                if _span_in(claim.text, cands[follows].text) is not None and lex_ok[follows]:
-                    best = follows
+                if _span_in(claim.text, cands[follows].text) is not None and lexical_of(ci)[follows]:
+                    best, supported = follows, True
+            if best < 0:
+                best, sims, lex_ok = choose(ci)
+                supported = bool(lex_ok[best]) and float(sims[best]) >= support_threshold
+                if not supported and short[ci]:
+                    # a short answer ("Versailles.") is too short to embed close to its sentence: the quote holding
+                    # it verbatim supports it
+                    supported = bool(lex_ok[best]) and _span_in(claim.text, cands[best].text) is not None
             quote = cands[best]
-            supported = bool(lex_ok[best]) and float(sims[best]) >= support_threshold
-            if not supported and len(claim.text.split()) <= SHORT_ANSWER_WORDS and nxt is not None:
-                # a short answer ("Versailles.") is too short to embed close to its sentence: the quote holding
-                # it verbatim supports it
-                supported = bool(lex_ok[best]) and _span_in(claim.text, quote.text) is not None
             if differ is not None:
                 later = [choose(j)[0] for j in range(ci + 1, len(claims)) if n in claims[j].markers]
                 best, supported = conflict_text.quote_for(differ.get(n), cands, later, best)

@@ -222,6 +222,8 @@ class SharedIndex:
     def __init__(self, index: Index, embedder: Embedder, *, chunking: ChunkSettings) -> None:
         evidence = Evidence(index.articles, embedder, stored=index.entities, vectors=index.sentence_vectors)
         self.embedder: CachedEmbedder = evidence.embedder
+        if index.embedder is not self.embedder and getattr(index.embedder, "inner", index.embedder) is embedder:
+            index.embedder = self.embedder  # an index loaded with the bare model: the question is embedded once
         self.index_dir = index.index_dir
         self.chunking = chunking
         self.current = LoadedIndex(index, evidence)

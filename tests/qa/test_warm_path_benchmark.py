@@ -57,3 +57,32 @@ def test_warm_answers_equal_cold_ones(index_dir: Path, benchmark) -> None:  # ty
         return [_digest(warm.answer(q)) for q in QUESTIONS]
 
     assert benchmark(answer_all) == cold
+
+
+class _Counting(HashEmbedder):
+    """The hash embedder, recording every text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed(self, texts, *, progress: bool = False):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        return super().embed(texts, progress=progress)
+
+
+def test_a_warm_answer_embeds_the_question_once_and_no_short_answer_its_quote_holds(index_dir: Path) -> None:
+    """A QA over an index loaded with the bare model (as ``citeqa bench`` builds one per pass) embeds the question
+    for retrieval and reuses that vector; a short answer its next sentence's quote holds verbatim is not embedded
+    (the quote supports it whatever its cosine)."""
+    from embeddings import Index
+    from qa.config import get_settings
+
+    settings = get_settings({"embedding": {"model": "hash"}, "index": {"dir": str(index_dir)},
+                             "answer": {"refusal_threshold": 0.3}})
+    counting = _Counting()
+    qa = QA(settings, Index.load(index_dir, embedder=counting, chunking=settings.chunking), counting)
+    answer = qa.answer(QUESTIONS[0])
+    assert answer.text.startswith("129. [1] ") and answer.citations[0].supported, answer.text  # the short answer
+    assert counting.seen.count(QUESTIONS[0]) == 1, counting.seen
+    assert not [t for t in counting.seen if t.strip().rstrip(".") == "129"], counting.seen
