@@ -28,6 +28,7 @@ from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.generate import GenerationRequest, Generator
 from qa.prompts import CANNOT_ANSWER_PHRASE
+from qa.role_names import with_names
 
 REFUSAL_TEXT = (
     f"{CANNOT_ANSWER_PHRASE}: none of the retrieved passages answers this question. "
@@ -209,12 +210,14 @@ class ExtractiveGenerator(Generator):
         """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal).
 
         An answer also quotes the sentence that continues its first one (``_with_continuation``) and, for a
-        why-question, the sentence of that paragraph that gives the reason (``reasons.with_reason``); those play no
-        part in deciding whether to answer."""
+        why-question, the sentence of that paragraph that gives the reason (``reasons.with_reason``), and for a
+        'which <role>' question the next sentence naming the people asked for (``role_names.with_names``); those
+        play no part in deciding whether to answer."""
         scored = self.score(question, hits, evidence, query=query, history=history)
         plan = self._decide(question, scored, evidence, query=query, history=history)
         plan = self._with_continuation(self._widened(plan, scored, evidence), scored, evidence)
-        return replace(plan, chosen=reasons.with_reason(query or question, plan.chosen, scored, evidence))
+        chosen = reasons.with_reason(query or question, plan.chosen, scored, evidence)
+        return replace(plan, chosen=with_names(query or question, chosen, scored, evidence))
 
     def _decide(
         self,

@@ -9,7 +9,7 @@ import pytest
 from corpus.types import Article
 from embeddings import HashEmbedder
 from embeddings.types import Hit
-from qa import reasons
+from qa import reasons, role_names
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.extractive import ExtractiveGenerator, Plan, Scored
@@ -187,3 +187,49 @@ def test_only_a_why_question_gets_the_reason() -> None:
 ])
 def test_what_holds_a_reason(sentence: str, holds: bool) -> None:
     assert reasons.holds_reason(sentence) is holds
+
+
+# --- people asked for by role, named in the sentence after the one that describes them (qa/role_names.py) ----------
+
+DELEGATION = (
+    "Talks in Oslo\n\n"
+    "The Austrian trade and energy secretaries are visiting Oslo together for the first time since 2015, a sign of "
+    "warmer ties between the two governments.\n\n"
+    "Trade Secretary Anna Berger and Energy Secretary Markus Huber have met their Norwegian counterparts on Tuesday. "
+    "The agenda covers gas prices and fishing quotas.\n"
+)
+
+
+def test_the_people_a_role_question_asks_for_are_quoted_from_the_next_sentence() -> None:
+    quoted = _texts(_plan(DELEGATION, "Which Austrian secretaries visited Oslo together?"))
+    assert quoted == [
+        "The Austrian trade and energy secretaries are visiting Oslo together for the first time since 2015, a sign of "
+        "warmer ties between the two governments.",
+        "Trade Secretary Anna Berger and Energy Secretary Markus Huber have met their Norwegian counterparts on "
+        "Tuesday.",
+    ]
+
+
+def test_a_next_sentence_naming_people_without_the_role_is_not_added() -> None:
+    text = DELEGATION.replace("Trade Secretary Anna Berger and Energy Secretary Markus Huber",
+                              "Anna Berger and Markus Huber")
+    quoted = _texts(_plan(text, "Which Austrian secretaries visited Oslo together?"))
+    assert len(quoted) == 1
+
+
+def test_no_names_added_when_the_answer_names_someone_already() -> None:
+    text = DELEGATION.replace("The Austrian trade and energy secretaries are", "Karl Brandt and the Austrian trade "
+                              "and energy secretaries are")
+    quoted = _texts(_plan(text, "Which Austrian secretaries visited Oslo together?"))
+    assert len(quoted) == 1
+
+
+@pytest.mark.parametrize(("question", "role"), [
+    ("Which Austrian secretaries visited Oslo together?", "secretary"),
+    ("What top official signed the accord?", "official"),
+    ("Which city did the secretaries visit?", None),  # asks for a place
+    ("What did the minister say?", None),  # asks for a thing
+    ("Who met the ministers?", None),
+])
+def test_the_role_a_question_asks_for(question: str, role: str | None) -> None:
+    assert role_names.asked_role(question) == role
