@@ -311,7 +311,9 @@ class ExtractiveGenerator(Generator):
                     u.lower() for u in best_unmet}:
                 return refuse(scored[0], best_unmet)
         # clause answers, and entity questions left to the threshold: judged on the sentences quoted
-        if all(relations.answers_nothing(analysis, c.sentence.text) for c in chosen):  # years, swaps
+        first_swap = relations.mismatch(analysis.question, chosen[0].sentence.text)  # 'strong' said for 'weak'
+        if (first_swap is not None and first_swap.slot == relations.OPPOSITE) or all(
+                relations.answers_nothing(analysis, c.sentence.text) for c in chosen):  # all: years, swaps
             return refuse(scored[0], answerability.unmet(analysis, scored[0].sentence.text))
         return Plan(chosen, confidence)
 

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from qa import lexical, relations, wordnet
+from corpus.types import Article
+from embeddings.embedder import HashEmbedder
+from qa import answerability, lexical, relations, wordnet
+from qa.config import AnswerSettings
+from qa.evidence import Evidence, Sentence
+from qa.extractive import ExtractiveGenerator, Scored
 from qa.ties import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +151,32 @@ def test_a_demonym_wordnet_places_elsewhere_is_not_a_place_of_the_same_consonant
     assert lexical.adjectival_base("Persian", ["Paris", "Persia"]) == "Persia"
     assert lexical.adjectival_base("Persian", ["Paris"]) is None
 
+
+
+def _plan(question: str, *texts: str):  # type: ignore[no-untyped-def]
+    text = " ".join(texts)
+    ev = Evidence({"d.txt": Article("d.txt", "D", text)}, HashEmbedder())
+    scored, start = [], 0
+    for i, t in enumerate(texts):
+        start = text.index(t, start)
+        scored.append(Scored(i + 1, Sentence("d.txt", start, start + len(t), t), 1.0 - i / 10, similarity=0.9))
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=0.2, answerability=True, answer_margin=0.1))
+    return gen._plan_by_analysis(answerability.analyze(question), scored, scored, ev)
+
+
+def test_a_name_from_a_sentence_about_the_opposite_does_not_answer() -> None:
+    plan = _plan("Which town lost the final in 1954?", "Bern won the final in 1954.")  # answered 'Bern' without it
+    assert plan.chosen == [] and plan.missing is not None
+    plan = _plan("Which town won the final in 1954?", "Bern won the final in 1954.")
+    assert plan.chosen and plan.short is not None and plan.short.text == "Bern"
+
+
+def test_a_clause_answer_whose_first_sentence_says_the_opposite_is_refused() -> None:
+    """The first sentence quoted says 'strong currents' for the question's 'weak' ones; a later one only mentions
+    currents: refused (answered with both sentences without it)."""
+    strong = "Strong tidal currents could tear huge areas of land into the sea."
+    other = "The delta is shaped by tidal currents and by the sediment of the rivers."
+    plan = _plan("What can weak tidal currents do?", strong, other)
+    assert plan.chosen == [] and plan.missing is not None
+    plan = _plan("What can strong tidal currents do?", strong, other)
+    assert plan.chosen and plan.chosen[0].sentence.text == strong
