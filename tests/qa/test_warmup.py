@@ -145,6 +145,25 @@ def test_spacy_loads_without_its_command_line_and_spacy_info_still_works() -> No
     assert out.stdout.split() == ["True", "False", "True", "True", "True"]
 
 
+@pytest.mark.slow
+def test_spacy_loads_without_srslys_yaml_and_srslys_yaml_functions_still_work() -> None:
+    code = (
+        "import sys\n"
+        "from qa.analysis import load_pipeline\n"
+        "nlp = load_pipeline()\n"
+        "print(nlp('Emmanuel Macron met Vladimir Putin in Paris.').ents[0].text == 'Emmanuel Macron')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('srsly.ruamel_yaml', 'srsly._yaml_api'))) == [])\n"
+        "import srsly\n"
+        "print(srsly.yaml_loads(srsly.yaml_dumps({'a': [1, 2]})) == {'a': [1, 2]}, srsly.is_yaml_serializable(1))\n"
+        "import srsly._yaml_api\n"  # the real module, the stand-in gone
+        "print(srsly._yaml_api.__file__.endswith('_yaml_api.py'), 'srsly.ruamel_yaml' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "True", "True", "True", "True"]
+
+
 def test_catalogue_entry_points_indexed_by_group_give_the_same_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.metadata
 
