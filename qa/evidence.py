@@ -169,8 +169,9 @@ class Evidence:
         """
         if self.vectors is None:
             if not self._vector_docs:
-                logger.info("the index has no stored sentence vectors (built before they were stored): embedding "
-                            "the sentences answers read on first use; `citeqa index` stores them")
+                logger.info("the index has no stored sentence vectors (built before they were stored, or with "
+                            "index.sentence_vectors off): the answers embed the sentences they read, once each; "
+                            "`citeqa index` stores them")
             self._vector_docs.add(doc_id)
             return
         article = self.articles[doc_id]
