@@ -11,13 +11,14 @@ package.
 word the sentence lacks.
 
 The file is read on the first look-up only (a question that never reaches a check that needs it never pays for
-it), and each kind is parsed apart, so the demonym check does not parse the antonyms.
+it), and no table is built: a look-up is a search of its text, cached per word (about 1 ms for the first, the
+read included, tens of microseconds for the next).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -36,18 +37,17 @@ def _text() -> str:
     return resources.files("qa").joinpath("data", "wordnet.tsv").read_text(encoding="utf-8")
 
 
-@cache
-def _table(kind: str) -> dict[tuple[str, str], str]:
-    """(pos, lemma) -> the related lemmas, space-separated, for one kind of line ('ant' or 'per'); the lines are
-    sorted, so one kind is one run of the file."""
+@lru_cache(maxsize=4096)
+def _related(kind: str, pos: str, lemma: str) -> frozenset[str]:
+    """The lemmas one line of the file relates to ``lemma`` ('ant' or 'per'): found by a search of the text,
+    with no table built (a question's few words are all that is ever looked up)."""
     text = _text()
-    start = text.find(f"\n{kind}\t") + 1
-    end = text.find("\n", text.rfind(f"\n{kind}\t") + 1)
-    out: dict[tuple[str, str], str] = {}
-    for line in text[start:end].split("\n"):
-        _, pos, lemma, others = line.split("\t")
-        out[(pos, lemma)] = others
-    return out
+    key = f"\n{kind}\t{pos}\t{lemma}\t"
+    at = text.find(key)
+    if at < 0:
+        return _EMPTY
+    at += len(key)
+    return frozenset(text[at:text.find("\n", at)].split(" "))
 
 
 def antonyms(lemma: str, pos: str) -> frozenset[str]:
@@ -60,8 +60,8 @@ def antonyms(lemma: str, pos: str) -> frozenset[str]:
     Returns:
         The antonyms; empty for an unknown word or part of speech.
     """
-    found = _table("ant").get((_POS.get(pos, ""), lemma.lower()))
-    return frozenset(found.split(" ")) if found else _EMPTY
+    wn_pos = _POS.get(pos)
+    return _related("ant", wn_pos, lemma.lower()) if wn_pos and "\n" not in lemma else _EMPTY
 
 
 def opposed(a: str, b: str, pos: str) -> bool:
@@ -72,14 +72,16 @@ def opposed(a: str, b: str, pos: str) -> bool:
 def places(adjective: str) -> frozenset[str]:
     """The names a capitalised adjective pertains to, lower case: 'Dutch' -> {'holland', 'netherlands', ...};
     empty when WordNet has none (then it is no known demonym)."""
-    found = _table("per").get(("a", adjective.lower()))
-    return frozenset(found.split(" ")) if found else _EMPTY
+    return _related("per", "a", adjective.lower()) if "\n" not in adjective else _EMPTY
 
 
 # parts of speech whose words tie an antonym to what it is said of; ADP, DET, AUX and the like are passed through
 _ANCHORS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 _THROUGH = frozenset({"ADP", "DET", "AUX", "PART", "PUNCT", "CCONJ", "SCONJ", "PRON"})
 _LIGHT = frozenset("be have do make take get give become".split())
+# a modifier's part of speech is the parser's guess ('the south branch' an adjective, 'the north branch' a noun;
+# 'flows east' a noun, 'flows west' an adverb): two modifiers count as one part of speech
+_MODIFIER = frozenset({"amod", "compound", "advmod", "npadvmod"})
 # a verb's antonym with the other party in one of these is the same event told from its other end ('sold the
 # rights to Enrique' answers 'Who bought the rights?'), not another event
 _CONVERSE = frozenset({"to", "from", "by", "than", "with"})
@@ -88,7 +90,9 @@ _CONVERSE = frozenset({"to", "from", "by", "than", "with"})
 def antonym_in_role(asked: Token, sentence: list[Token]) -> Token | None:
     """The sentence's word that is an antonym of the question's word ``asked`` in the same role, or None.
 
-    Same role: both are the same part of speech as parsed, WordNet has the pair in that part of speech, a content
+    Same role: both are the same part of speech as parsed (or both modify a word: 'the south branch', 'the north
+    branch'), WordNet has the pair in the question word's part of speech (a modifier's: as an adjective or
+    adverb too), a content
     word within two parse edges of the antonym (prepositions and articles not counted) is one within two edges of
     the asked word, reached the same way ('smallest' and 'largest' both modify 'port'; 'won' and 'lost' both have
     'the final' as object), and no word near both is reached another way ('What followed the wooden bridge?' of
@@ -101,11 +105,14 @@ def antonym_in_role(asked: Token, sentence: list[Token]) -> Token | None:
         sentence: the parsed sentence's tokens.
     """
     found = antonyms(asked.lemma_, asked.pos_)
+    if asked.dep_ in _MODIFIER:  # 'flows farther east' parsed with a noun: the adjective's and adverb's antonyms
+        found = found | antonyms(asked.lemma_, "a") | antonyms(asked.lemma_, "r")
     if not found or _negated(asked):
         return None
     near_asked: set[tuple[str, str]] | None = None
     for t in sentence:
-        if t.pos_ != asked.pos_ or t.lemma_.lower() not in found or _negated(t):
+        if t.lemma_.lower() not in found or _negated(t) or not (t.pos_ == asked.pos_ or (
+                t.dep_ in _MODIFIER and asked.dep_ in _MODIFIER)):
             continue
         if t.pos_ == "VERB" and any(c.dep_ in ("agent", "dative") or (c.dep_ == "prep" and c.lower_ in _CONVERSE)
                                     for c in t.children):
@@ -152,6 +159,8 @@ def _role(token: Token, other: Token) -> str:
         dep = "object"
     elif dep in ("nsubj", "agent"):
         dep = "subject"
+    elif dep in _MODIFIER:
+        dep = "modifier"
     return ("up " if up else "") + dep
 
 

@@ -91,6 +91,11 @@ def test_no_antonyms_between_nouns_of_people() -> None:
      "minimum"),
     ("How did the weak currents shape the coast?", "Strong currents shaped the coast over centuries.", "weak",
      "Strong"),
+    # two modifiers the parser gives different parts of speech ('south' an adjective, 'north' a noun)
+    ("What is the old south branch of the canal called?",
+     "The old north branch of the canal is called the Kromme Vaart.", "south", "north"),
+    ("How much of the water of the canal flows farther east?",
+     "Two thirds of the water of the canal flows farther west through the lock.", "east", "west"),
 ])
 def test_an_antonym_in_the_same_role_is_a_mismatch(question: str, sentence: str, asked: str, said: str) -> None:
     q_doc, s_doc = parse(question), parse(sentence)
