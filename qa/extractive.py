@@ -90,6 +90,7 @@ class Plan:
         closest: for a refusal by the question's analysis: the sentence that comes closest, quoted in the refusal.
         unmet: the question's names and dates ``closest`` does not mention, said in the refusal.
         about: ``closest`` mentions what the question asks about: the refusal says what "they say" about it.
+        differs: how ``closest`` differs from the question (``relations.Mismatch.describe``), said instead of unmet.
         conflict: a sentence of another article that gives a different value of the asked type for the same thing
             (``answerability.find_conflict``), and that value (offsets into its text): the answer states both.
     """
@@ -101,6 +102,7 @@ class Plan:
     closest: Scored | None = None
     unmet: tuple[str, ...] = ()
     about: bool = False
+    differs: str | None = None
     conflict: tuple[Scored, Entity] | None = None  # another article's different value, stated before its sentence
 
 
@@ -266,10 +268,8 @@ class ExtractiveGenerator(Generator):
         confidence = scored[0].similarity
         refused = min(confidence - answerability.NO_ANSWER_PENALTY, threshold - answerability.REFUSAL_MARGIN)
 
-        def refuse(closest: Scored, unmet: Sequence[str] = ()) -> Plan:
-            return Plan([], refused, missing=refusal_text.missing(analysis), closest=closest,
-                        unmet=refusal_text.as_asked(analysis.question, unmet),
-                        about=refusal_text.mentions_focus(analysis, closest.sentence.text))
+        def refuse(closest: Scored, unmet: Sequence[str] = ()) -> Plan:  # what is missing, how closest differs
+            return Plan([], refused, closest=closest, **refusal_text.said(analysis, closest.sentence.text, unmet))
 
         if answerability.unstated_result(analysis, [c.sentence.text for c in chosen]) is not None:
             return refuse(scored[0])
@@ -477,8 +477,8 @@ class ExtractiveGenerator(Generator):
             request.report["confidence"] = float(plan.confidence)
         if plan.missing is not None and not plan.chosen:
             c = plan.closest
-            yield refusal_text.refusal(plan.missing, None if c is None else c.sentence.text,
-                                       None if c is None else c.hit_no, unmet=plan.unmet, about=plan.about)
+            yield refusal_text.refusal(plan.missing, None if c is None else c.sentence.text, None if c is None else
+                                       c.hit_no, unmet=plan.unmet, about=plan.about, differs=plan.differs)
             return
         if not plan.chosen:
             yield REFUSAL_TEXT

@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
-from qa import lexical
+from qa import lexical, relations
 from qa.analysis import QuestionAnalysis, load_pipeline
 from qa.constraints import same_word, terms
 from qa.prompts import CANNOT_ANSWER_PHRASE
@@ -57,15 +57,40 @@ def plain_missing(analysis: QuestionAnalysis) -> str | None:
     return embedded(analysis.question)
 
 
+class Said(TypedDict):
+    """What a refusal by the question's analysis says besides the sentence it quotes (``qa.extractive.Plan``)."""
+
+    missing: str
+    unmet: tuple[str, ...]
+    about: bool
+    differs: str | None
+
+
+def said(analysis: QuestionAnalysis, closest: str, unmet: Sequence[str] = ()) -> Said:
+    """A refusal's words for its closest sentence: what is missing (:func:`missing`), the constraints the sentence
+    leaves out as the question says them (:func:`as_asked`), whether it mentions what is asked about
+    (:func:`mentions_focus`), and how it differs from the question when it swaps a word the question gives
+    (``qa.relations.mismatch``, described)."""
+    swap = relations.mismatch(analysis.question, closest)
+    return Said(missing=missing(analysis), unmet=as_asked(analysis.question, unmet),
+                about=mentions_focus(analysis, closest), differs=None if swap is None else swap.describe())
+
+
 def refusal(what: str, closest: str | None = None, marker: int | None = None, *, unmet: Sequence[str] = (),
-            about: bool = False) -> str:
+            about: bool = False, differs: str | None = None) -> str:
     """The refusal: what is missing first, then the closest sentence, quoted whole with its chunk marker: what
     "they say" about the thing asked about (``about``: the sentence mentions it, ``mentions_focus``), else "the
-    closest they come", saying which of the question's names or dates it leaves out ('; the closest they come does
-    not mention 2019: …'). Without a closest sentence: that no passage answers, the closest passages listed below."""
+    closest they come", saying how it differs from the question when it puts another word in the question's slot
+    (``differs``, ``qa.relations.Mismatch.describe``: '; the closest they come differs (the question's modifier of
+    'troops' is Danish, the sentence's Frisian): …'), else which of the question's names or dates it leaves out
+    ('; the closest they come does not mention 2019: …'). Without a closest sentence: that no passage answers, the
+    closest passages listed below."""
     if closest is None or marker is None:
         return f"{CANNOT_ANSWER_PHRASE} {what}: {NOTHING_CLOSE}"
     quote = " ".join(closest.split())
+    if differs:
+        detail = " ".join(_UNSAFE.sub(" ", differs).split())  # no ':' or brackets: the quote follows the first ':'
+        return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come differs ({detail}): {quote} [{marker}]"
     if unmet:
         named = ", ".join(unmet[:-1]) + (" or " if len(unmet) > 1 else "") + unmet[-1]
         return f"{CANNOT_ANSWER_PHRASE} {what}; the closest they come does not mention {named}: {quote} [{marker}]"
@@ -81,8 +106,9 @@ def mentions_focus(analysis: QuestionAnalysis, text: str) -> bool:
     return bool(head) and any(same_word(lexical.stem(head), w) for w in terms(text))
 
 
-_CLOSEST = re.compile(r"; (?:the closest they come (?:is|does not mention .+?)|they say): (?P<quote>.+?)\s*\[\d+\]\s*$",
-                      re.S)
+_CLOSEST = re.compile(r"; (?:the closest they come (?:is|does not mention .+?|differs \([^():]*\))|they say): "
+                      r"(?P<quote>.+?)\s*\[\d+\]\s*$", re.S)
+_UNSAFE = re.compile(r"[():\[\]]")
 
 
 def closest_quoted(raw_claim: str) -> str | None:

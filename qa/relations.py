@@ -16,6 +16,15 @@ only with an opposing prefix ("decreased" asked, "increased" said; "insignifican
 a rule on the words' form; and so is WordNet's antonym of a question word the sentence lacks, said of the same
 thing ('the smallest inland port' asked, 'the largest inland port' said; ``qa.wordnet.antonym_in_role``).
 
+Also swaps: the same thing after the opposite preposition on the same word ('fled from Italy' asked, 'fled to
+Italy' said; 'after the conquest'/'before the Conquest'; 'What sea does it flow out of?' of 'it flows into the North
+Sea'); another name in a slot beside a word both share ('the first Byzantine mercenary', 'the first Norman
+mercenaries'); two names that name different things though they share words ('the Lower Rhine'/'the Upper Rhine',
+'the Old Rhine Bridge'/'the Rhine'; ``qa.word_match.distinct_names``); the doer of a verb conjoined to another ('The
+Normans settled … and built castles' for 'built by the Irish'), and of a light verb with the same object ('took the
+title'). Where the question's word fills a slot of another shared word, the sentence's mention in that same slot is
+the one compared ('absorbed into the Anglo-Saxon language', not the Anglo-Norman language absorbed).
+
 Guards against the parses differing more often than the facts: an adjective the sentence uses elsewhere is not
 swapped (paraphrase), nor is a word the sentence ties to the shared word some other way (within two parse edges,
 as its apposition, or as the subject of "X is a N"); a phrase's words match by form, a place by its people
@@ -30,17 +39,26 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import lexical, wordnet
+from qa import wordnet
 from qa.analysis import QuestionAnalysis
-from qa.constraints import contradicts, same_word
+from qa.constraints import contradicts
 from qa.ties import parse
+from qa.word_match import CONTENT as _CONTENT
+from qa.word_match import NAME_LABELS as _NAME_LABELS
+from qa.word_match import distinct_names as _distinct_names
+from qa.word_match import is_name as _is_name
+from qa.word_match import is_wh as _is_wh
+from qa.word_match import matches as _matches
+from qa.word_match import numeric as _numeric
+from qa.word_match import phrase as _phrase
+from qa.word_match import same as _same
+from qa.word_match import same_kind as _same_kind
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
 __all__ = ["NEGATION", "Mismatch", "answers_nothing", "mismatch"]
 
-_CONTENT = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
 _OPPOSABLE = frozenset({"NOUN", "VERB", "ADJ", "ADV"})  # parts of speech whose WordNet antonyms are checked
 # a word's slots, by the dependency that fills them: the doer (an active subject, a passive's agent), what is done
 # to (an object, a passive subject), and the modifiers of a noun
@@ -56,10 +74,13 @@ _OPPOSING = ("in", "im", "il", "ir", "un", "dis", "non", "de", "ex", "out", "up"
 _NEGATING = frozenset({"in", "im", "il", "ir", "un", "dis", "non"})
 _SLOTS = {"nsubj": _SUBJECT, "dobj": _OBJECT, "nsubjpass": _OBJECT, "amod": _MODIFIER, "compound": _MODIFIER,
           "nmod": _MODIFIER, "poss": _MODIFIER}
-_NAME_TAGS = frozenset({"NNP", "NNPS"})
-# the recogniser's labels of names; its labels among them are too often wrong ('the Rhine' a PERSON) to tell kinds
-_NAME_LABELS = frozenset({"NORP", "GPE", "LOC", "FAC", "PERSON", "ORG", "WORK_OF_ART", "EVENT", "LAW", "PRODUCT",
-                          "LANGUAGE"})
+# prepositions that put a thing at the other end of a motion or of time ('from'/'to', 'before'/'after')
+_OPPOSED_PREPOSITIONS = {"from": {"to", "into", "towards", "toward"}, "to": {"from", "out"}, "into": {"from", "out"},
+                         "out": {"into", "to"}, "before": {"after"}, "after": {"before"}, "above": {"below"},
+                         "below": {"above"}}
+# a verb's phrases naming a party to it or an end of its motion, which a subject or object swapped into: not 'with'
+# (who met with whom is said either way round) nor places and times
+_ROLE_PHRASES = frozenset({"from phrase", "into phrase", "to phrase", "out phrase", "onto phrase"})
 _LIGHT = frozenset("be have do make take get give become one part kind type".split())  # too general to anchor on
 
 
@@ -76,7 +97,9 @@ class Mismatch:
         """"the question's modifier of 'troops' is Danish, the sentence's Frisian"."""
         if self.slot in (NEGATION, OPPOSITE):
             return f"the question says {self.asked}, the sentence {self.said}"
-        return f"the question's {self.slot} of '{self.shared}' is {self.asked}, the sentence's {self.said}"
+        slot = f"'{self.slot}' phrase" if self.slot == _OF else (
+            f"'{self.slot.removesuffix(' phrase')}' phrase" if self.slot.endswith(" phrase") else self.slot)
+        return f"the question's {slot} of '{self.shared}' is {self.asked}, the sentence's {self.said}"
 
 
 def mismatch(question: str, sentence: str) -> Mismatch | None:
@@ -115,9 +138,11 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
         if antonym is None and q.pos_ in _OPPOSABLE and lemma not in s_words and not _is_wh(q) and (
                 said := wordnet.antonym_in_role(q, list(s_doc))) is not None:  # 'smallest' asked, 'largest' said
             antonym = Mismatch(said.text, OPPOSITE, q.text, said.text)
-        if q.pos_ not in _CONTENT or lemma in _LIGHT or _is_wh(q):
+        if q.pos_ not in _CONTENT or _is_wh(q) or (lemma in _LIGHT and not _anchored(q, by_lemma)):
             continue
         mentions = by_lemma.get(lemma, [])
+        if lemma in _LIGHT:  # 'took the title': the mentions with the same object
+            mentions = [m for m in mentions if _anchored(m, {_object_lemma(q): [q]})]
         if not mentions:
             if q.pos_ in ("VERB", "ADJ") and lemma not in s_words:  # "decreased" asked, "increased" said
                 opposite = next((t for t in s_doc if t.pos_ == q.pos_ and _opposite(lemma, t.lemma_.lower(),
@@ -127,6 +152,10 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
             continue
         if q.pos_ in ("VERB", "ADJ") and _negated(q) and not any(_negated(m) for m in mentions):
             return Mismatch(mentions[0].text, NEGATION, _with_negation(q), _with_negation(mentions[0]))
+        mentions = _aligned(q, mentions, by_lemma) or mentions
+        flipped = _flipped_preposition(q, mentions)
+        if flipped is not None:
+            return flipped
         slots: dict[str, list[Token]] = {}
         for slot, asked in _fillers(q):
             slots.setdefault(slot, []).append(asked)
@@ -134,6 +163,10 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
             if any(_is_wh(t) for a in asked_all for t in a.subtree):
                 continue  # 'which river', 'how many villages': the slot holds what is asked
             for asked in asked_all:
+                # a name or number is weighed against the question's names or numbers there alone: 'the first
+                # Byzantine mercenary' is not 'the first Norman mercenary' for sharing 'first'
+                named = _is_name(asked) or _numeric(asked)
+                group = [a for a in asked_all if _is_name(a) or _numeric(a)] if named else asked_all
                 absent = not any(_same(asked.lemma_.lower(), w) for w in s_words)
                 if asked.pos_ == "ADJ" and not _is_name(asked) and not absent:
                     continue  # an adjective the sentence uses elsewhere: a paraphrase more likely than a swap
@@ -141,7 +174,11 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
                     continue
                 if _near(asked, slot, mentions, s_doc):
                     continue  # 'the Gallery of Battles at the Versailles Palace', 'sell the boats to Russia'
-                said = _conflict(asked_all, slot, mentions, absent=absent)
+                said = _conflict(group, slot, mentions, absent=absent)
+                if said is not None and len(group) < len(asked_all) and (
+                        not (said.ent_type_ in _NAME_LABELS or _numeric(said))
+                        or any(_same(a.lemma_.lower(), said.lemma_.lower()) for a in asked_all)):  # "Defense Minister"
+                    said = _conflict(asked_all, slot, mentions, absent=absent)
                 if said is not None:
                     return Mismatch(mentions[0].text, slot, _phrase(asked), _phrase(said))
     return antonym
@@ -167,6 +204,74 @@ def _conflict(asked: list[Token], slot: str, mentions: list[Token], *, absent: b
     return said
 
 
+def _aligned(q: Token, mentions: list[Token], by_lemma: dict[str, list[Token]]) -> list[Token]:
+    """The mentions that fill the slot the question's word fills, of a mention of the word it fills it for: of
+    'The Anglo-Norman language was absorbed into the Anglo-Saxon language', the language absorbed into, for 'What
+    was absorbed into the Anglo-Norman language?'. Empty when the word fills no slot or no mention fills that one."""
+    head = q.head.head if q.dep_ == "pobj" else q.head  # 'absorbed' of 'absorbed into the language'
+    if head.i == q.i or head.pos_ not in _CONTENT:
+        return []
+    role = next((s for s, f in _fillers(head) if f.i == q.i), None)
+    if role is None:
+        return []
+    heads = by_lemma.get(head.lemma_.lower(), [])
+    return [m for m in mentions if any(f.i == m.i for h in heads for s, f in _fillers(h) if s == role)]
+
+
+def _preposition_phrases(token: Token) -> Iterator[tuple[str, Token | None]]:
+    """(preposition, its object or None when the preposition is left at the end of a question) for a word's
+    prepositional phrases; 'out of' is one preposition, 'out'."""
+    for c in token.children:
+        if c.dep_ != "prep" and not (c.dep_ in ("prt", "advmod") and c.lower_ == "out"):
+            continue
+        obj = _pobj(c)
+        if c.lower_ == "out":
+            of = next((g for g in c.children if g.lower_ == "of"), None)
+            if of is None:
+                continue
+            obj = _pobj(of)
+        yield c.lower_, obj
+
+
+def _flipped_preposition(q: Token, mentions: list[Token]) -> Mismatch | None:
+    """The question's word with a prepositional phrase whose thing the sentence puts, on the same word, after the
+    opposite preposition: 'fled from southern Italy' asked, 'fled to southern Italy' said; 'after the conquest',
+    'before the Conquest'; 'What sea does the Rhine flow out of?' of 'The Rhine flows into the North Sea' (the
+    question's wh-phrase is the object a preposition left at its end stands for). Not when the sentence also has the
+    question's preposition on that word ('from Basel to Mainz')."""
+    for p1, x in _preposition_phrases(q):
+        opposed = _OPPOSED_PREPOSITIONS.get(p1)
+        if not opposed:
+            continue
+        if x is None:  # stranded: the wh-phrase's noun ('what sea') is what the preposition is about
+            x = next((t for t in q.children if t.dep_ in ("dobj", "nsubj", "nsubjpass") and _is_wh(t)
+                      and t.pos_ in ("NOUN", "PROPN")), None)
+            if x is None:
+                continue
+        elif _is_wh(x):
+            continue
+        for m in mentions:
+            phrases = list(_preposition_phrases(m))
+            if any(p == p1 for p, _ in phrases):
+                continue
+            for p2, y in phrases:
+                if p2 in opposed and y is not None and _matches_head(x, y):
+                    asked = _phrase(x)
+                    asked = asked[:1].lower() + asked[1:] if _is_wh(x) else asked  # 'flow out of what lake'
+                    return Mismatch(m.text, OPPOSITE, f"{q.text} {_spelt(p1)} {asked}",
+                                    f"{m.text} {_spelt(p2)} {_phrase(y)}")
+    return None
+
+
+def _spelt(preposition: str) -> str:
+    return "out of" if preposition == "out" else preposition
+
+
+def _matches_head(asked: Token, said: Token) -> bool:
+    """The same thing: the two phrases' head words are one word, or phrases sharing a content word."""
+    return _same(asked.lemma_.lower(), said.lemma_.lower()) or (not _is_wh(asked) and _matches(asked, said))
+
+
 def _opposite(a: str, b: str, *, adjective: bool) -> bool:
     """Two words that differ only by opposing prefixes ('increase'/'decrease'), what is left being four letters or
     more; for adjectives also a negating prefix on one of them ('significant'/'insignificant')."""
@@ -189,6 +294,16 @@ def _negated(token: Token) -> bool:
                for h in heads for c in h.children)  # 'not only by the rivers': no negation
 
 
+def _object_lemma(token: Token) -> str:
+    return next((c.lemma_.lower() for c in token.children if c.dep_ == "dobj"), "")
+
+
+def _anchored(verb: Token, by_lemma: dict[str, list[Token]]) -> bool:
+    """A light verb ('take', 'have') whose object is a word of the other text: 'take the title'."""
+    obj = _object_lemma(verb)
+    return bool(obj) and obj not in _LIGHT and bool(by_lemma.get(obj))
+
+
 def _with_negation(token: Token) -> str:
     """The word, with 'not' before it when it is negated."""
     return f"not {token.text}" if _negated(token) else token.text
@@ -202,9 +317,12 @@ def _near(asked: Token, slot: str, mentions: list[Token], doc: Doc) -> bool:
     reach = 1 if slot == _MODIFIER else 2
     other = {_SUBJECT: _OBJECT, _OBJECT: _SUBJECT}.get(slot)
     for m in mentions:
-        swapped = {f.i for s, f in _fillers(m) if s == other}
+        # the verb's other argument, or the thing at one end of its motion ('The Rhine emerges from Lake
+        # Constance' asked as 'Where does Lake Constance emerge from?'): the roles reversed, not a looser tie
+        swapped = {f.i for s, f in _fillers(m) if s == other or (
+            slot in (_SUBJECT, _OBJECT) and s in _ROLE_PHRASES)}
         for t in doc:
-            if _same(lemma, t.lemma_.lower()) and _distance(t, m) <= reach and not (
+            if _same(lemma, t.lemma_.lower()) and not _distinct_names(asked, t) and _distance(t, m) <= reach and not (
                     t.i in swapped or any(c.i in swapped for c in t.ancestors)):
                 return True
     return False
@@ -250,6 +368,13 @@ def _fillers(token: Token) -> Iterator[tuple[str, Token]]:
             word = token.head
         for w in _with_conjuncts(word):
             yield slot, w
+    if token.dep_ == "conj" and token.pos_ == "VERB" and token.head.pos_ == "VERB" and not any(
+            c.dep_ in ("nsubj", "nsubjpass", "agent") for c in token.children):
+        # 'The Normans settled in the east and also built castles': the first verb's subject is the second's
+        for c in token.head.children:
+            if c.dep_ == "nsubj" and c.tag_ not in ("WDT", "WP", "WP$"):
+                for w in _with_conjuncts(c):
+                    yield (_OBJECT if passive else _SUBJECT), w
 
 
 def _pobj(prep: Token) -> Token | None:
@@ -261,70 +386,3 @@ def _with_conjuncts(token: Token) -> Iterable[Token]:
     """The word and those conjoined to it ('the Elbe and the Oder')."""
     yield token
     yield from token.conjuncts
-
-
-def _same_kind(asked: Token, said: Token) -> bool:
-    """Two words that could stand in each other's place: two names (or nationalities), two numbers, two
-    adjectives."""
-    if not (said.like_num or (said.is_alpha and len(said) > 1)):
-        return False  # 'm3/s' split into pieces
-    if asked.like_num or said.like_num:
-        return asked.like_num and said.like_num
-    if _is_name(asked) or _is_name(said):
-        return _is_name(asked) and _is_name(said)
-    return asked.pos_ == "ADJ" and said.pos_ == "ADJ"
-
-
-def _is_name(token: Token) -> bool:
-    """A proper noun or a word of a named entity, but not of a date, time or quantity ('May 29')."""
-    if token.ent_type_ and token.ent_type_ not in _NAME_LABELS:
-        return False
-    return token.tag_ in _NAME_TAGS or bool(token.ent_type_)
-
-
-def _matches(asked: Token, said: Token) -> bool:
-    """The same word, or phrases sharing a content word ('the Rhine' and 'the Rhine river')."""
-    a = {t.lemma_.lower() for t in _phrase_tokens(asked) if t.pos_ in _CONTENT or t.like_num}
-    s = {t.lemma_.lower() for t in _phrase_tokens(said) if t.pos_ in _CONTENT or t.like_num}
-    return any(_same(x, y) for x in a | {asked.lemma_.lower()} for y in s | {said.lemma_.lower()})
-
-
-def _phrase_tokens(token: Token) -> list[Token]:
-    """A word's phrase: its subtree, the named entity it is part of, and the noun it is a compound of ('President'
-    in 'President Barack Obama')."""
-    out = list(token.subtree)
-    if token.ent_type_:
-        out += [t for ent in token.doc.ents if ent.start <= token.i < ent.end for t in ent]
-    if token.dep_ == "compound":
-        out += list(token.head.subtree)
-    return out
-
-
-def _same(a: str, b: str) -> bool:
-    """One word or its forms ('Normans'/'Norman'), a place and its people ('France'/'French'), a name spelt with or
-    without accents or one letter off ('Jumièges'/'Jumieges')."""
-    a, b = lexical.fold(a), lexical.fold(b)
-    return same_word(a, b) or lexical.same_place(a, b) or (min(len(a), len(b)) >= 5 and _one_edit(a, b))
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """One letter changed, added or dropped ('Wesel'/'Wessel')."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
-    short, long_ = sorted((a, b), key=len)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
-
-
-def _is_wh(token: Token) -> bool:
-    """A wh-word, or a word it determines ('which river')."""
-    return token.tag_ in ("WDT", "WP", "WP$", "WRB") or any(t.tag_ in ("WDT", "WP", "WP$") for t in token.children
-                                                             if t.dep_ in ("det", "poss"))
-
-
-def _phrase(token: Token) -> str:
-    """The word's phrase as written, or the word alone when the phrase is long."""
-    doc: Doc = token.doc
-    span = doc[token.left_edge.i: token.right_edge.i + 1]
-    return span.text if len(span) <= 6 else token.text

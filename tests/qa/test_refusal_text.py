@@ -17,7 +17,7 @@ from qa.extractive import ExtractiveGenerator
 from qa.generate import GenerationRequest
 from qa.lexical import adjectival_base, same_place
 from qa.pipeline import is_refusal
-from qa.refusal_text import embedded, refusal
+from qa.refusal_text import closest_quoted, embedded, refusal
 
 PLACES = ["France", "England", "Scotland", "Britain", "Spain", "Afghanistan", "Kazakhstan", "Netherlands",
           "Switzerland", "Poland", "Paris"]
@@ -197,3 +197,23 @@ def test_a_question_that_cannot_be_turned_is_quoted_not_guessed_at(setup: tuple[
     ev, hits = setup
     result = cite(raw, hits, ev, support_threshold=0.3)
     assert result.claim_ok == (True,)  # one claim: no '?' inside it to end a sentence
+
+
+def test_a_refusal_for_a_swapped_word_says_what_differs_and_its_quote_is_checked(
+        setup: tuple[Evidence, list[Hit]]) -> None:
+    raw = _refusal(setup, "Who hosted his Danish counterpart at the Palace of Versailles?")
+    assert raw.startswith("The articles don't say who hosted his Danish counterpart at the Palace of Versailles; the "
+                          "closest they come differs (the question's modifier of 'counterpart' is Danish, the "
+                          "sentence's Russian): France's new president")
+    ev, hits = setup
+    result = cite(raw, hits, ev, support_threshold=0.3)
+    assert result.claim_ok == (True,) and result.unsupported == 0  # the quote is checked, not the framing
+
+
+def test_what_differs_is_said_without_marks_that_would_cut_the_quote() -> None:
+    text = refusal("what the width of the Elbe is", "The width of the Weser (a river): 300 m.", 3,
+                   unmet=("Elbe",), differs="the question's 'of' phrase of 'width' is the Elbe (river): the sentence's")
+    assert text == ("The articles don't say what the width of the Elbe is; the closest they come differs (the "
+                    "question's 'of' phrase of 'width' is the Elbe river the sentence's): The width of the Weser "
+                    "(a river): 300 m. [3]")
+    assert closest_quoted(text) == "The width of the Weser (a river): 300 m."

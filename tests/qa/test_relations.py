@@ -128,3 +128,71 @@ def test_a_clause_answer_from_a_sentence_that_says_it_is_given() -> None:
 def test_a_sentence_answers_nothing_when_it_swaps_a_word_or_contradicts_a_year(question: str, sentence: str,
                                                                                expected: bool) -> None:
     assert relations.answers_nothing(answerability.analyze(question), sentence) is expected
+
+
+@pytest.mark.parametrize(("question", "sentence", "said"), [
+    # another people beside a shared word ('first'): a name is weighed against the question's names alone
+    ("Who was the first Danish abbot to rule the monastery?",
+     "The first Frisian abbot to rule the monastery was Odo, in 1012.", "Frisian"),
+    # the doer of a verb conjoined to another is that verb's subject
+    ("Which bridges were built by the Saxons?",
+     "The Franks settled along the river and later built two stone bridges near the ford.", "The Franks"),
+    # two names that share a word but name different things
+    ("How old is the Lower Weser bridge?", "The Upper Weser bridge is two hundred years old.", "Upper Weser"),
+    ("What is the width of the Old Elbe Canal?",
+     "The width of the Elbe is measured from the Old Elbe Canal to the sea.", "the Elbe"),
+    # the mention that fills the question's slot is the one compared: the language absorbed into
+    ("Which dialect was absorbed into the Old Frisian language?",
+     "The Old Frisian language was later absorbed into the Low Saxon language of the towns.", "Low Saxon"),
+    # a light verb with the same object ('take the title') is the same event: its doer is compared
+    ("What title did Odo II take in Frisia?", "Bruno took the title of Count of Frisia, as vassal to Odo III.",
+     "Bruno"),
+    # the roles reversed across a phrase: what the river emerges from is not the doer
+    ("Where does Lake Tegern emerge from?", "The Weissach emerges from Lake Tegern and flows north.",
+     "The Weissach"),
+])
+def test_another_name_in_the_slot_is_a_mismatch(question: str, sentence: str, said: str) -> None:
+    found = relations.mismatch(question, sentence)
+    assert found is not None, question
+    assert found.said == said
+    assert said in found.describe()
+
+
+@pytest.mark.parametrize(("question", "sentence", "asked", "said"), [
+    # the same thing at the other end of a motion or of time
+    ("Who fled from the old abbey?", "After the fire, the monks fled to the old abbey by night.",
+     "fled from the old abbey", "fled to the old abbey"),
+    ("Who traded with the Danes after the siege of York?",
+     "Even before the siege of York, the Saxons had traded with the Danes.",
+     "traded after the siege of York", "traded before the siege of York"),
+    # a preposition left at the end of the question: its object is the wh-phrase's noun
+    ("What lake does the stream flow out of?", "The stream flows east into a small lake near the village.",
+     "flow out of what lake", "flows into a small lake"),
+])
+def test_the_opposite_preposition_on_the_same_thing_is_a_mismatch(question: str, sentence: str, asked: str,
+                                                                  said: str) -> None:
+    found = relations.mismatch(question, sentence)
+    assert found is not None and (found.slot, found.asked, found.said) == (relations.OPPOSITE, asked, said)
+    assert found.describe() == f"the question says {asked}, the sentence {said}"
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    # a title word the question gives in lower case ('defence'), beside a people the sentence does not name
+    ("Who is the Danish defence minister?", "Defence Minister Lars Holm spoke on Monday."),
+    # one name with or without the word for its kind, or with a modifier the question leaves out
+    ("How long is the Weser river?", "The Weser is 452 kilometres long."),
+    ("How deep is Lake Tegern?", "Tegern is 72 metres deep at its deepest point."),
+    ("Where does the Weser flow?", "The Lower Weser flows into the North Sea at Bremerhaven."),
+    # the second verb has its own subject; the same preposition as well as the other one; a symmetric 'with'
+    ("Who built the bridges?", "The Franks settled along the river and the Saxons built two bridges."),
+    ("Where does the road run from Bremen?", "The road runs from Bremen to Hamburg along the river."),
+    ("Who did the abbot meet with?", "The king met with the abbot at the ford."),
+    # another name whose phrase holds the question's ('the county on the bank of the Upper Weser'); the parts of one
+    # person's name
+    ("Who sold the Upper Weser to Bremen?",
+     "The county on the left bank of the Upper Weser was sold to Bremen in 1380."),
+    ("What did Nicolas Sarkozy say about the deal?", "President of France Sarkozy said the deal would go ahead."),
+])
+def test_names_prepositions_and_conjoined_verbs_that_agree_are_no_mismatch(question: str, sentence: str) -> None:
+    assert relations.mismatch(question, sentence) is None
+
