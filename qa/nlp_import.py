@@ -243,6 +243,9 @@ def load_package(package: ModuleType) -> Any:
     from the pipeline's ``tokenizer`` file. Here the first one is empty (:data:`DISK_TOKENIZER`); the tokenizer the
     pipeline ends with is the same, byte for byte (``nlp.tokenizer.to_bytes()``). A package whose folder has no
     ``tokenizer`` file is loaded as spaCy would.
+
+    Components the package ships disabled (its ``meta.json`` ``disabled``: the English pipelines' ``senter``, whose
+    sentence starts the parser gives) are not loaded at all: they never run unless enabled, and citeqa enables none.
     """
     from spacy.util import registry
 
@@ -253,4 +256,11 @@ def load_package(package: ModuleType) -> Any:
         return package.load()
     if DISK_TOKENIZER not in registry.tokenizers:
         registry.tokenizers.register(DISK_TOKENIZER, func=_tokenizer_from_disk)
-    return package.load(config={"nlp": {"tokenizer": {"@tokenizers": DISK_TOKENIZER}}})
+    try:
+        disabled = json.loads((folder / "meta.json").read_text(encoding="utf-8")).get("disabled") or []
+    except (OSError, ValueError, AttributeError):
+        disabled = []
+    overrides: dict[str, Any] = {"config": {"nlp": {"tokenizer": {"@tokenizers": DISK_TOKENIZER}}}}
+    if isinstance(disabled, list) and all(isinstance(name, str) for name in disabled) and disabled:
+        overrides["exclude"] = disabled
+    return package.load(**overrides)

@@ -1,5 +1,6 @@
-"""``qa.nlp_import.load_package``: the spaCy pipeline loaded with its tokenizer built once (from its file) is the
-pipeline ``package.load()`` gives: the same tokenizer byte for byte and the same parses."""
+"""``qa.nlp_import.load_package``: the spaCy pipeline loaded with its tokenizer built once (from its file) and
+without the component it ships disabled is the pipeline ``package.load()`` gives: the same tokenizer byte for byte,
+the same active components and the same parses."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def test_the_pipeline_loaded_with_one_tokenizer_build_parses_as_spacys_own_load(
     assert ours.config["nlp"]["tokenizer"] == {"@tokenizers": DISK_TOKENIZER}  # the lean path was taken
     assert ours.tokenizer.to_bytes() == spacys.tokenizer.to_bytes()
     assert ours.pipe_names == spacys.pipe_names and ours.meta["version"] == spacys.meta["version"]
+    assert spacys.disabled == ["senter"] and "senter" not in ours.component_names  # shipped disabled: not loaded
     texts = list(TRICKY)
     for name in ("seed_dev.jsonl", "seed_dev2.jsonl"):
         lines = (REPO / "evals" / "sets" / name).read_text(encoding="utf-8").splitlines()
