@@ -20,6 +20,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from qa import answer_types as lex
@@ -106,6 +107,13 @@ def load_pipeline() -> Language:
     return _NLP
 
 
+@lru_cache(maxsize=4096)
+def parse(text: str) -> Doc:
+    """The full parse of a text, cached: a question is read by the analysis, the swap check (``qa.relations``) and
+    the two-hop reading (``qa.multihop``), each of which parsed it again before."""
+    return load_pipeline()(text)
+
+
 def analyze_question(question: str) -> QuestionAnalysis:
     """Analyse a question: its answer type, focus, constraints and wh-word.
 
@@ -115,7 +123,7 @@ def analyze_question(question: str) -> QuestionAnalysis:
     Returns:
         The frozen :class:`QuestionAnalysis`, e.g. ``answer_type == "place"`` for "Which city hosted the Games?".
     """
-    doc = load_pipeline()(question)
+    doc = parse(question)
     constraints = _constraints(doc)
     sent = _asking_sentence(doc)
     whs = [t for t in sent if t.tag_ in _WH_TAGS and not _is_relative(t, sent)]

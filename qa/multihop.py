@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from qa import lexical
-from qa.analysis import TextSpan, load_pipeline
+from qa.analysis import TextSpan, load_pipeline, parse
 from qa.answer_types import DATE, NOUN_TYPES, ORGANISATION, PERSON, PLACE
 from qa.prompts import CANNOT_ANSWER_PHRASE
 
@@ -127,7 +127,7 @@ def _participle(question: str) -> Description | None:
     verb (and "visit" as a noun); with "who was" (or "that was") put before it, it reads the relative clause it
     stands for. Only in a question whose verb comes after its subject (did/does/do), where the participle cannot be
     the main verb. The description's span is given in ``question``."""
-    doc = load_pipeline()(question)
+    doc = parse(question)
     aux = next((t for t in doc if t.lower_ in ("did", "does", "do")), None)
     if aux is None:
         return None
@@ -147,7 +147,7 @@ def _participle(question: str) -> Description | None:
 
 def _relative(question: str) -> Description | None:
     """The description of a question with a relative clause on a noun other than the one asked for."""
-    doc = load_pipeline()(question)
+    doc = parse(question)
     for clause in (t for t in doc if t.dep_ == "relcl"):
         noun = clause.head
         pronoun = next((c for c in clause.children if c.tag_ in ("WDT", "WP", "WP$", "WRB")), None)

@@ -15,7 +15,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from qa import lexical
-from qa.analysis import Entity, QuestionAnalysis, load_pipeline
+from qa.analysis import Entity, QuestionAnalysis
+from qa.analysis import parse as analysis_parse
 from qa.answer_types import DATE, NAME_LABELS, NOUN_TYPES, ORGANISATION, PERSON, RESULT_VERBS, THING
 from qa.constraints import same_word, terms
 from qa.evidence import Sentence
@@ -156,7 +157,7 @@ def states_result(verb: str, text: str) -> bool:
 @lru_cache(maxsize=4096)
 def parse(text: str) -> Doc:
     """A sentence's full parse, cached (sentences come back with every question about them)."""
-    return load_pipeline()(text)
+    return analysis_parse(text)
 
 
 def tied_to_focus(analysis: QuestionAnalysis, sentence: Sentence, found: Sequence[Entity]) -> list[Entity]:

@@ -86,3 +86,24 @@ def test_a_warm_answer_embeds_the_question_once_and_no_short_answer_its_quote_ho
     assert answer.text.startswith("129. [1] ") and answer.citations[0].supported, answer.text  # the short answer
     assert counting.seen.count(QUESTIONS[0]) == 1, counting.seen
     assert not [t for t in counting.seen if t.strip().rstrip(".") == "129"], counting.seen
+
+
+def test_a_new_question_is_parsed_once(index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis, the swap check and the two-hop reading share one parse of the question (each made its own)."""
+    from spacy.language import Language
+
+    parsed: list[str] = []
+    original = Language.__call__
+
+    def counting(self, text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        parsed.append(text if isinstance(text, str) else "")
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Language, "__call__", counting)
+    from qa import analysis, answerability, ties
+
+    for cached in (analysis.parse, answerability.analyze, ties.parse):  # nothing parsed by an earlier test
+        cached.cache_clear()
+    question = "On what date did the French president elected in 2012 visit the Kremlin?"  # read by all three
+    _qa(index_dir).answer(question)
+    assert parsed.count(question) == 1, parsed
