@@ -179,8 +179,9 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
                         not (said.ent_type_ in _NAME_LABELS or _numeric(said))
                         or any(_same(a.lemma_.lower(), said.lemma_.lower()) for a in asked_all)):  # "Defense Minister"
                     said = _conflict(asked_all, slot, mentions, absent=absent)
-                if said is not None:
-                    return Mismatch(mentions[0].text, slot, _phrase(asked), _phrase(said))
+                if said is not None:  # said as the question's word it stands in for ('their' is no adjective)
+                    shown = next((a for a in group if _same_kind(a, said)), asked)
+                    return Mismatch(mentions[0].text, slot, _phrase(shown), _phrase(said))
     return antonym
 
 
@@ -360,8 +361,9 @@ def _fillers(token: Token) -> Iterator[tuple[str, Token]]:
             slot, word = _SUBJECT, _pobj(child)
         elif child.dep_ == "prep" and child.lower_ == "of" and token.pos_ in ("NOUN", "PROPN"):
             slot, word = _OF, _pobj(child)
-        elif child.dep_ == "prep":
-            slot, word = f"{child.lower_} phrase", _pobj(child)
+        elif child.dep_ == "prep":  # 'out of southern Italy': the object of 'of'
+            of = next((g for g in child.children if g.dep_ == "prep" and g.lower_ == "of"), None)
+            slot, word = f"{child.lower_} phrase", _pobj(child) or (None if of is None else _pobj(of))
         if slot is None or word is None:
             continue
         if word.tag_ in ("WDT", "WP", "WP$") and token.dep_ == "relcl":  # "the people who gave": the people

@@ -196,3 +196,19 @@ def test_the_opposite_preposition_on_the_same_thing_is_a_mismatch(question: str,
 def test_names_prepositions_and_conjoined_verbs_that_agree_are_no_mismatch(question: str, sentence: str) -> None:
     assert relations.mismatch(question, sentence) is None
 
+
+@pytest.mark.parametrize(("question", "sentence", "said"), [
+    # a phrase of two prepositions ('out of'): its object is compared
+    ("Who drove the Danes out of Frisia?", "Odo finally drove the Danes out of northern Saxony in 996.",
+     "northern Saxony"),
+])
+def test_the_object_of_a_two_word_preposition_is_compared(question: str, sentence: str, said: str) -> None:
+    found = relations.mismatch(question, sentence)
+    assert found is not None and found.said == said, found
+
+
+def test_a_swap_is_described_by_the_question_word_the_sentence_word_stands_in_for() -> None:
+    found = relations.mismatch("When did the Saxons gain their separate identity?",
+                               "The distinct identity of the Saxons emerged in the 9th century.")
+    assert found is not None
+    assert found.describe() == "the question's modifier of 'identity' is separate, the sentence's distinct"
