@@ -213,9 +213,12 @@ def test_the_mark_shows_while_the_answer_is_still_written(server: Any, endpoint:
                 try:
                     mark.wait_for(timeout=WAIT_MS)
                 except playwright_api.TimeoutError:  # say what the page and the endpoint saw, not just "timeout"
-                    pytest.fail(f"no mark: {endpoint.requests} requests to the endpoint ({endpoint.completed} "
-                                f"finished, held: {endpoint.held.is_set()}); the chat ends with: "
-                                f"{page.locator('#cq-chat').inner_html()[-1500:]!r}\nserver log:\n{server.output()}")
+                    seen = (f"no mark: {endpoint.requests} requests to the endpoint ({endpoint.completed} finished, "
+                            f"held: {endpoint.held.is_set()}); the chat ends with: "
+                            f"{page.locator('#cq-chat').inner_html()[-1500:]!r}\nserver log:\n{server.output()}")
+                    (ARTIFACTS / "claim_marks").mkdir(parents=True, exist_ok=True)  # an xfail shows no message
+                    (ARTIFACTS / "claim_marks" / "no_mark.txt").write_text(seen, encoding="utf-8")
+                    pytest.fail(seen)
                 assert endpoint.held.is_set() and bot.locator(".cq-cursor").count() == 1  # still being written
                 assert mark.count() == 1 and mark.get_attribute("aria-label") == NOT_SUPPORTED_LABEL
                 text = bot.locator(".cq-answer-text").inner_text()
