@@ -2,8 +2,10 @@
 
 Each node gets 2 CPUs (with 1 each, a read task and the embedding actor pool wait on each other forever). Every
 Ray server binds 127.0.0.1; the dashboard and usage reports are off. The fixture connects this process as the
-driver and shuts the cluster down at the end of the session; ``descendant_pids`` finds the worker processes the
-cluster started (a test kills only those).
+driver and shuts the cluster down at the end of the test module that asked for it, restoring the environment Ray
+changed: a cluster kept for the whole session outlived its tests and went on retrying the job of a killed driver
+("infinite retries remaining") while the browser tests ran, next to them on the same 2 cores.
+``descendant_pids`` finds the worker processes the cluster started (a test kills only those).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import pytest
 NODE_CPUS = 2
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[Any]:
     """The running cluster (``.address`` for other drivers); this process is connected to it."""
+    environ = dict(os.environ)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # node address 127.0.0.1, servers bind it
     import ray
@@ -38,6 +41,8 @@ def ray_cluster() -> Iterator[Any]:
     finally:
         ray.shutdown()
         cluster.shutdown()
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def _start_head(cluster_class: Any) -> Any:
