@@ -9,6 +9,7 @@ script (never ``python -m ui.cli``; nothing here imports ``ui``).
       run.py           run_bench: the plan, the sections in order, bench.json, progress
       data.py          generated articles, anchor texts, synthetic vectors (deterministic, no timing)
       pipeline.py      sections 1, 2, 4: indexing, query latency per stage, cold start, memory
+      latency_queries.py  section 2's questions: disjoint per pass (warm = loaded, not cached), plus warm-ups
       vectors.py       section 3: the product's FAISS indexes at 10k-1M vectors
       onnx.py          section 5: torch vs the ONNX Runtime backends
       stats.py         summaries of repeated runs, timers, process memory

@@ -3,9 +3,10 @@
 - Indexing: ``build_index`` on generated articles against a bare ``SentenceTransformer.encode`` of the very
   same chunk texts, alternating which goes first, in one process; plus separately timed chunking, BM25 and
   FAISS builds on the same data (what the rest of ``build_index`` spends its time on).
-- Latency: ``QA.answer`` over the seed_dev questions and variants of them, per stage from
-  ``Answer.timings_ms`` plus an outer end-to-end timer; a fresh ``QA`` per pass so every pass starts with
-  the same (empty) sentence-embedding cache.
+- Latency: ``QA.answer`` over eval questions (and variants of them), per stage from ``Answer.timings_ms``
+  plus an outer end-to-end timer; a fresh ``QA`` per pass so every pass starts with the same (empty) per-``QA``
+  caches, and every pass asks questions no other pass asked (``evals.bench.latency_queries``), plus the
+  same questions once more (the "repeated question" figure).
 - Cold start: ``citeqa ask`` in a new process, wall time from spawn to exit, with answer.answerability on (the
   default: the spaCy pipeline loads) and off, run alternately so that both see the same machine load; their ratio.
 - Memory: peak RSS of a child process that loads ``QA`` and answers questions (and of ``citeqa ui``).
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -32,8 +32,8 @@ from corpus.sentences import split_sentences
 from corpus.types import Article
 from embeddings import ChunkSettings, Embedder, IndexSettings, build_index
 from evals.bench.data import text_seed
+from evals.bench.latency_queries import LatencyPass, repeated_questions
 from evals.bench.stats import peak_rss_mb, rss_mb, summarize
-from evals.sets import EvalItem
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ STAGE_KEYS = {  # bench name -> Answer.timings_ms key
     "fuse": "retrieve.fuse", "mmr": "retrieve.mmr", "retrieve": "retrieve", "generate": "generate",
     "cite": "cite", "total": "total",
 }
-_STOP = frozenset("a an the of in on at to for by with what which who whom when where why how did does do is "
-                  "was were are be been has have had and or that this these those it its".split())
+
 
 
 # ------------------------------------------------------------------------------------------- indexing
@@ -137,48 +136,59 @@ def bench_indexing(
 # -------------------------------------------------------------------------------------------- latency
 
 
-def query_variants(items: Sequence[EvalItem], per_item: int) -> list[tuple[str, list[dict[str, str]]]]:
-    """``(question, history)`` pairs: each question as asked, then up to ``per_item - 1`` rewordings
-    (lower-cased; keywords only; with a polite prefix), each keeping the item's history."""
-    out: list[tuple[str, list[dict[str, str]]]] = []
-    for item in items:
-        q = item.question
-        keywords = " ".join(w for w in re.findall(r"[\w’'-]+", q) if w.lower() not in _STOP) or q
-        forms = [q, q.lower(), keywords, f"Could you tell me: {q[0].lower()}{q[1:]}"]
-        hist = item.history_messages()
-        out.extend((f, hist) for f in forms[: max(per_item, 1)])
-    return out
-
-
 def bench_latency(
-    make_qa: Callable[[], Any], queries: Sequence[tuple[str, list[dict[str, str]]]], *, passes: int,
-    progress: Progress, label: str, warmup: int = 5,
+    make_qa: Callable[[], Any], passes: Sequence[LatencyPass], *, progress: Progress, label: str,
+    repeat: bool = True,
 ) -> dict[str, Any]:
-    """Per-stage p50/p95/max per pass over ``queries``; each figure the median of passes [min–max]."""
+    """Per-stage p50/p95/max per pass; each figure the median of the passes [min–max].
+
+    Each pass gets a fresh ``QA`` on the loaded index and models (the same empty per-``QA`` caches), answers its
+    warm-up questions untimed, then times its own questions: pass them from ``latency_passes``, which never
+    gives a question to two passes (see ``evals.bench.latency_queries``). ``repeat``: right after each pass, its
+    questions are asked again on the same ``QA`` and timed apart (``repeated_ms``: a question answered before).
+    """
+    reused = repeated_questions(passes)
+    if reused:
+        raise ValueError(f"latency passes reuse {len(reused)} question(s), e.g. {reused[0]!r}")
     per_pass: list[dict[str, dict[str, Any]]] = []
+    again: list[dict[str, Any]] = []
     refused = 0
-    for p in range(passes):
-        qa = make_qa()  # fresh sentence-embedding cache: every pass sees the same work
-        for q, hist in queries[:warmup]:
+    for p, lp in enumerate(passes):
+        qa = make_qa()  # fresh per-QA caches: every pass sees the same kind of work
+        for q, hist in lp.warmup:
             qa.answer(q, hist)
-        stages: dict[str, list[float]] = {k: [] for k in [*STAGE_KEYS, "end_to_end"]}
-        refused = 0
-        for q, hist in queries:
-            t0 = time.perf_counter()
-            a = qa.answer(q, hist)
-            stages["end_to_end"].append((time.perf_counter() - t0) * 1e3)
-            for name, key in STAGE_KEYS.items():
-                stages[name].append(float(a.timings_ms.get(key, 0.0)))
-            refused += a.refused
+        stages, refused = _timed(qa, lp.queries)
         per_pass.append({k: summarize(v) for k, v in stages.items()})
-        progress(f"latency {label} pass {p + 1}/{passes}: end to end p50 {per_pass[-1]['end_to_end']['p50']:.1f} ms, "
-                 f"p95 {per_pass[-1]['end_to_end']['p95']:.1f} ms over {len(queries)} queries")
+        note = ""
+        if repeat:
+            again.append(summarize(_timed(qa, lp.queries)[0]["end_to_end"]))
+            note = f"; the same questions again: p50 {again[-1]['p50']:.1f} ms"
+        progress(f"latency {label} pass {p + 1}/{len(passes)}: end to end p50 {per_pass[-1]['end_to_end']['p50']:.1f} "
+                 f"ms, p95 {per_pass[-1]['end_to_end']['p95']:.1f} ms over {len(lp.queries)} new queries{note}")
     stages_out = {
         stage: {stat: summarize(pp[stage][stat] for pp in per_pass) for stat in ("p50", "p95", "max")}
         for stage in per_pass[0]
     }
-    return {"label": label, "queries": len(queries), "passes": passes, "refused_last_pass": refused,
-            "stages_ms": stages_out}
+    out = {"label": label, "queries": len(passes[0].queries), "passes": len(passes), "refused_last_pass": refused,
+           "warmup": len(passes[0].warmup), "distinct_questions": True, "stages_ms": stages_out,
+           "pass_p50_ms": [pp["end_to_end"]["p50"] for pp in per_pass]}
+    if again:
+        out["repeated_ms"] = {stat: summarize(a[stat] for a in again) for stat in ("p50", "p95", "max")}
+    return out
+
+
+def _timed(qa: Any, queries: Sequence[tuple[str, list[dict[str, str]]]]) -> tuple[dict[str, list[float]], int]:
+    """Each stage's milliseconds per query (``end_to_end``: an outer timer) and how many answers refused."""
+    stages: dict[str, list[float]] = {k: [] for k in [*STAGE_KEYS, "end_to_end"]}
+    refused = 0
+    for q, hist in queries:
+        t0 = time.perf_counter()
+        a = qa.answer(q, hist)
+        stages["end_to_end"].append((time.perf_counter() - t0) * 1e3)
+        for name, key in STAGE_KEYS.items():
+            stages[name].append(float(a.timings_ms.get(key, 0.0)))
+        refused += a.refused
+    return stages, refused
 
 
 def cli_command() -> list[str]:

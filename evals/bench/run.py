@@ -6,8 +6,8 @@ number, for machines), ``report.md`` (tables and plots, for people) and PNG plot
 1. indexing: ``build_index`` chunks/s on generated articles vs a bare encode of the same chunk texts with
    the same embedder in the same process (``SentenceTransformer.encode`` for torch, the ONNX session's
    ``embed`` for the default onnx backend; ratio = the pipeline's overhead), with a time breakdown;
-2. query latency per stage, warm (p50/p95/max), on the seed index, a generated index and a 100k-chunk
-   index; cold start of ``citeqa ask`` in a new process;
+2. query latency per stage, warm = loaded, new questions every pass (p50/p95/max), on the seed index, a
+   generated index and a 100k-chunk index; cold start of ``citeqa ask`` in a new process;
 3. vector search at 10k / 100k / 1M vectors with the product's own indexes (``DenseIndex.build`` for
    ``auto`` and each explicit kind, with the parameters ``citeqa index`` uses): build time, memory, bytes on
    disk, p50/p95, recall@10 against exact; the OpenMP thread count; what "auto" chose at each size;
@@ -62,7 +62,7 @@ class BenchPlan:
     anchor_texts: int = 0  # real texts embedded as anchors of the synthetic vectors (0: every base text)
     index_batches: int = 3  # indexing repeats, each on its own generated articles
     articles_per_batch: int = 300
-    latency_items: int = 0  # seed_dev items asked per pass (0: all 86)
+    latency_items: int = 0  # eval items timed per pass, new in every pass (0: as many as the pool allows)
     latency_variants: int = 3  # question forms per seed_dev item
     latency_passes: int = 3
     cold_runs: int = 3
@@ -303,10 +303,14 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
 
         # -- 2. latency, warm, on every index we have; cold start --------------------------------------------
         from embeddings import Index
+        from evals.bench.latency_queries import latency_passes, latency_pool
         from qa import QA, get_settings
 
-        items = state["items"][: plan.latency_items or None]
-        queries = bench_pipeline.query_variants(items, plan.latency_variants)
+        pool = latency_pool()  # seed_dev + seed_dev2: each pass asks questions no other pass asked
+
+        def lat_passes(variants: int) -> list[Any]:
+            return latency_passes(pool, per_pass=plan.latency_items, passes=plan.latency_passes, warmup=5,
+                                  variants=variants)
 
         def qa_factory(index_dir: Path) -> Callable[[], Any]:
             chosen: dict[str, Any] = {"index": {"dir": str(index_dir)}, "generator": {"backend": "extractive"}}
@@ -320,15 +324,13 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
             gen_dir = work / "index-gen-0"
             with bar.steps(plan.latency_passes * (1 + gen_dir.is_dir()), "latency passes") as tick:
                 progress_fn = _ticking(bar, tick)
-                out = {"seed": bench_pipeline.bench_latency(qa_factory(state["seed_dir"]), queries,
-                                                            passes=plan.latency_passes, progress=progress_fn,
-                                                            label="seed")}
+                out = {"seed": bench_pipeline.bench_latency(qa_factory(state["seed_dir"]),
+                                                            lat_passes(plan.latency_variants),
+                                                            progress=progress_fn, label="seed")}
                 out["seed"]["chunks"] = _chunk_count(state["seed_dir"], emb)
                 if gen_dir.is_dir():
-                    base_q = bench_pipeline.query_variants(items, 1)
-                    out["generated"] = bench_pipeline.bench_latency(qa_factory(gen_dir), base_q,
-                                                                    passes=plan.latency_passes, progress=progress_fn,
-                                                                    label="generated")
+                    out["generated"] = bench_pipeline.bench_latency(qa_factory(gen_dir), lat_passes(1),
+                                                                    progress=progress_fn, label="generated")
                     out["generated"]["chunks"] = _chunk_count(gen_dir, emb)
             return out
 
@@ -382,8 +384,8 @@ def run_plan(plan: BenchPlan, *, quick: bool, out_dir: Path, progress: bool, emb
                 out["large"] = bench_pipeline.bench_memory(large_dir, questions, runs=plan.memory_runs, home=home)
                 bar(f"memory: {out['large']['chunks']:,}-chunk index, peak RSS "
                     f"{out['large']['peak_rss_mb']['median']:.0f} MB")
-                lat = bench_pipeline.bench_latency(qa_factory(large_dir), bench_pipeline.query_variants(
-                    items, 1), passes=plan.latency_passes, progress=bar, label="large")
+                lat = bench_pipeline.bench_latency(qa_factory(large_dir), lat_passes(1), progress=bar,
+                                                   label="large")
                 lat["chunks"] = out["large"]["chunks"]
                 if not result.get("latency"):
                     result["latency"] = {}

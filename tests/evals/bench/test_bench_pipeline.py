@@ -11,13 +11,14 @@ import pytest
 from embeddings.embedder import HashEmbedder
 from evals.bench import data as bench_data
 from evals.bench import pipeline as bench_pipeline
+from evals.bench.latency_queries import LatencyPass, query_variants
 from evals.sets import SETS_DIR, load_eval_set
 
 
 def test_query_variants_keep_history():
     items = load_eval_set(SETS_DIR / "seed_dev.jsonl")
     followup = next(it for it in items if it.history)
-    variants = bench_pipeline.query_variants([items[0], followup], 3)
+    variants = query_variants([items[0], followup], 3)
     assert len(variants) == 6
     assert variants[0] == (items[0].question, [])
     assert variants[1][0] == items[0].question.lower()
@@ -55,13 +56,16 @@ def test_indexing_and_latency_on_a_tiny_run(sentences, tmp_path):
 
     settings = get_settings({"index": {"dir": str(tmp_path / "index-gen-0")}, "embedding": {"model": "hash"}})
     index = Index.load(tmp_path / "index-gen-0", embedder=emb, chunking=settings.chunking)
-    queries = [(s, []) for s in sentences[:4]]
-    lat = bench_pipeline.bench_latency(lambda: QA(settings, index, emb), queries, passes=2,
-                                       progress=lambda m: None, label="tiny", warmup=1)
+    passes = [LatencyPass(warmup=[(sentences[0], [])], queries=[(s, []) for s in sentences[1:4]]),
+              LatencyPass(warmup=[(sentences[4], [])], queries=[(s, []) for s in sentences[5:8]])]
+    lat = bench_pipeline.bench_latency(lambda: QA(settings, index, emb), passes, progress=lambda m: None,
+                                       label="tiny")
     stages = lat["stages_ms"]
     assert {"embed", "dense", "bm25", "fuse", "generate", "cite", "end_to_end"} <= set(stages)
     assert stages["end_to_end"]["p50"]["n"] == 2
     assert stages["end_to_end"]["p50"]["median"] >= stages["dense"]["p50"]["median"]
+    assert (lat["queries"], lat["warmup"], len(lat["pass_p50_ms"])) == (3, 1, 2)
+    assert lat["repeated_ms"]["p50"]["n"] == 2  # each pass's questions asked again, reported apart
 
 
 def test_subprocesses_run_the_installed_citeqa_script(tmp_path, monkeypatch):
