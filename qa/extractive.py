@@ -244,9 +244,8 @@ class ExtractiveGenerator(Generator):
             return self._plan_by_analysis(answerability.analyze(query or question), scored, chosen, evidence)
         return Plan(chosen, confidence)
 
-    def _plan_by_analysis(
-        self, analysis: QuestionAnalysis, scored: list[Scored], chosen: list[Scored], evidence: Evidence
-    ) -> Plan:
+    def _plan_by_analysis(self, analysis: QuestionAnalysis, scored: list[Scored], chosen: list[Scored],
+                          evidence: Evidence) -> Plan:
         """Answer or refuse by the question's analysis (``answer.answerability``).
 
         The plan's confidence is the decision score, and the answer is refused exactly when it is below
@@ -258,11 +257,11 @@ class ExtractiveGenerator(Generator):
             of the expected type that the question does not give, tied to its role or focus, in a sentence whose
             years do not contradict the question's (``answerability.find_answer``), nor a little further down;
           - 'how many N' with no number near the top when the best sentence does not mention N either;
-          - any question whose chosen sentences all date things by other years than the one it asks about;
+          - any question whose chosen sentences all date things by other years than the one it asks about, or
+            swap a word it gives; or whose first one, or one above its candidate, swaps it (``qa.relations``);
           - a question asking what an act of finding out found ('What did the group conclude?') whose chosen
             sentences never say it with that verb or its noun (``answerability.unstated_result``).
-        Each refusal says what is missing (and which of the question's names or dates the closest sentence leaves
-        out) and quotes the closest sentence.
+        Each refusal says what is missing (and the question's names or dates the closest sentence lacks), quoting it.
         """
         threshold = self.settings.refusal_threshold
         confidence = scored[0].similarity
@@ -285,6 +284,8 @@ class ExtractiveGenerator(Generator):
                 # '9 Sep, 2019'), not by a date another sentence gives for something else: answered as without
                 # the analysis, the dateline quoted after the best sentence
                 return Plan(self._with_date(evidence, chosen, scored), confidence)
+            if found is not None and relations.outranked(analysis.question, sentences, found.index):
+                return refuse(scored[0])  # 'Cologne' for 'the shortest river' below 'the longest river'
             if found is not None:
                 first = scored[found.index]
                 rest = [c for i, c in enumerate(scored) if i != found.index]
@@ -311,8 +312,7 @@ class ExtractiveGenerator(Generator):
                     u.lower() for u in best_unmet}:
                 return refuse(scored[0], best_unmet)
         # clause answers, and entity questions left to the threshold: judged on the sentences quoted
-        first_swap = relations.mismatch(analysis.question, chosen[0].sentence.text)  # 'strong' said for 'weak'
-        if (first_swap is not None and first_swap.slot == relations.OPPOSITE) or all(
+        if relations.opens_with_swap(analysis.question, chosen[0].sentence.text) or all(
                 relations.answers_nothing(analysis, c.sentence.text) for c in chosen):  # all: years, swaps
             return refuse(scored[0], answerability.unmet(analysis, scored[0].sentence.text))
         return Plan(chosen, confidence)

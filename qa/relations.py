@@ -11,10 +11,15 @@ under it (subject, object, modifier, "of" or another prepositional phrase) are c
 where the sentence's mentions of the shared word hold a *different* word of the same kind (another name, another
 number, another adjective) and never the question's is a swap: the sentence does not say what the question asks
 about, so it answers nothing (:func:`mismatch`; ``qa.answerability.find_answer`` skips such a sentence, and a clause
-answer whose quoted sentences all do so is refused: :func:`answers_nothing`). A verb or adjective the sentence has
-only with an opposing prefix ("decreased" asked, "increased" said; "insignificant"/"significant") is a swap too:
-a rule on the words' form; and so is WordNet's antonym of a question word the sentence lacks, said of the same
-thing ('the smallest inland port' asked, 'the largest inland port' said; ``qa.wordnet.antonym_in_role``).
+answer whose quoted sentences all do so is refused: :func:`answers_nothing`; one whose first sentence says the
+opposite or names another thing beside the same noun, too: :func:`opens_with_swap`). A candidate found below a
+sentence that swaps a word the question gives (:func:`decisive`), in a sentence lacking that word, is refused too
+(:func:`outranked`): the question was asked of the sentence above, which does not answer it.
+
+A verb or adjective the sentence has only with an opposing prefix ("decreased" asked, "increased" said;
+"insignificant"/"significant") is a swap too: a rule on the words' form; and so is WordNet's antonym of a
+question word the sentence lacks, said of the same thing ('the smallest inland port' asked, 'the largest inland
+port' said; ``qa.wordnet.antonym_in_role``).
 
 Also swaps: the same thing after the opposite preposition on the same word ('fled from Italy' asked, 'fled to
 Italy' said; 'after the conquest'/'before the Conquest'; 'What sea does it flow out of?' of 'it flows into the North
@@ -34,7 +39,7 @@ nowhere in the sentence is left alone unless the sentence puts something else in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -57,7 +62,9 @@ from qa.word_match import same_kind as _same_kind
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
 
-__all__ = ["NEGATION", "Mismatch", "answers_nothing", "mismatch"]
+    from qa.evidence import Sentence
+
+__all__ = ["NEGATION", "Mismatch", "answers_nothing", "decisive", "mismatch", "opens_with_swap", "outranked"]
 
 _OPPOSABLE = frozenset({"NOUN", "VERB", "ADJ", "ADV"})  # parts of speech whose WordNet antonyms are checked
 # a word's slots, by the dependency that fills them: the doer (an active subject, a passive's agent), what is done
@@ -122,6 +129,83 @@ def answers_nothing(analysis: QuestionAnalysis, sentence: str) -> bool:
     (``qa.constraints.contradicts``) or it swaps a word the question gives (:func:`mismatch`). A clause answer
     (why, how, what did X do) is refused when every sentence it would quote answers nothing."""
     return contradicts(analysis, sentence) or mismatch(analysis.question, sentence) is not None
+
+
+_ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split())
+
+
+def decisive(question: str, sentence: str) -> Mismatch | None:
+    """A swap (:func:`mismatch`) that is not two words for one thing: another doer, thing done to, or party
+    ('built by the Irish'/'the Normans built'), the opposite or a negation, or another modifier that is a name,
+    number or ordinal ('the third Crusade'/'the First Crusade') or an antonym ('the shortest river'/'the longest
+    river'). Two plain adjectives ('the largest city'/'the biggest city', 'main'/'major' tributaries) are not:
+    the parse cannot tell them from a paraphrase."""
+    swap = mismatch(question, sentence)
+    if swap is None or swap.slot != _MODIFIER:
+        return swap
+    kinds = {_modifier_kind(swap.asked), _modifier_kind(swap.said)}
+    if len(kinds) == 1 and kinds != {""}:
+        return swap
+    return swap if any(wordnet.opposed(a, b, pos) for a in _adjective_forms(swap.asked)
+                       for b in _adjective_forms(swap.said) for pos in ("a", "r")) else None
+
+
+def _modifier_kind(phrase: str) -> str:
+    """'number' for a number or ordinal ('third', 'First', '1990s'), 'name' for a capitalised word ('the Dutch
+    border'), else ''."""
+    words = phrase.split()
+    words = words[words[0].lower() == "the":] or words
+    if any(any(c.isdigit() for c in w) or w.lower() in _ORDINALS for w in words):
+        return "number"
+    return "name" if any(w[:1].isupper() for w in words) else ""
+
+
+def _adjective_forms(word: str) -> set[str]:
+    """The lemmas a modifier may be: itself, its last hyphenated part, less '-est'/'-er' ('shortest' -> 'short',
+    'biggest' -> 'big', 'second-longest' -> 'long', 'earliest' -> 'early')."""
+    out = set()
+    for w in {word.lower(), word.lower().rsplit("-", 1)[-1], word.lower().split()[-1]}:
+        out.add(w)
+        for suffix in ("est", "er"):
+            if w.endswith(suffix) and len(w) > len(suffix) + 2:
+                stem = w[: -len(suffix)]
+                out |= {stem, stem + "e", stem[:-1] + "y" if stem.endswith("i") else stem,
+                        stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else stem}
+    return out
+
+
+def opens_with_swap(question: str, sentence: str) -> bool:
+    """Whether the sentence a clause answer (or an entity question left to the threshold) quotes first swaps a word
+    the question gives so that it is about another thing: says the opposite of it ('strong tidal currents' for
+    'What can weak tidal currents do?'; :data:`OPPOSITE`), or names another one beside the same noun ('Norman
+    art' for 'How has British art survived?'; a :func:`decisive` modifier). Other swaps of the first sentence
+    alone (a negation, another doer) refuse too many answerable questions: a clause answer is refused for
+    those only when every sentence it quotes swaps (:func:`answers_nothing`)."""
+    swap = mismatch(question, sentence)
+    if swap is None:
+        return False
+    return swap.slot == OPPOSITE or (swap.slot == _MODIFIER and decisive(question, sentence) is not None)
+
+
+def outranked(question: str, sentences: Sequence[Sentence], index: int) -> Mismatch | None:
+    """A swap that leaves the candidate found in ``sentences[index]`` (ranked best first) without the
+    question's thing: a sentence ranked above it says of the question's thing another one, decisively
+    (:func:`decisive`: a modifier, 'of' phrase, the opposite or a negation; not another doer or party, more
+    often another event than the question's), and the candidate's sentence lacks a word of the question's the
+    swap is about. 'What is the shortest river in Germany?' with 'The Rhine is the longest river in Germany'
+    first and 'The biggest city on the river Rhine is Cologne' below: the question was asked of the first
+    sentence, which does not answer it; 'Cologne' answers another question. None otherwise."""
+    if index <= 0:
+        return None
+    held = {w for t in parse(sentences[index].text) for w in (t.lemma_.lower(), t.lower_)}
+    for sentence in sentences[:index]:
+        swap = decisive(question, sentence.text)
+        if swap is None or swap.slot in (_SUBJECT, _OBJECT) or swap.slot.endswith(" phrase"):
+            continue
+        words = [t for t in parse(swap.asked) if t.pos_ in (*_CONTENT, "ADV") and not _is_wh(t)]
+        if words and not all(t.lemma_.lower() in held or t.lower_ in held for t in words):
+            return swap
+    return None
 
 
 @lru_cache(maxsize=8192)
