@@ -3,6 +3,7 @@ index, one load however many threads ask; spaCy is imported without thinc's prob
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -186,3 +187,58 @@ def test_catalogue_entry_points_indexed_by_group_give_the_same_plugins(monkeypat
     assert any(before.values())  # spaCy's own plugins (spacy-legacy, spacy-loggers) are installed and found
     index_entry_points()  # twice: nothing to do
     assert isinstance(catalogue.AVAILABLE_ENTRY_POINTS, dict)
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """Leave the collector as the test found it: on, nothing frozen by the test."""
+    was_enabled, frozen = gc.isenabled(), gc.get_freeze_count()
+    yield
+    if not frozen:
+        gc.unfreeze()
+    (gc.enable if was_enabled else gc.disable)()
+
+
+def test_the_pipeline_loads_with_the_collector_paused_and_is_frozen_after(collector: None) -> None:
+    from qa.nlp_import import lean_spacy_import, load_package
+
+    seen: list[bool] = []
+
+    def load() -> list[object]:
+        seen.append(gc.isenabled())
+        return [object() for _ in range(10)]
+
+    package = types.ModuleType(FAKE_PACKAGE)  # no folder: loaded as spaCy would, by its own load()
+    package.load = load  # type: ignore[attr-defined]
+    gc.enable()
+    gc.unfreeze()
+    with lean_spacy_import():
+        seen.append(gc.isenabled())
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # on again, and what the import left is out of its reach
+    gc.unfreeze()
+    loaded = load_package(package)
+    assert seen == [False, False] and gc.isenabled()
+    assert len(loaded) == 10
+    assert gc.get_freeze_count() > 0  # the pipeline's objects are not walked by every later collection
+
+    gc.disable()  # a caller's own pause is kept
+    with lean_spacy_import():
+        pass
+    load_package(package)
+    assert not gc.isenabled()
+
+
+@pytest.mark.slow
+def test_a_loaded_pipeline_is_frozen_and_the_collector_back_on() -> None:
+    code = (
+        "import gc\n"
+        "from qa.analysis import load_pipeline\n"
+        "before = gc.get_freeze_count()\n"
+        "nlp = load_pipeline()\n"  # its ~70,000 containers (spaCy's modules and the pipeline) frozen, none left
+        "print(gc.isenabled(), gc.get_freeze_count() - before > 30_000, len(gc.get_objects()) < 1_000)\n"
+        "print([t.lemma_ for t in nlp('Where was Napoleon born?')])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["True True True", "['where', 'be', 'Napoleon', 'bear', '?']"]
