@@ -192,20 +192,32 @@ def outranked(question: str, sentences: Sequence[Sentence], index: int) -> Misma
     question's thing: a sentence ranked above it says of the question's thing another one, decisively
     (:func:`decisive`: a modifier, 'of' phrase, the opposite or a negation; not another doer or party, more
     often another event than the question's), and the candidate's sentence lacks a word of the question's the
-    swap is about. 'What is the shortest river in Germany?' with 'The Rhine is the longest river in Germany'
-    first and 'The biggest city on the river Rhine is Cologne' below: the question was asked of the first
-    sentence, which does not answer it; 'Cologne' answers another question. None otherwise."""
+    swap is about, within two parse edges of the word the swap is on when it has that word ('Byzantine Greece'
+    beside 'Norman mercenary origin' does not say 'Byzantine mercenary'). 'What is the shortest river in
+    Germany?' with 'The Rhine is the longest river in Germany' first and 'The biggest city on the river Rhine is
+    Cologne' below: the question was asked of the first sentence, which does not answer it; 'Cologne' answers
+    another question. None otherwise."""
     if index <= 0:
         return None
-    held = {w for t in parse(sentences[index].text) for w in (t.lemma_.lower(), t.lower_)}
+    doc = parse(sentences[index].text)
     for sentence in sentences[:index]:
         swap = decisive(question, sentence.text)
         if swap is None or swap.slot in (_SUBJECT, _OBJECT) or swap.slot.endswith(" phrase"):
-            continue
-        words = [t for t in parse(swap.asked) if t.pos_ in (*_CONTENT, "ADV") and not _is_wh(t)]
-        if words and not all(t.lemma_.lower() in held or t.lower_ in held for t in words):
+            continue  # another doer or party: more often another event than the question's
+        asked = [t for t in parse(swap.asked) if t.is_alpha and not _is_wh(t)]
+        words = [t for t in asked if t.pos_ in (*_CONTENT, "ADV")] or asked  # 'right' parsed alone: no adjective
+        shared = [t for t in doc if _same(t.lemma_.lower(), _lemma(swap.shared))]
+        if words and not all(any(_same(w.lemma_.lower(), t.lemma_.lower()) or w.lower_ == t.lower_
+                                 for t in doc if not shared or any(_distance(t, m) <= 2 for m in shared))
+                             for w in words):
             return swap
     return None
+
+
+def _lemma(word: str) -> str:
+    """The lemma of a word (of a phrase's last word), parsed alone."""
+    doc = parse(word)
+    return doc[len(doc) - 1].lemma_.lower() if len(doc) else word.lower()
 
 
 @lru_cache(maxsize=8192)

@@ -104,3 +104,21 @@ def test_a_first_sentence_with_a_negation_only_alone_does_not_refuse_a_clause_an
     the question frames a fact the sentence gives as well; refused only when every quoted sentence swaps."""
     first = "At the time, the duke seriously considered signing the treaty, and was only stopped by his council."
     assert not relations.opens_with_swap("Why did the duke not sign the treaty?", first)
+
+
+def test_the_asked_word_elsewhere_in_the_candidates_sentence_does_not_save_it() -> None:
+    """'shortest' said of a distance, not of the canal: the candidate's sentence does not say it of the canal."""
+    question = "Which town lies on the shortest canal in Sweden?"
+    longest = "Hallen lies on the longest canal in Sweden."
+    elsewhere = "Motala lies on a canal in Sweden, at the shortest distance from the lake of all the towns."
+    assert relations.outranked(question, _sentences(longest, elsewhere), 1) is not None
+    tied = "Motala lies on the shortest canal in Sweden, dug in 1819."
+    assert relations.outranked(question, _sentences(longest, tied), 1) is None
+
+
+def test_a_modifier_the_parse_does_not_call_an_adjective_alone_is_still_compared() -> None:
+    """'right' parsed on its own is an interjection: still the word the candidate's sentence must hold."""
+    question = "When the river took a right turn what did it create?"
+    left = "During the ice ages the river took a left turn, creating a wide lake below the hills."
+    other = "The valley is a World Heritage Site (2002), with more than forty castles."
+    assert relations.outranked(question, _sentences(left, other), 1) is not None
