@@ -45,7 +45,21 @@ N_CTX = 2048
 # AMX is only reached through llama.cpp's "extra buffer types", which llama-cpp-python 0.3.36 does not
 # expose, so the server is started through this shim that turns them off. They only repack a few quant
 # types for speed; SmolLM2 is Q4_1, so nothing is lost.
+# The shim also asks Linux to SIGTERM the server when the process that started it dies, even by SIGKILL
+# (otherwise a killed test run leaves a server holding its port and ~200 MB): it does so itself, after exec,
+# because a ``preexec_fn`` would make subprocess fork() the whole pytest process, and once gRPC (pymilvus,
+# Ray) has threads in it, gRPC's fork handlers abort that child (the CI at 5aa4b4d: "Other threads are
+# currently calling into gRPC, skipping fork() handlers", then the server "exited with code -6").
 _SERVER_SHIM = """
+import ctypes, os, signal, sys
+_parent = int(os.environ.pop("CITEQA_LLM_SERVER_PARENT", "0") or 0)
+if sys.platform.startswith("linux"):
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+if _parent and os.getppid() != _parent:  # the parent died before the signal was armed
+    sys.exit(0)
 import runpy
 import llama_cpp.llama_cpp as C
 _default = C.llama_model_default_params
@@ -155,7 +169,8 @@ def start_llm_server(
         cmd += ["--api_key", api_key]
     log_file = log_path.open("wb")
     started = time.perf_counter()
-    process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    env = {**os.environ, "CITEQA_LLM_SERVER_PARENT": str(os.getpid())}
+    process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env)
     server = LLMServer(
         base_url=f"http://127.0.0.1:{port}/v1",
         model=alias,
@@ -173,19 +188,6 @@ def start_llm_server(
     server.startup_s = time.perf_counter() - started
     logger.info("llama.cpp server on port %s ready in %.1f s", port, server.startup_s)
     return server
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when pytest dies, even by SIGKILL.
-
-    Otherwise a killed test run leaves a server holding its port and ~200 MB of memory.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            import ctypes
-
-            pr_set_pdeathsig = 1
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_ready(server: LLMServer, timeout: float) -> None:

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -870,18 +871,25 @@ def test_rebuild_keeps_the_old_index_answering_until_the_swap(pristine: Pristine
 
 
 # -- cases that need a child process ------------------------------------------------------------------------------
-def _run_child(args: list[str], index_dir: Path, home: Path, **popen: object) -> subprocess.CompletedProcess[str]:
+def _run_child(args: list[str], index_dir: Path, home: Path, *, limit_memory: bool = False
+               ) -> subprocess.CompletedProcess[str]:
     env = subprocess_env(home, CITEQA_EMBEDDING__MODEL="hash", CITEQA_INDEX_DIR=str(index_dir),
                          CITEQA_ANSWER__REFUSAL_THRESHOLD="0.3")
-    return subprocess.run([str(CITEQA), *args], env=env, capture_output=True, text=True, timeout=300,
-                          **popen)  # type: ignore[call-overload]
+    cmd = [str(CITEQA), *args]
+    if limit_memory:
+        # /dev/zero read as text never ends: the child must stop reading, not eat the machine. The limit is set by
+        # a wrapper that then execs citeqa, not by a preexec_fn: that makes subprocess fork() this whole process,
+        # and gRPC's fork handlers (pymilvus, Ray tests earlier in the run) can abort such a child.
+        cmd = [sys.executable, "-c", _LIMIT_MEMORY, *cmd]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
-def _limit_memory() -> None:  # pragma: no cover - runs in the child
-    import resource
-
-    limit = 2 << 30  # /dev/zero read as text never ends: the child must stop reading, not eat the machine
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+_LIMIT_MEMORY = (
+    "import os, resource, sys\n"
+    "limit = 2 << 30\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+    "os.execv(sys.argv[1], sys.argv[1:])\n"
+)
 
 
 @pytest.mark.heavy
@@ -892,11 +900,11 @@ def test_text_file_symlinked_to_dev_zero(pristine: Pristine, tmp_path: Path, nam
     index_dir = tmp_path / "index"
     shutil.copytree(pristine.index_dir, index_dir)
     _symlink(name, "/dev/zero")(index_dir, pristine)
-    r = _run_child(["search", SEARCH_QUESTION], index_dir, home, preexec_fn=_limit_memory)
+    r = _run_child(["search", SEARCH_QUESTION], index_dir, home, limit_memory=True)
     out = r.stdout + r.stderr
     assert r.returncode != 0 and "Traceback" not in out and "unexpected error" not in out, out[-2000:]
     assert "citeqa index" in out, out[-2000:]
-    r = _run_child(["index", "-q"], index_dir, home, preexec_fn=_limit_memory)
+    r = _run_child(["index", "-q"], index_dir, home, limit_memory=True)
     assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
     assert index_files(index_dir) == pristine.files
 
