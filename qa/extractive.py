@@ -5,29 +5,39 @@ Each sentence of the retrieved chunks is scored against the question by
   - lexical coverage (share of the query's content words the sentence contains, proper names weigh more),
   - answer-type evidence (a "when" question wants a date, "how many" a number, "who" a name, "why" a reason),
   - a small prior for the chunk's retrieval rank.
-The best one to three non-redundant sentences are returned verbatim, each followed by its chunk's
-marker; ``qa.cite`` then turns the markers into exact citations. A date question ("when", "what year")
-whose chosen sentences place nothing in time also gets the article's dateline (or a dated sentence of
-the same article) as a separately cited line. When the best score is below the
-refusal threshold, the generator says the articles don't say, and cites nothing.
+The best one to three non-redundant sentences are returned verbatim (``qa.quoting`` picks and orders them), each
+followed by its chunk's marker; ``qa.cite`` then turns the markers into exact citations. A date question ("when",
+"what year") whose chosen sentences place nothing in time also gets the article's dateline (or a dated sentence of
+the same article) as a separately cited line. When the best score is below the refusal threshold, the generator
+says the articles don't say, and cites nothing.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from embeddings.types import Hit
-from qa import answerability, conflict_text, lexical, reasons, refusal_text, relations, sentence_features, stated
+from qa import (
+    answerability,
+    conflict_text,
+    lexical,
+    quoting,
+    reasons,
+    refusal_text,
+    relations,
+    sentence_features,
+    stated,
+)
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.generate import GenerationRequest, Generator
 from qa.prompts import CANNOT_ANSWER_PHRASE
+from qa.quoting import SHORT_WORDS, TERMINAL, Scored
 from qa.role_names import with_names
 
 REFUSAL_TEXT = (
@@ -40,39 +50,6 @@ W_SEMANTIC = 0.55
 W_LEXICAL = 0.35
 W_TYPE = 0.12
 W_RANK = 0.04
-SHORT_WORDS = 6  # a sentence of fewer words is rarely an answer (a heading, a caption, "The vote was close.")
-REDUNDANT_COSINE = 0.85  # a second sentence this close to a chosen one adds nothing
-MARGIN = 0.10  # extra sentences must score within this of the best
-# ... and once the answer is decided, it also quotes sentences within this of its first (``_widened``)
-WIDE_MARGIN = 0.15
-# ... or within this much more when they come from an article not yet quoted: questions that span articles
-# (multi-doc, comparisons where the articles disagree) need one sentence from each.
-OTHER_ARTICLE_MARGIN = 0.06
-# A date question whose chosen sentences place nothing in time may add a sentence of the best sentence's article
-# that does, within the margin a sentence from another article gets.
-DATED_MARGIN = MARGIN + OTHER_ARTICLE_MARGIN
-
-_TERMINAL = re.compile(r"[.!…][\"'”’)\]]*\s*$")
-
-# A sentence that opens by pointing back ("In this way, Macron demonstrated ...", "They wanted ...", "At the time,
-# Western leaders dismissed this ...", "The special event celebrates ...") continues the sentence before it: what it
-# says (often the reason, the reaction or the detail asked for) is about that sentence's subject, not named again.
-_CONTINUES = re.compile(
-    r"^\W*(?:(?:he|she|it|they|this|that|these|those|such|his|her|its|their)\b(?!\s+(?:is|was)\s+(?:not\s+)?"
-    r"(?:clear|true|possible|likely|important|difficult|hard|easy|unclear)\b)|in (?:this|that|doing so|so doing)\b|"
-    r"at (?:the|that) time\b|as a result\b|for (?:this|that) reason\b|because of (?:this|that)\b|"
-    r"therefore\b|thus\b|hence\b|consequently\b|instead\b|(?-i:[Tt]he\s+[a-z]))",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class Scored:
-    hit_no: int  # 1-based position in hits
-    sentence: Sentence
-    score: float  # ranks sentences
-    similarity: float  # cosine(query, sentence), for a follow-up the better of that and the cosine with the
-    # conversation's earlier question + the follow-up: decides refusal (it separates unanswerable questions best)
 
 
 @dataclass(frozen=True)
@@ -170,7 +147,7 @@ class ExtractiveGenerator(Generator):
             penalty = 0.0
             if n_words < SHORT_WORDS:
                 penalty += 0.15
-            if not _TERMINAL.search(s.text):
+            if not TERMINAL.search(s.text):
                 penalty += 0.1  # headings, datelines and captions are not answers
             if s.text.rstrip().endswith("?"):
                 penalty += 0.15  # rhetorical questions don't answer anything
@@ -211,13 +188,16 @@ class ExtractiveGenerator(Generator):
     ) -> Plan:
         """What to answer with: the sentences, the short answer in the first, or what is missing (a refusal).
 
-        An answer also quotes the sentence that continues its first one (``_with_continuation``) and, for a
+        Once decided, an answer also quotes sentences a little below its first (``quoting.widened``), the sentence
+        that continues its first one (``quoting.with_continuation``) and, for a
         why-question, the sentence of that paragraph that gives the reason (``reasons.with_reason``), and for a
         'which <role>' question the next sentence naming the people asked for (``role_names.with_names``); those
         play no part in deciding whether to answer."""
         scored = self.score(question, hits, evidence, query=query, history=history)
         plan = self._decide(question, scored, evidence, query=query, history=history)
-        plan = self._with_continuation(self._widened(plan, scored, evidence), scored, evidence)
+        if plan.conflict is None:  # a refusal, or an answer stating two articles' different values, is left as it is
+            plan = replace(plan, chosen=quoting.widened(plan.chosen, scored, evidence, self.settings.max_sentences))
+        plan = replace(plan, chosen=quoting.with_continuation(plan.chosen, scored, evidence))
         chosen = reasons.with_reason(query or question, plan.chosen, scored, evidence)
         return replace(plan, chosen=with_names(query or question, chosen, scored, evidence))
 
@@ -239,7 +219,7 @@ class ExtractiveGenerator(Generator):
                 [], confidence, missing=self._plain_missing(query or question))
         chosen = self._support(scored, evidence)
         if lexical.question_type(question) == "date" and not any(lexical.pins_date(c.sentence.text) for c in chosen):
-            chosen = self._with_date(evidence, chosen, scored)
+            chosen = quoting.with_date(evidence, chosen, scored, self.settings.max_sentences)
         if self.settings.answerability:  # a follow-up: the resolved, standalone question
             return self._plan_by_analysis(answerability.analyze(query or question), scored, chosen, evidence)
         return Plan(chosen, confidence)
@@ -283,7 +263,7 @@ class ExtractiveGenerator(Generator):
                 # a report of the best sentence's article is dated by its dateline ('are visiting Moscow' on
                 # '9 Sep, 2019'), not by a date another sentence gives for something else: answered as without
                 # the analysis, the dateline quoted after the best sentence
-                return Plan(self._with_date(evidence, chosen, scored), confidence)
+                return Plan(quoting.with_date(evidence, chosen, scored, self.settings.max_sentences), confidence)
             if found is not None and relations.outranked(analysis.question, sentences, found.index):
                 return refuse(scored[0])  # 'Cologne' for 'the shortest river' below 'the longest river'
             if found is not None:
@@ -376,94 +356,9 @@ class ExtractiveGenerator(Generator):
             return None
         return refusal_text.plain_missing(answerability.analyze(question))
 
-    def _widened(self, plan: Plan, scored: list[Scored], evidence: Evidence) -> Plan:
-        """The plan with more sentences scoring within ``WIDE_MARGIN`` of its first one (non-redundant, best first, up
-        to ``max_sentences``), added once the plan is decided: the decision reads the sentences chosen within
-        ``MARGIN`` (quoting more of them there let more unanswerable questions through). A refusal, or an answer
-        stating two articles' different values, is left as it is."""
-        if not plan.chosen or plan.conflict is not None or len(plan.chosen) >= self.settings.max_sentences:
-            return plan
-        chosen = list(plan.chosen)
-        best = chosen[0].score
-        vecs = [evidence.embed([c.sentence.text])[0] for c in chosen]
-        for cand in scored:
-            if len(chosen) >= self.settings.max_sentences or cand.score < best - WIDE_MARGIN:
-                break
-            if any(c.sentence == cand.sentence for c in chosen):
-                continue
-            v = evidence.embed([cand.sentence.text])[0]
-            if max(float(v @ c) for c in vecs) >= REDUNDANT_COSINE:
-                continue
-            chosen.append(cand)
-            vecs.append(v)
-        return replace(plan, chosen=chosen) if len(chosen) > len(plan.chosen) else plan
-
-    def _with_continuation(self, plan: Plan, scored: list[Scored], evidence: Evidence) -> Plan:
-        """The plan with the next sentence of its first sentence's article quoted right after that one, when the
-        next sentence opens by pointing back to it (``_CONTINUES``) and was retrieved too (so it can be cited).
-
-        "It was a working visit, but it excluded ... official talks" is followed by "In this way, Macron demonstrated
-        a desire to maintain a certain distance ...": the reason a why-question asks for, which shares few words with
-        the question. The two are quoted as one passage: the continuation does not count against ``max_sentences``
-        (no other sentence gives way to it). A refusal is left as it is.
-        """
-        if not plan.chosen:
-            return plan
-        first = plan.chosen[0].sentence
-        spans = evidence.spans(first.doc_id)
-        at = next((i for i, (s, _) in enumerate(spans) if s == first.start), None)
-        if at is None or at + 1 >= len(spans):
-            return plan
-        start = spans[at + 1][0]
-        nxt = next((c for c in scored if c.sentence.doc_id == first.doc_id and c.sentence.start == start), None)
-        if nxt is None or any(c.sentence == nxt.sentence for c in plan.chosen):
-            return plan
-        if len(nxt.sentence.text.split()) < SHORT_WORDS or not _CONTINUES.search(nxt.sentence.text):
-            return plan  # "The vote was close.": too short to hold what was asked
-        return replace(plan, chosen=[plan.chosen[0], nxt, *plan.chosen[1:]])
-
     def _support(self, scored: list[Scored], evidence: Evidence) -> list[Scored]:
-        """The first sentence and the non-redundant ones scoring close to it (up to ``max_sentences``)."""
-        best = scored[0].score
-        chosen = [scored[0]]
-        chosen_vecs = [evidence.embed([scored[0].sentence.text])[0]]
-        for cand in scored[1:]:
-            if len(chosen) >= self.settings.max_sentences or cand.score < best - MARGIN - OTHER_ARTICLE_MARGIN:
-                break
-            new_doc = all(c.sentence.doc_id != cand.sentence.doc_id for c in chosen)
-            if cand.score < best - MARGIN and not new_doc:
-                continue
-            v = evidence.embed([cand.sentence.text])[0]
-            if max(float(v @ c) for c in chosen_vecs) >= REDUNDANT_COSINE:
-                continue
-            chosen.append(cand)
-            chosen_vecs.append(v)
-        return chosen
-
-    def _with_date(self, evidence: Evidence, chosen: list[Scored], scored: list[Scored]) -> list[Scored]:
-        """Add the date the best sentence's article gives to an answer to a date question that states none.
-
-        The article's dateline comes first: a report dates the events it tells ('have met ... on Monday') by
-        it. Without one, the best-ranked sentence of the same article that pins a date, if it scores within
-        ``DATED_MARGIN`` of the best. Either is quoted verbatim after the answer, never blended into it.
-        """
-        best = chosen[0]
-        if not _TERMINAL.search(chosen[-1].sentence.text):
-            return chosen  # a line after a heading-like sentence would run into it as one claim
-        dateline = evidence.dateline(best.sentence.doc_id)
-        if dateline is not None:
-            # cited through the best sentence's chunk: qa.cite quotes a date-only claim from the article's dateline
-            return [*chosen, Scored(best.hit_no, dateline, score=0.0, similarity=0.0)]  # added, not ranked
-        taken = {(c.sentence.doc_id, c.sentence.start) for c in chosen}
-        for cand in scored:
-            if cand.score < best.score - DATED_MARGIN:
-                break
-            s = cand.sentence
-            if (s.doc_id, s.start) in taken or s.doc_id != best.sentence.doc_id:
-                continue
-            if lexical.pins_date(s.text) and _TERMINAL.search(s.text):
-                return [*chosen[: self.settings.max_sentences - 1], cand]
-        return chosen
+        """The first sentence and the non-redundant ones scoring close to it (``quoting.support``)."""
+        return quoting.support(scored, evidence, self.settings.max_sentences)
 
     def generate(self, request: GenerationRequest) -> Iterator[str]:
         """Yield the answer sentence by sentence, each followed by its chunk marker [n]: the short answer first

@@ -9,7 +9,7 @@ import pytest
 from corpus.types import Article
 from embeddings import HashEmbedder
 from embeddings.types import Hit
-from qa import reasons, role_names
+from qa import quoting, reasons, role_names
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.extractive import ExtractiveGenerator, Plan, Scored
@@ -100,8 +100,8 @@ def test_a_sentence_a_little_below_the_best_is_quoted_once_the_answer_is_decided
     scored, evidence = _coalition_scored([0.70, 0.20, 0.58])
     generator = ExtractiveGenerator(AnswerSettings())
     decided = Plan([scored[0]], 0.7)
-    quoted = [c.sentence.text for c in generator._widened(decided, sorted(scored, key=lambda c: -c.score),
-                                                          evidence).chosen]
+    quoted = [c.sentence.text for c in quoting.widened(decided.chosen, sorted(scored, key=lambda c: -c.score),
+                                                       evidence, generator.settings.max_sentences)]
     assert quoted == [scored[0].sentence.text, scored[2].sentence.text]
     assert generator._support(sorted(scored, key=lambda c: -c.score), evidence) == [scored[0]]  # not when deciding
 
@@ -109,8 +109,9 @@ def test_a_sentence_a_little_below_the_best_is_quoted_once_the_answer_is_decided
 def test_a_sentence_far_below_the_best_is_not_quoted() -> None:
     scored, evidence = _coalition_scored([0.70, 0.20, 0.50])
     decided = Plan([scored[0]], 0.7)
-    widened = ExtractiveGenerator(AnswerSettings())._widened(decided, sorted(scored, key=lambda c: -c.score), evidence)
-    assert widened.chosen == [scored[0]]
+    widened = quoting.widened(decided.chosen, sorted(scored, key=lambda c: -c.score), evidence,
+                              AnswerSettings().max_sentences)
+    assert widened == [scored[0]]
 
 
 # --- a why-question's reason, a few sentences after the sentence that tells the event (qa/reasons.py) ---------------
