@@ -15,6 +15,7 @@ from evals.sets import QUESTION_TYPES, SETS_DIR, EvalItem, Turn, load_eval_set, 
 
 SEED_DEV = SETS_DIR / "seed_dev.jsonl"
 SEED_DEV2 = SETS_DIR / "seed_dev2.jsonl"
+SEED_DEV3 = SETS_DIR / "seed_dev3.jsonl"
 SHIPPED_SETS = sorted(SETS_DIR.glob("*.jsonl"))
 
 A = "a.txt"
@@ -214,7 +215,7 @@ def test_validate_each_listed_doc_needs_a_quote() -> None:
 
 def test_the_shipped_sets_are_found() -> None:
     """The parametrised checks below run over every shipped set; they must not silently run over none."""
-    assert SEED_DEV in SHIPPED_SETS and SEED_DEV2 in SHIPPED_SETS
+    assert SEED_DEV in SHIPPED_SETS and SEED_DEV2 in SHIPPED_SETS and SEED_DEV3 in SHIPPED_SETS
 
 
 @pytest.fixture(scope="module", params=SHIPPED_SETS, ids=lambda p: p.stem)
@@ -309,3 +310,20 @@ def test_seed_dev2_size_and_type_coverage(seed2_items: list[EvalItem], seeds_dir
 def test_seed_dev2_does_not_repeat_seed_dev(seed_items: list[EvalItem], seed2_items: list[EvalItem]) -> None:
     asked = {i.question.casefold() for i in seed_items if not i.history}
     assert [i.id for i in seed2_items if not i.history and i.question.casefold() in asked] == []
+
+
+def test_seed_dev3_size_and_type_coverage(seeds_dir: Path) -> None:
+    """seed_dev3, the held-out set: every type, about 30 unanswerables (some follow-ups), multi-document items."""
+    items = load_eval_set(SEED_DEV3)
+    counts = Counter(i.type for i in items)
+    assert len(items) >= 100
+    assert set(counts) == set(QUESTION_TYPES)
+    assert sum(1 for i in items if not i.answerable) >= 28
+    assert any(i.type == "follow-up" and not i.answerable for i in items)
+    assert counts["follow-up"] >= 10 and sum(1 for i in items if len(i.docs) >= 2) >= 8
+    assert {d for i in items for d in i.docs} == {p.name for p in seeds_dir.glob("*.txt")}
+
+
+def test_seed_dev3_does_not_repeat_the_dev_sets(seed_items: list[EvalItem], seed2_items: list[EvalItem]) -> None:
+    asked = {i.question.casefold() for i in [*seed_items, *seed2_items] if not i.history}
+    assert [i.id for i in load_eval_set(SEED_DEV3) if not i.history and i.question.casefold() in asked] == []
