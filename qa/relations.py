@@ -28,7 +28,9 @@ mercenaries'); two names that name different things though they share words ('th
 'the Old Rhine Bridge'/'the Rhine'; ``qa.word_match.distinct_names``); the doer of a verb conjoined to another ('The
 Normans settled … and built castles' for 'built by the Irish'), and of a light verb with the same object ('took the
 title'). Where the question's word fills a slot of another shared word, the sentence's mention in that same slot is
-the one compared ('absorbed into the Anglo-Saxon language', not the Anglo-Norman language absorbed).
+the one compared ('absorbed into the Anglo-Saxon language', not the Anglo-Norman language absorbed). A sentence
+without the measure a 'how wide/long' or 'how many N' question asks for (``qa.measures``: no length, a point in
+time for a span, no count of N) is a swap too, of slot :data:`MEASURE` (not :func:`decisive`).
 
 Guards against the parses differing more often than the facts: an adjective the sentence uses elsewhere is not
 swapped (paraphrase), nor is a word the sentence ties to the shared word some other way (within two parse edges,
@@ -44,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import wordnet
+from qa import measures, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts
 from qa.ties import parse
@@ -75,6 +77,7 @@ _MODIFIER = "modifier"
 _OF = "of"
 NEGATION = "negation"
 OPPOSITE = "opposite"
+MEASURE = "measure"  # 'how wide' asked, no length given (qa.measures)
 # prefixes that make a word's opposite ('increase'/'decrease', 'significant'/'insignificant', 'inflow'/'outflow',
 # 'upstream'/'downstream'): by form, not a list of words
 _OPPOSING = ("in", "im", "il", "ir", "un", "dis", "non", "de", "ex", "out", "up", "down")
@@ -104,6 +107,8 @@ class Mismatch:
         """"the question's modifier of 'troops' is Danish, the sentence's Frisian"."""
         if self.slot in (NEGATION, OPPOSITE):
             return f"the question says {self.asked}, the sentence {self.said}"
+        if self.slot == MEASURE:
+            return f"the question asks {self.asked}, the sentence gives {self.said}"
         slot = f"'{self.slot}' phrase" if self.slot == _OF else (
             f"'{self.slot.removesuffix(' phrase')}' phrase" if self.slot.endswith(" phrase") else self.slot)
         return f"the question's {slot} of '{self.shared}' is {self.asked}, the sentence's {self.said}"
@@ -121,6 +126,8 @@ def mismatch(question: str, sentence: str) -> Mismatch | None:
         where every mention of it in the sentence puts another word of the same kind (and the question's word is
         not in that slot there); else None.
     """
+    if (lacks := measures.unmeasured(question, sentence)) is not None:  # 'how wide' of 'three bodies of water'
+        return Mismatch(lacks[0], MEASURE, *lacks)
     return _mismatch(question, sentence)
 
 
@@ -140,7 +147,7 @@ def decisive(question: str, sentence: str) -> Mismatch | None:
     number or ordinal ('the third Crusade'/'the First Crusade') or an antonym ('the shortest river'/'the longest
     river'). Two plain adjectives ('the largest city'/'the biggest city', 'main'/'major' tributaries) are not:
     the parse cannot tell them from a paraphrase."""
-    swap = mismatch(question, sentence)
+    swap = _mismatch(question, sentence)
     if swap is None or swap.slot != _MODIFIER:
         return swap
     kinds = {_modifier_kind(swap.asked), _modifier_kind(swap.said)}
