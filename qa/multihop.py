@@ -64,6 +64,8 @@ _ADVERBIAL_DEPS = ("prep", "npadvmod", "advmod", "pobj")
 # president elected in 2012") is the object of an active verb or the subject of a passive one.
 _ROLE_DEPS = {"subject": _SUBJECT_DEPS, "object": _OBJECT_DEPS, "adverbial": _ADVERBIAL_DEPS,
               "patient": ("dobj", "nsubjpass")}
+# Verbs whose object noun carries the meaning ("made a visit", "paid a visit", "gave a speech", "held talks").
+_LIGHT_VERBS = frozenset({"make", "pay", "take", "give", "hold", "have", "conduct", "carry", "stage", "launch"})
 _MODIFIER_DEPS = ("det", "amod", "compound", "poss", "nummod", "nmod", "quantmod")
 
 
@@ -157,7 +159,7 @@ def _relative(question: str) -> Description | None:
         if noun.pos_ not in ("NOUN", "PROPN") or _asked(noun, doc):
             continue
         start = min([noun.i] + [c.left_edge.i for c in noun.lefts if c.dep_ in _MODIFIER_DEPS])
-        end = _clause_end(doc, clause)
+        end = _clause_end(doc, clause, start)
         span = doc[start:end]
         if pronoun is None or pronoun.tag_ == "WRB":
             role = "adverbial"
@@ -171,16 +173,18 @@ def _relative(question: str) -> Description | None:
     return None
 
 
-def _clause_end(doc: Doc, clause: Token) -> int:
-    """Where the relative clause ends (a token index). The small parser often runs the clause on into the main
-    verb of an inverted question ("did the president who settled the dispute *visit* the Kremlin": *visit* as a
-    noun with an object); the clause ends before a base-form verb or participle after its own verb, or before a
-    noun that takes an object. In a do-question it also ends before a singular noun right after a year or a name
-    that ends a phrase of the clause, when a determiner, preposition or the question mark follows ("did the
-    president who was elected in 2012 *visit* the Kremlin", "did the duke crowned in 1066 *die*?"): the parser read
-    "2012 visit" as one noun phrase."""
+def _clause_end(doc: Doc, clause: Token, start: int) -> int:
+    """Where the relative clause ends (a token index; the description starts at ``start``). The small parser often
+    runs the clause on into the main verb of an inverted question ("did the president who settled the dispute
+    *visit* the Kremlin": *visit* as a noun with an object); the clause ends before a base-form verb or participle
+    after its own verb, or before a noun that takes an object. When the description is the subject of a
+    do-question (right after did/does/do) it also ends before a singular noun right after a year or a name that
+    ends a phrase of the clause, when a determiner, preposition or the question mark follows ("did the president
+    who was elected in 2012 *visit* the Kremlin", "did the duke crowned in 1066 *die*?"): the parser read "2012
+    visit" as one noun phrase. A description after the main verb ("does Ruff attribute to the president who closed
+    the Mistral deal with Russia?") runs to its clause's end."""
     end = clause.right_edge.i + 1
-    inverted = any(t.lower_ in ("did", "does", "do") for t in doc[:clause.i])
+    inverted = start > 0 and doc[start - 1].lower_ in ("did", "does", "do")
     for t in doc[clause.i + 1:end]:
         if t.tag_ in ("VB", "VBN") or (t.pos_ == "NOUN" and any(c.dep_ == "dobj" for c in t.children)):
             end = t.i
@@ -301,7 +305,7 @@ def _resolve(description: Description, doc: Doc, given: set[str]) -> str | None:
             if verb.pos_ in ("VERB", "AUX"):
                 args = [c for c in verb.children if c.dep_ in deps]
             else:
-                args = []
+                args = _light_verb_args(description, verb)
             if description.role == "patient" and verb.dep_ == "amod":
                 noun = verb.head  # the participle describes it: "newly *elected* French President Emmanuel Macron"
                 while noun.dep_ == "compound" and noun.head is not noun:
@@ -317,6 +321,17 @@ def _resolve(description: Description, doc: Doc, given: set[str]) -> str | None:
         if len(phrase) <= _MAX_PHRASE_TOKENS and _new_specifier(phrase, noun, given):
             return phrase.text
     return None
+
+
+def _light_verb_args(description: Description, noun: Token) -> list[Token]:
+    """The subjects of a light verb whose object is the clause's verb as a noun: "who *visited* France" said as
+    "Gorbachev *made a visit* to France" (also paid/took/gave/held ... a visit, a speech, talks). The noun is
+    looked up by the verb's lemma, so only nouns spelled as the verb are found (visit, call, trip ...)."""
+    light = noun.head
+    if (description.role != "subject" or noun.pos_ != "NOUN" or noun.dep_ != "dobj"
+            or light.lemma_.lower() not in _LIGHT_VERBS):
+        return []
+    return [c for c in light.children if c.dep_ == "nsubj"]
 
 
 def _named_entity(description: Description, doc: Doc, arg: Token, given: set[str]) -> str | None:

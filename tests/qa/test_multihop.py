@@ -166,3 +166,35 @@ def test_two_hops_are_on_by_default(seed_qa: QA) -> None:
     qa = QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
     answer = qa.answer(NESTED)
     assert answer.query == RESOLVED and any(c.quote.startswith(BRIDGE) for c in answer.citations)
+
+
+@pytest.mark.parametrize(("question", "description"), [
+    # the description comes after the question's main verb: the clause runs to its end, "with NATO" included
+    ("Which policy does the report attribute to the general who led the Kabul operation with NATO?",
+     "the general who led the Kabul operation with NATO"),
+    ("What did the senator say about the minister who signed the Hanover treaty with Germany?",
+     "the minister who signed the Hanover treaty with Germany"),
+    # the description is the do-question's subject: the clause still stops before the main verb read as a noun
+    ("On what date did the president who was elected in 2012 visit the Kremlin?",
+     "the president who was elected in 2012"),
+])
+def test_a_description_after_the_main_verb_keeps_its_whole_clause(question: str, description: str) -> None:
+    d = describe(question)
+    assert d is not None and d.span.text == description == question[d.span.start:d.span.end]
+
+
+@pytest.mark.parametrize(("sentence", "bridge"), [
+    ("German chancellor Helmut Kohl made a visit to Poland in May 1990 to sign the border treaty.", "Helmut Kohl"),
+    ("Foreign minister Anna Berg paid a visit to Poland in May 1990, her first abroad.", "Anna Berg"),
+    # the noun is not a light verb's object: nobody is said to have visited
+    ("The minister's visit to Poland in May 1990 was cancelled by Anna Berg.", None),
+])
+def test_the_clause_verb_said_as_a_light_verb_and_its_noun(sentence: str, bridge: str | None) -> None:
+    from qa import lexical
+    from qa.analysis import load_pipeline
+    from qa.multihop import _resolve
+
+    question = "In which year did the chancellor who visited Poland in May 1990 resign from office?"
+    d = describe(question)
+    assert d is not None and (d.verb, d.role) == ("visit", "subject")
+    assert _resolve(d, load_pipeline()(sentence), lexical.plain_tokens(question)) == bridge
