@@ -51,6 +51,7 @@ _PRONOUN_KIND = {"he": PERSON, "him": PERSON, "his": PERSON, "she": PERSON, "her
 _POSSESSIVES = frozenset({"his", "their", "its"})  # "her" is possessive only when tagged PRP$
 _TIME_WORDS = ("on that occasion", "at that time", "at the time", "that year", "that day", "then")
 _AFTER_WORDS = ("afterwards", "afterward", "after that", "after it")
+_PRO_VERBS = frozenset({"go", "come"})  # a bare one stands for the previous question's verb phrase ("Why did he go?")
 _SAY_VERBS = frozenset("say tell write claim mention announce add state".split())
 _WH = ("WDT", "WP", "WP$", "WRB")
 MAX_EVENT_TOKENS = 16  # an event clause longer than this is cut at its last whole word before the limit
@@ -314,12 +315,32 @@ def _reference_edits(doc: Doc, pq: Doc, pa: Doc | None, mentions: list[Mention])
             event = _event_clause(pq, pa, mentions)
             if event:
                 edits.append(_span(token, event))
+        elif token.lemma_ in _PRO_VERBS and token.pos_ == "VERB" and _bare(token):
+            predicate = _predicate(pq)  # "Why did he go?" after "When did Gorbachev visit France?": visit France
+            if predicate:
+                edits.append(_span(token, predicate))
         elif token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ in ("the", "that", "this", "these", "those")
                                           for c in token.children):
             edit = _description_edit(token, mentions, {t.lower_ for t in pq})
             if edit is not None:
                 edits.append(edit)
     return edits
+
+
+def _bare(verb: Token) -> bool:
+    """A verb with nothing of its own after it but the question mark: 'go' in 'Why did he go?'."""
+    return all(t.is_punct for t in verb.doc[verb.i + 1:]) and not any(c.dep_ in ("dobj", "prep") for c in verb.children)
+
+
+def _predicate(pq: Doc) -> str:
+    """The previous question's verb with what follows it, when it is a do-question about a subject's action
+    ("When did Gorbachev visit France?" → "visit France"): what a bare 'go'/'come' of the follow-up stands for."""
+    root = pq[:].root
+    if root.pos_ != "VERB" or root.lemma_ in _PRO_VERBS or root.lemma_ in ("be", "do", "have") or not any(
+            c.dep_ == "aux" and c.lemma_ == "do" for c in root.children):
+        return ""
+    after = [t.text for t in pq[root.i + 1:] if not t.is_punct and t.tag_ not in _WH]
+    return _join([root.lemma_, *after][:MAX_EVENT_TOKENS]) if after else ""
 
 
 def _span(token: Token, text: str) -> tuple[int, int, str]:

@@ -151,6 +151,16 @@ FOLLOWUPS = [
     ("What did Macron say about NATO?", "He called NATO brain-dead.", "And Merkel?", "What did Merkel say about NATO?"),
     ("When did Chirac visit Moscow?", "In 2003.", "And Sarkozy?", "When did Sarkozy visit Moscow?"),
     ("Where did Macron host Putin in May 2017?", "At Versailles.", "Why?", "Why did Macron host Putin in May 2017?"),
+    # a bare "go"/"come" stands for the previous question's verb phrase (it said what was done, and where)
+    ("When did Obama visit Havana?", "In March 2016.", "Why did he go?", "Why did Obama visit Havana?"),
+    ("When did Merkel meet Erdogan in Ankara?", "In October 2015.", "Why did she go?",
+     "Why did Merkel meet Erdogan in Ankara?"),
+    ("When did the Dutch king visit Jakarta?", "In March 2020.", "And why did he come?",
+     "Why did the Dutch king visit Jakarta?"),
+    # not a bare one, or no verb phrase of a do-question to stand for: the pronoun alone is resolved
+    ("When did Obama visit Havana?", "In March 2016.", "Who did he go with?", "Who did Obama go with?"),
+    ("Who won the 2017 French presidential election?", "Emmanuel Macron won it.", "Where did he go?",
+     "Where did Emmanuel Macron go?"),
     # left as asked: nothing to resolve, or ambiguous
     ("Who wrote that Obama should send Hollande to Moscow?", "Julianne Smith.",
      "What message did she want him to carry?", "What message did Julianne Smith want him to carry?"),
