@@ -1,4 +1,4 @@
-"""Peak memory of `citeqa index` on generated corpora: a first build, an unchanged re-run and a small update.
+"""Peak memory, time and disk of `citeqa index` on generated corpora: a first build, an unchanged re-run, an update.
 
 Each measurement is a fresh ``citeqa index`` process; its peak resident set size is its ``ru_maxrss`` (the
 figure ``/usr/bin/time -v`` prints as "Maximum resident set size"). Corpora are article files made from the
@@ -8,9 +8,15 @@ folder; "update" appends a paragraph to 5 % of them before re-indexing.
 ``floor`` is a process that only imports the CLI's modules and loads the embedder: what any build costs
 before it reads an article.
 
+``--sentence-vectors both`` measures what storing every sentence's embedding (``index.sentence_vectors``) costs:
+each corpus is indexed with the setting on and off, the two taking turns (``--repeats`` times each, so that a busy
+machine slows both alike), and the summary gives the medians of both, their ratio, the disk of the index folder and
+of ``sentence_vectors.bin``, the cost per sentence and per chunk, and a linear extrapolation to 100,000 chunks.
+
 Usage:
     .venv/bin/python -m evals.bench.index_memory [--sizes 2000 8000] [--model hash] [--backend torch]
         [--faiss auto] [--src DIR] [--work DIR] [--json OUT]
+        [--sentence-vectors default|on|off|both] [--repeats N] [--scenarios build unchanged update]
 
 Each build runs the installed ``citeqa`` console script. ``--src`` runs the citeqa source tree in DIR instead
 (e.g. an older commit unpacked with ``git archive <commit> | tar -x -C DIR``) with this virtualenv, for
@@ -22,15 +28,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from evals.bench.pipeline import cli_command
 
 UPDATE_FRACTION = 0.05
+SCENARIOS = ("build", "unchanged", "update")
+SENTENCE_VECTORS = {"default": None, "on": "true", "off": "false"}  # --sentence-vectors -> index.sentence_vectors
+EXTRAPOLATE_CHUNKS = 100_000
 
 # --src only: runs the CLI of that source tree (PYTHONPATH alone may lose to the editable install's finder).
 CHILD = """
@@ -99,6 +111,101 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return result["rss_mb"], result["seconds"], (result["out"].strip().splitlines() or [""])[-1]
 
 
+def count_sentences(folder: Path) -> int:
+    """How many sentences the article files under ``folder`` hold, split as the index splits them: the rows
+    ``sentence_vectors.bin`` gets for them."""
+    from corpus.sentences import split_sentences
+
+    return sum(len(split_sentences(p.read_text(encoding="utf-8"))) for p in sorted(folder.rglob("*.txt")))
+
+
+def index_disk(index_dir: Path) -> tuple[float, float]:
+    """(MB of every file in the index folder, MB of its ``sentence_vectors.bin``; 0 when there is none)."""
+    from embeddings.layout import SENTENCE_VECTORS as SENTENCE_VECTORS_FILE
+
+    total = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) / 1e6
+    sv = index_dir / SENTENCE_VECTORS_FILE
+    return total, (sv.stat().st_size / 1e6 if sv.is_file() else 0.0)
+
+
+def chunks_of(output: str) -> int | None:
+    """The chunk count ``citeqa index`` prints ("indexed 400 articles, 2150 chunks in 97.0 s ...")."""
+    found = re.search(r"articles, (\d+) chunks in", output)
+    return int(found.group(1)) if found else None
+
+
+def compare_sentence_vectors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per corpus size and scenario, ``index.sentence_vectors`` on against off: the medians of the runs' seconds,
+    the ratio of those medians and the median of the paired runs' ratios (repeat i on / repeat i off), disk, and,
+    for a first build (every sentence embedded), the cost per sentence and per chunk with its linear extrapolation
+    to ``EXTRAPOLATE_CHUNKS`` chunks.
+
+    ``rows`` are ``main``'s measurement rows (those of the setting ``default`` and the floor are ignored); a size
+    and scenario without both settings is left out."""
+    out = []
+    keys = sorted({(r["size"], r["scenario"]) for r in rows if r.get("setting") in ("on", "off")},
+                  key=lambda k: (k[0], SCENARIOS.index(k[1])))
+    for size, scenario in keys:
+        on = [r for r in rows if (r["size"], r["scenario"], r.get("setting")) == (size, scenario, "on")]
+        off = [r for r in rows if (r["size"], r["scenario"], r.get("setting")) == (size, scenario, "off")]
+        if not on or not off:
+            continue
+        t_on, t_off = statistics.median(r["seconds"] for r in on), statistics.median(r["seconds"] for r in off)
+        paired = [a["seconds"] / b["seconds"] for a, b in zip(on, off, strict=False) if b["seconds"] > 0]
+        chunks = on[0].get("chunks") or off[0].get("chunks") or 0
+        sentences = on[0]["sentences"]
+        disk_on = statistics.median(r["disk_mb"] for r in on)
+        disk_off = statistics.median(r["disk_mb"] for r in off)
+        sv_mb = statistics.median(r["sentence_vectors_mb"] for r in on)
+        added_s = t_on - t_off
+        first = scenario == "build" and chunks > 0 and sentences > 0  # a re-run or update embeds few or none
+        scale = EXTRAPOLATE_CHUNKS / chunks if first else 0.0
+        out.append({
+            "size": size, "scenario": scenario, "runs": min(len(on), len(off)), "chunks": chunks,
+            "sentences": sentences, "seconds_on": t_on, "seconds_off": t_off,
+            "ratio": t_on / t_off if t_off > 0 else None,
+            "paired_ratio": statistics.median(paired) if paired else None,
+            "seconds_on_range": (min(r["seconds"] for r in on), max(r["seconds"] for r in on)),
+            "seconds_off_range": (min(r["seconds"] for r in off), max(r["seconds"] for r in off)),
+            "rss_on_mb": statistics.median(r["rss_mb"] for r in on),
+            "rss_off_mb": statistics.median(r["rss_mb"] for r in off),
+            "disk_on_mb": disk_on, "disk_off_mb": disk_off, "sentence_vectors_mb": sv_mb,
+            "added_ms_per_sentence": 1000 * added_s / sentences if first else None,
+            "kb_per_sentence": 1000 * sv_mb / sentences if first else None,
+            "sentences_per_chunk": sentences / chunks if first else None,
+            "extrapolated_100k": None if not first else {
+                "added_s": added_s * scale, "sentence_vectors_mb": sv_mb * scale, "seconds_on": t_on * scale,
+                "seconds_off": t_off * scale, "disk_on_mb": disk_on * scale, "disk_off_mb": disk_off * scale},
+        })
+    return out
+
+
+def comparison_table(comparison: list[dict[str, Any]]) -> str:
+    """The on/off comparison as a Markdown table, with its extrapolation to 100,000 chunks said to be one."""
+    lines = ["| articles | run | chunks | sentences | runs | s on [min-max] | s off [min-max] | ratio (paired) | "
+             "disk MB on / off | sentence_vectors.bin MB | added ms/sentence | KB/sentence |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in comparison:
+        ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f} ({c['paired_ratio']:.2f})"
+        added = "-" if c["added_ms_per_sentence"] is None else f"{c['added_ms_per_sentence']:.2f}"
+        kb = "-" if c["kb_per_sentence"] is None else f"{c['kb_per_sentence']:.2f}"
+        lines.append(
+            f"| {c['size']} | {c['scenario']} | {c['chunks']} | {c['sentences']} | {c['runs']} | "
+            f"{c['seconds_on']:.1f} [{c['seconds_on_range'][0]:.1f}-{c['seconds_on_range'][1]:.1f}] | "
+            f"{c['seconds_off']:.1f} [{c['seconds_off_range'][0]:.1f}-{c['seconds_off_range'][1]:.1f}] | {ratio} | "
+            f"{c['disk_on_mb']:.1f} / {c['disk_off_mb']:.1f} | {c['sentence_vectors_mb']:.1f} | {added} | {kb} |")
+    for c in comparison:
+        x = c["extrapolated_100k"]
+        if x is not None:
+            lines.append(
+                f"\nExtrapolated linearly from the {c['size']}-article build ({c['chunks']} chunks, "
+                f"{c['sentences_per_chunk']:.1f} sentences a chunk) to {EXTRAPOLATE_CHUNKS:,} chunks, not measured: "
+                f"index time {x['seconds_off']:.0f} s off, {x['seconds_on']:.0f} s on (+{x['added_s']:.0f} s); "
+                f"disk {x['disk_off_mb']:.0f} MB off, {x['disk_on_mb']:.0f} MB on "
+                f"(sentence_vectors.bin {x['sentence_vectors_mb']:.0f} MB).")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000], help="articles per corpus")
@@ -108,7 +215,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one, deleted afterwards)")
     parser.add_argument("--faiss", default="auto", help="FAISS index type passed to citeqa index")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--sentence-vectors", choices=[*SENTENCE_VECTORS, "both"], default="default",
+                        help="index.sentence_vectors of the builds (default: the settings'); both: each corpus is "
+                             "indexed with it on and off in turn, compared in a summary")
+    parser.add_argument("--repeats", type=int, default=1, help="times each corpus is indexed afresh per setting")
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIOS, default=list(SCENARIOS),
+                        help="runs per corpus, in this order (update: after 5%% of the articles change)")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
 
     src = str(args.src.resolve()) if args.src else None
     citeqa = [sys.executable, "-c", CHILD.format(src=src)] if src else cli_command()
@@ -119,7 +234,8 @@ def main() -> None:
     env.pop("CITEQA_INDEX_DIR", None)
     if args.backend:
         env["CITEQA_EMBEDDING__BACKEND"] = args.backend
-    rows = []
+    settings = ["on", "off"] if args.sentence_vectors == "both" else [args.sentence_vectors]
+    rows: list[dict[str, Any]] = []
     try:
         rss, secs, _ = run_child([sys.executable, "-c", FLOOR.format(path_line=path_line)], env)
         rows.append({"size": 0, "scenario": "floor", "rss_mb": rss, "seconds": secs, "output": ""})
@@ -127,32 +243,49 @@ def main() -> None:
         for n in args.sizes:
             corpus = work / f"corpus-{n}"
             n_bytes = write_corpus(corpus, n)
-            index_dir = work / f"index-{n}"
-            shutil.rmtree(index_dir, ignore_errors=True)
-            cmd = ["--index-dir", str(index_dir), "index", str(corpus), "-q", "--faiss", args.faiss]
-            for scenario in ("build", "unchanged", "update"):
-                if scenario == "update":
-                    touch_some(corpus, UPDATE_FRACTION)
-                rss, secs, out = run_child([*citeqa, *cmd], env)
-                rows.append({"size": n, "corpus_mb": n_bytes / 1e6, "scenario": scenario, "rss_mb": rss,
-                             "seconds": secs, "output": out})
-                print(f"{n} articles ({n_bytes / 1e6:.1f} MB), {scenario}: {rss:.0f} MB in {secs:.1f} s: {out}",
-                      file=sys.stderr)
+            n_sentences = count_sentences(corpus)
+            for repeat in range(args.repeats):
+                # the settings take turns, and each repeat starts with the other one
+                for setting in settings if repeat % 2 == 0 else settings[::-1]:
+                    if "update" in args.scenarios and (repeat or setting != settings[0]):
+                        write_corpus(corpus, n)  # the same articles again, before the update changes them
+                    index_dir = work / f"index-{n}-{setting}"
+                    shutil.rmtree(index_dir, ignore_errors=True)
+                    run_env = dict(env)
+                    value = SENTENCE_VECTORS[setting]
+                    if value is not None:
+                        run_env["CITEQA_INDEX__SENTENCE_VECTORS"] = value
+                    cmd = ["--index-dir", str(index_dir), "index", str(corpus), "-q", "--faiss", args.faiss]
+                    for scenario in args.scenarios:
+                        if scenario == "update":
+                            touch_some(corpus, UPDATE_FRACTION)
+                        rss, secs, out = run_child([*citeqa, *cmd], run_env)
+                        disk, sv_mb = index_disk(index_dir)
+                        rows.append({"size": n, "corpus_mb": n_bytes / 1e6, "scenario": scenario, "setting": setting,
+                                     "repeat": repeat, "rss_mb": rss, "seconds": secs, "output": out,
+                                     "chunks": chunks_of(out), "sentences": n_sentences, "disk_mb": disk,
+                                     "sentence_vectors_mb": sv_mb})
+                        print(f"{n} articles ({n_bytes / 1e6:.1f} MB), sentence vectors {setting}, {scenario} "
+                              f"#{repeat + 1}: {rss:.0f} MB in {secs:.1f} s, index {disk:.1f} MB: {out}",
+                              file=sys.stderr)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
     print(f"model {args.model}, backend {args.backend or 'default'}, faiss {args.faiss}, "
           f"source {src or 'installed ' + citeqa[0]}\n")
-    print("| articles | corpus MB | run | peak RSS MB | seconds |")
-    print("|---:|---:|---|---:|---:|")
+    print("| articles | corpus MB | sentence vectors | run | peak RSS MB | seconds | index MB |")
+    print("|---:|---:|---|---|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['size'] or '-'} | {r.get('corpus_mb', 0):.1f} | {r['scenario']} | {r['rss_mb']:.0f} | "
-              f"{r['seconds']:.1f} |")
+        print(f"| {r['size'] or '-'} | {r.get('corpus_mb', 0):.1f} | {r.get('setting', '-')} | {r['scenario']} | "
+              f"{r['rss_mb']:.0f} | {r['seconds']:.1f} | {r.get('disk_mb', 0):.1f} |")
+    comparison = compare_sentence_vectors(rows)
+    if comparison:
+        print("\nindex.sentence_vectors on vs off (medians):\n")
+        print(comparison_table(comparison))
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "backend": args.backend, "faiss": args.faiss, "src": src,
-                                         "rows": rows},
-                                        indent=2))
+                                         "rows": rows, "sentence_vectors": comparison}, indent=2))
 
 
 if __name__ == "__main__":
