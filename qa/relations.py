@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import measures, wordnet
+from qa import measures, opposed, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts
 from qa.ties import parse
@@ -285,7 +285,8 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
                 if said is not None:  # said as the question's word it stands in for ('their' is no adjective)
                     shown = next((a for a in group if _same_kind(a, said)), asked)
                     return Mismatch(mentions[0].text, slot, _phrase(shown), _phrase(said))
-    return antonym
+    pair = None if antonym else opposed.other_direction(q_doc, s_doc) or opposed.least_added(q_doc, s_doc)
+    return antonym if pair is None else Mismatch(pair[1], OPPOSITE, *pair)  # 'southward'/'northward' (qa.opposed)
 
 
 def _conflict(asked: list[Token], slot: str, mentions: list[Token], *, absent: bool) -> Token | None:
