@@ -109,17 +109,22 @@ def _build(ui: ChatUI) -> gr.Blocks:
                             "or pick an example below.",
                         )
                         with gr.Row():
+                            # The box, Ask and the examples wait for the page-load step (conversations.restore):
+                            # a question asked before it ran lost its streamed answer to the late restore.
                             box = gr.Textbox(
                                 label="Your question",  # hidden, but what a screen reader announces
-                                placeholder="Ask about the articles\u2026",
+                                placeholder=conversations.LOADING_PLACEHOLDER,
                                 show_label=False,
                                 scale=6,
                                 lines=1,
                                 max_lines=6,
                                 autofocus=True,
+                                interactive=False,
                                 elem_id="cq-input",
                             )
-                            send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="cq-send")
+                            send = gr.Button(
+                                "Ask", variant="primary", scale=1, min_width=80, interactive=False, elem_id="cq-send"
+                            )
                         with gr.Row(elem_id="cq-actions", equal_height=True):
                             clear = gr.Button("New chat", size="sm", scale=0, min_width=100, elem_id="cq-clear")
                             stop = gr.Button("Stop", variant="stop", size="sm", scale=0, elem_id="cq-stop")
@@ -136,7 +141,9 @@ def _build(ui: ChatUI) -> gr.Blocks:
                         fb_status = gr.Markdown("", elem_id="cq-feedback-status")
                         with gr.Row(elem_id="cq-examples"):
                             examples = [
-                                gr.Button(q, size="sm", variant="secondary", elem_classes=["cq-example"])
+                                gr.Button(
+                                    q, size="sm", variant="secondary", interactive=False, elem_classes=["cq-example"]
+                                )
                                 for q in EXAMPLE_QUESTIONS
                             ]
                     with gr.Column(scale=2, min_width=320, elem_id="cq-sources-col"):
@@ -362,9 +369,9 @@ def _build(ui: ChatUI) -> gr.Blocks:
             outputs=[*article_outputs, role_note, files, add, to_delete, delete],
             concurrency_limit=None,
         ).then(ui.describe_settings, inputs=[prefs], outputs=[current], concurrency_limit=None)
-        parts = dict(chat=chat, sources=sources, conv=conv, box=box, copy_box=copy_box, prefs=prefs)
+        parts: dict[str, Any] = dict(chat=chat, sources=sources, conv=conv, box=box, copy_box=copy_box, prefs=prefs)
         parts.update(past=past, stop=stop, forget=forget, clear=clear, regenerate=regen, demo=demo)
-        parts.update(collection=collection, articles_head=articles_head, live=live)
+        parts.update(collection=collection, articles_head=articles_head, live=live, send=send, examples=examples)
         conversations.wire_events(ui, parts, asks)
     return demo
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,13 @@ TITLE_CHARS = 60
 LIVE_SAVE_EVERY_S = 2.0  # while an answer is written, its partial text is saved at most this often
 INTERRUPTED = "interrupted"  # the error of a turn saved while its answer was written, that never got its end
 
+# The question box says it is loading until the page-load step (``restore``) has run and made it usable.
+LOADING_PLACEHOLDER = "Loading your conversations\u2026"
+QUESTION_PLACEHOLDER = "Ask about the articles\u2026"
+
 ChatState = tuple[list[dict[str, str]], str, Conversation, str]  # chat, sources panel, conversation, copy text
+
+logger = logging.getLogger(__name__)
 
 
 # -- Stop and Regenerate ---------------------------------------------------------------------------------
@@ -199,7 +206,7 @@ def conversation_from_record(ui: ChatUI, rec: dict[str, Any]) -> Conversation:
     """The conversation a stored record describes, as the chat shows it. Turns that cannot be read are skipped
     (the record comes from the browser)."""
     conv = Conversation(cid=str(rec.get("id") or Conversation().cid))
-    for t in rec.get("turns") or []:
+    for t in _turns(rec):
         try:
             question = str(t["question"])
             answer = _answer_from(t["answer"]) if t.get("answer") else None
@@ -248,6 +255,11 @@ def _records(store: Any, user: str | None) -> list[dict[str, Any]]:
     return [r for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)] if isinstance(items, list) else []
 
 
+def _turns(rec: dict[str, Any]) -> list[Any]:
+    turns = rec.get("turns")
+    return turns if isinstance(turns, list) else []
+
+
 def _with_records(store: Any, user: str | None, records: list[dict[str, Any]]) -> dict[str, Any]:
     users = dict(store["users"]) if isinstance(store, dict) and isinstance(store.get("users"), dict) else {}
     if store is not None and isinstance(store, dict) and store.get("v") != STORE_VERSION:
@@ -278,7 +290,7 @@ def listing(store: Any, user: str | None) -> list[tuple[str, str]]:
     """(label, id) of ``user``'s stored conversations, the latest first: its first question and its length."""
     out = []
     for r in _records(store, user):
-        n = len(r.get("turns") or [])
+        n = len(_turns(r))
         out.append((f"{r.get('title') or '(untitled)'} \u00b7 {n} question{'s' if n != 1 else ''}", r["id"]))
     return out
 
@@ -334,13 +346,31 @@ APPLY_JS = (
 )
 
 
+# Once the box is usable it takes the keyboard, as its autofocus would have at load (it was disabled then), unless
+# the user has put the focus somewhere already.
+FOCUS_JS = (
+    "() => { var tries = 0; (function focus() {\n"
+    "  var box = document.querySelector('#cq-input textarea'), now = document.activeElement;\n"
+    "  if (now && now !== document.body) return;\n"
+    "  if (box && !box.disabled) { box.focus(); return; }\n"
+    "  if (++tries < 60) requestAnimationFrame(focus);\n"
+    "})(); return []; }"
+)
+
+
 def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
     """Wire Stop, Regenerate, the saved conversations and the collection line into the Blocks being built.
 
     ``c`` names the components (chat, sources, conv, box, copy_box, prefs, past, stop, regenerate, forget, clear,
-    collection, articles_head, demo, live: the hidden box whose store operations the page applies as they come);
-    ``asks`` are the events that write an answer (Stop cancels them). Stop and Regenerate show only when they apply
-    (``ui.article_view.SCRIPT`` toggles them in the page).
+    collection, articles_head, demo, live: the hidden box whose store operations the page applies as they come;
+    send and examples: the Ask button and the example questions); ``asks`` are the events that write an answer (Stop
+    cancels them). Stop and Regenerate show only when they apply (``ui.article_view.SCRIPT`` toggles them in the
+    page).
+
+    The box, Ask and the examples start disabled and the page-load step (restore) enables them in the same reply
+    that puts the stored conversation in the chat: no question can be asked before that reply has reached the page,
+    so it can never replace a chat whose answer is being written (a slow server used to let a question stream and
+    then wipe it with the conversation restore had read before the question).
     """
     import gradio as gr
 
@@ -364,11 +394,21 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
 
     def restore(now: Conversation | None, text: str, request: gr.Request) -> tuple[Any, ...]:
         st, user = parse_store(text), user_of(request)
+        # the box, Ask and the examples become usable with this reply, whatever it shows
+        ready = (
+            gr.update(interactive=True, placeholder=QUESTION_PLACEHOLDER),
+            *(gr.update(interactive=True) for _ in c["examples"]),
+            gr.update(interactive=True),
+        )
         if now is not None and (now.messages or now.pending is not None):
-            # a question was asked before this page-load step ran (a slow server): its chat stays, not replaced
-            return (*(gr.skip() for _ in chat_state), choices(st, user, now.cid if now.turns else None))
-        conv = latest(ui, st, user)
-        return (*shown(ui, conv), choices(st, user, conv.cid if conv.turns else None))
+            # the session has a chat already (its page reconnected, or an API client asked): it stays, not replaced
+            return (*(gr.skip() for _ in chat_state), choices(st, user, now.cid if now.turns else None), *ready)
+        try:
+            conv = latest(ui, st, user)
+        except Exception:  # a stored record this version cannot show: a fresh chat, and the box still works
+            logger.warning("the stored conversation could not be shown; starting a new one", exc_info=True)
+            conv = Conversation()
+        return (*shown(ui, conv), choices(st, user, conv.cid if conv.turns else None), *ready)
 
     def open_saved(cid: str | None, text: str, request: gr.Request) -> ChatState:
         rec = find(parse_store(text), user_of(request), cid)
@@ -422,7 +462,14 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
     ).then(None, inputs=[op], js=APPLY_JS, queue=False)
     for new_chat in (c["clear"].click, c["chat"].clear):  # "New chat" and the chat's own trash icon
         new_chat(lambda: gr.update(value=None), outputs=[c["past"]], queue=False)
-    c["demo"].load(restore, inputs=[c["conv"], store], outputs=[*chat_state, c["past"]], js=read_js(2), queue=False)
+    c["demo"].load(
+        restore,
+        inputs=[c["conv"], store],
+        outputs=[*chat_state, c["past"], c["box"], *c["examples"], c["send"]],
+        js=read_js(2),
+        queue=False,
+        show_progress_on=[*chat_state, c["past"]],
+    ).then(None, js=FOCUS_JS, queue=False)
     # The collection line follows the Articles heading, which every change to the index refreshes.
     c["demo"].load(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)
     c["articles_head"].change(lambda: describe_library(ui.qa.library), outputs=[c["collection"]], queue=False)
