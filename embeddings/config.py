@@ -111,3 +111,9 @@ class RetrievalSettings(BaseModel):
         "default: seed_dev contains 0.764 -> 0.792 and false refusals 0.097 -> 0.069; seed_dev2 and the SQuAD 2.0 "
         "sample unchanged.",
     )
+    compare_sources: bool = Field(
+        True,
+        description="Questions comparing two or more sources the index's articles name ('How do <author> and the "
+        "<outlet> article differ on X?'): each source's article gives its own sentence closest to X, and the answer "
+        "cites every source (qa/comparison.py).",
+    )

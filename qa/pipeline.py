@@ -26,6 +26,7 @@ from embeddings.types import Hit
 from qa import refusal_text
 from qa.align import align_and_cite, claim_checks, complete_claims
 from qa.cite import CiteResult, cite, short_answer, strip_markers
+from qa.comparison import compare
 from qa.config import GeneratorSettings, Settings, get_settings
 from qa.errors import ConfigError, InvalidQuestionError
 from qa.evidence import CachedEmbedder, Evidence
@@ -272,6 +273,11 @@ class QA:
             query, hits = hop.query, hop.hits
             timings["retrieve.two_hop"] = hop.ms
             timings["retrieve"] += hop.ms
+        threshold = self.settings.answer.refusal_threshold
+        sides = compare(query, loaded.index, loaded.evidence, refusal_threshold=threshold) \
+            if self.settings.retrieval.compare_sources and hits and hop is None else None
+        if sides is not None:  # named sources compared (qa/comparison): each one's best chunk is among the hits
+            hits = sides.merge(hits)
         yield Retrieved(query=query, hits=list(hits))
         t1 = time.perf_counter()
         parts: list[str] = []
@@ -292,6 +298,11 @@ class QA:
         if not hits:  # an empty index or a query nothing matches: nothing to answer from
             parts.append(REFUSAL_TEXT)
             yield REFUSAL_TEXT
+        elif sides is not None and not (plan or self._extractive.plan(q, hits, evidence, query=query,
+                                                                      history=turns)).chosen:
+            parts.append(sides.text(hits))  # no sentence answers for all the sources: each one's own, cited
+            report["confidence"] = sides.confidence
+            yield parts[-1]
         elif plan is not None and not plan.chosen:
             # nothing in the retrieved sentences answers: refuse without asking the model, citing the closest one
             refusal = self._evidence_refusal(request, plan)
@@ -309,6 +320,10 @@ class QA:
                         streamed = complete
         line = bridge_line(hop, "".join(parts)) if hop is not None else ""
         if line:  # the answer came from the second hop: cite the sentence that resolved the description too
+            parts.append(line)
+            yield line
+        line = sides.missing("".join(parts), hits) if sides is not None else ""
+        if line:  # a compared source the answer does not cite: its own sentence too
             parts.append(line)
             yield line
         raw = "".join(parts)
