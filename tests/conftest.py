@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,32 @@ from llm_server import llm_server, llm_server_factory  # noqa: F401  (session fi
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "corpus" / "articles"
+
+# gRPC (pymilvus, Milvus Lite's in-process server, Ray) runs in the pytest process, and some code still fork()s it:
+# Ray starts every process of an in-process cluster with a preexec_fn. gRPC's fork support then runs its handlers
+# around the fork, and while gRPC threads are busy 2-5% of the children abort before exec ("epoll_wait error: Bad
+# file descriptor", exit -6): the CI at 5aa4b4d lost the llama.cpp server that way; at 0ffaa29 the Ray head node
+# never registered after five forks that logged "skipping fork() handlers". With fork support off, a forked child
+# just execs (0 aborts in 3,000 forks beside a busy gRPC server, tests/reliability/test_rel_grpc_fork.py). Set
+# before anything imports grpc (it reads the switch once); child processes inherit it.
+os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
+
+_FORKS: list[str] = []  # the test running each time something fork()ed the pytest process (a Python-level fork)
+_CURRENT = ["(collection)"]
+os.register_at_fork(before=lambda: _FORKS.append(_CURRENT[0]))
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """Remember which test is running, for the fork report."""
+    _CURRENT[0] = nodeid
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which tests fork()ed the pytest process (each such child copies every thread's state: see above)."""
+    if _FORKS:
+        counts = {test: _FORKS.count(test) for test in dict.fromkeys(_FORKS)}
+        terminalreporter.write_line(f"the pytest process was fork()ed {len(_FORKS)} times, by: "
+                                    + ", ".join(f"{test} ({n})" for test, n in counts.items()))
 
 
 @pytest.fixture(scope="session")
