@@ -34,6 +34,7 @@ from qa import (
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
 from qa.config import AnswerSettings
+from qa.consequences import with_consequence
 from qa.evidence import Evidence, Sentence
 from qa.generate import GenerationRequest, Generator
 from qa.prompts import CANNOT_ANSWER_PHRASE
@@ -199,6 +200,7 @@ class ExtractiveGenerator(Generator):
             plan = replace(plan, chosen=quoting.widened(plan.chosen, scored, evidence, self.settings.max_sentences))
         plan = replace(plan, chosen=quoting.with_continuation(plan.chosen, scored, evidence))
         chosen = reasons.with_reason(query or question, plan.chosen, scored, evidence)
+        chosen = with_consequence(query or question, chosen, scored, evidence, keep_first=plan.short is not None)
         return replace(plan, chosen=with_names(query or question, chosen, scored, evidence))
 
     def _decide(
