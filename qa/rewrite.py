@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa import lexical
 from qa.analysis import analyze_question, load_pipeline
+from qa.followup_verbs import other_wh, pro_verb_edit
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
@@ -51,7 +52,6 @@ _PRONOUN_KIND = {"he": PERSON, "him": PERSON, "his": PERSON, "she": PERSON, "her
 _POSSESSIVES = frozenset({"his", "their", "its"})  # "her" is possessive only when tagged PRP$
 _TIME_WORDS = ("on that occasion", "at that time", "at the time", "that year", "that day", "then")
 _AFTER_WORDS = ("afterwards", "afterward", "after that", "after it")
-_PRO_VERBS = frozenset({"go", "come"})  # a bare one stands for the previous question's verb phrase ("Why did he go?")
 _SAY_VERBS = frozenset("say tell write claim mention announce add state".split())
 _WH = ("WDT", "WP", "WP$", "WRB")
 MAX_EVENT_TOKENS = 16  # an event clause longer than this is cut at its last whole word before the limit
@@ -125,7 +125,7 @@ def resolve(question: str, prev_question: str, prev_answer: str) -> str:
     kind, focus = _asked(prev_question)
     mentions = earlier_mentions(pq, pa, asked=kind, focus=focus)
     if _is_ellipsis(doc):
-        out = _fill_ellipsis(doc, pq, mentions)
+        out = _fill_ellipsis(doc, pq, mentions, pa)
     else:
         edits = _reference_edits(doc, pq, pa, mentions)
         out = _apply(body, edits)
@@ -253,14 +253,17 @@ def _is_ellipsis(doc: Doc) -> bool:
     return not any(t.pos_ in ("VERB", "AUX") for t in doc) and len(doc) <= 8
 
 
-def _fill_ellipsis(doc: Doc, pq: Doc, mentions: list[Mention]) -> str:
+def _fill_ellipsis(doc: Doc, pq: Doc, mentions: list[Mention], pa: Doc | None = None) -> str:
     """The previous question with the fragment's names put in place of the names of the same kind."""
     text = pq.text
     frag = _ABOUT.sub("", doc.text).rstrip(" ?.!")
     words = [t for t in doc if not t.is_punct and t.lower_ not in ("what", "about", "how")]
     if len(words) == 1 and words[0].tag_ in _WH:  # "Why?" after "Where did ...?": the same question, other wh-word
-        wh = next((t for t in pq if t.tag_ == "WRB"), None)
-        return text if wh is None else text[:wh.idx] + words[0].text.lower() + text[wh.idx + len(wh.text):]
+        short = pa is not None and len(pa) <= 7 and not any(t.pos_ in ("VERB", "AUX") for t in pa)
+        named = next((m.text for m in mentions if m.answers), "")
+        if short and pa is not None:  # "RT and Sputnik.", "Economic sanctions." (a name keeps its capital)
+            named = pa.text.rstrip(" .") if pa[0].pos_ == "PROPN" else pa.text[:1].lower() + pa.text[1:].rstrip(" .")
+        return other_wh(pq, words[0].text.lower(), named)
     ents = list(doc.ents) or [doc[t.i: t.i + 1] for t in words if t.pos_ == "PROPN" or t.is_title]
     old_ents = list(pq.ents)
     edits = []
@@ -272,6 +275,12 @@ def _fill_ellipsis(doc: Doc, pq: Doc, mentions: list[Mention]) -> str:
             old = same[0]
             edits.append((old.start_char, old.end_char, ent.text))
             old_ents.remove(old)
+        else:  # a name of that kind (any, untagged) the parse did not tag in the previous question ("did Rutte visit")
+            at = next((m.text for m in mentions if m.kind in ((kind,) if kind else (PERSON, GROUP, PLACE))
+                       and not m.head and m.text in text
+                       and not any(o.start_char <= text.index(m.text) < o.end_char for o in pq.ents)), None)
+            if at is not None:
+                edits.append((text.index(at), text.index(at) + len(at), ent.text))
     if not edits:  # nothing of its kind to replace: the new constraint joins the previous question
         return text.rstrip(" ?") + " " + frag + "?"
     return _apply(text, edits)
@@ -315,10 +324,8 @@ def _reference_edits(doc: Doc, pq: Doc, pa: Doc | None, mentions: list[Mention])
             event = _event_clause(pq, pa, mentions)
             if event:
                 edits.append(_span(token, event))
-        elif token.lemma_ in _PRO_VERBS and token.pos_ == "VERB" and _bare(token):
-            predicate = _predicate(pq)  # "Why did he go?" after "When did Gorbachev visit France?": visit France
-            if predicate:
-                edits.append(_span(token, predicate))
+        elif (verb := pro_verb_edit(token, pq)) is not None:  # "Why did he go (there)?": the earlier verb phrase
+            edits.append(verb)
         elif token.pos_ == "NOUN" and any(c.dep_ == "det" and c.lower_ in ("the", "that", "this", "these", "those")
                                           for c in token.children):
             edit = _description_edit(token, mentions, {t.lower_ for t in pq})
@@ -327,29 +334,16 @@ def _reference_edits(doc: Doc, pq: Doc, pa: Doc | None, mentions: list[Mention])
     return edits
 
 
-def _bare(verb: Token) -> bool:
-    """A verb with nothing of its own after it but the question mark: 'go' in 'Why did he go?'."""
-    return all(t.is_punct for t in verb.doc[verb.i + 1:]) and not any(c.dep_ in ("dobj", "prep") for c in verb.children)
-
-
-def _predicate(pq: Doc) -> str:
-    """The previous question's verb with what follows it, when it is a do-question about a subject's action
-    ("When did Gorbachev visit France?" → "visit France"): what a bare 'go'/'come' of the follow-up stands for."""
-    root = pq[:].root
-    if root.pos_ != "VERB" or root.lemma_ in _PRO_VERBS or root.lemma_ in ("be", "do", "have") or not any(
-            c.dep_ == "aux" and c.lemma_ == "do" for c in root.children):
-        return ""
-    after = [t.text for t in pq[root.i + 1:] if not t.is_punct and t.tag_ not in _WH]
-    return _join([root.lemma_, *after][:MAX_EVENT_TOKENS]) if after else ""
-
-
 def _span(token: Token, text: str) -> tuple[int, int, str]:
     return token.idx, token.idx + len(token.text), text
 
 
 def _pronoun_referent(token: Token, mentions: list[Mention], used: set[str]) -> Mention | None:
     possessive = token.tag_ == "PRP$" or token.lower_ in _POSSESSIVES
-    own_subject = any(t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN") for t in token.doc[:token.i])
+    # a subject of its own that could own it: for his/her a name or a person noun ("the purpose of his visit": no)
+    person = _PRONOUN_KIND.get(token.lower_) == PERSON
+    own_subject = any(t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN") and not (
+        person and t.pos_ == "NOUN" and _noun_kind(t) != PERSON) for t in token.doc[:token.i])
     subject = token.dep_ in ("nsubj", "nsubjpass")
     return pick_referent(token.lower_, mentions, used=used, possessive=possessive, own_subject=own_subject,
                          subject=subject)

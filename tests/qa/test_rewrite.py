@@ -157,6 +157,26 @@ FOLLOWUPS = [
      "Why did Merkel meet Erdogan in Ankara?"),
     ("When did the Dutch king visit Jakarta?", "In March 2020.", "And why did he come?",
      "Why did the Dutch king visit Jakarta?"),
+    ("When did Obama visit Havana?", "In March 2016.", "Why did he go there?", "Why did Obama visit Havana?"),
+    # a possessive whose question has a subject of its own that is no person: "his" is still the earlier person
+    ("When did Obama visit Havana?", "In March 2016.", "What was the purpose of his visit?",
+     "What was the purpose of Obama’s visit?"),
+    ("When did the Dutch king visit Jakarta?", "In March 2020.", "What was the aim of his trip?",
+     "What was the aim of the Dutch king’s trip?"),
+    # another wh-word for a "how much/many" question: the whole wh-phrase goes, the counted noun stays
+    ("How much did Germany pay Greece?", "About 2 billion euros.", "When?", "When did Germany pay Greece?"),
+    ("How many soldiers did Napoleon lose in Russia?", "About 400,000.", "Why?",
+     "Why did Napoleon lose soldiers in Russia?"),
+    ("How many people were killed in the floods?", "About 200.", "Where?", "Where were people killed in the floods?"),
+    # after a question whose wh-word was the object, the previous answer takes its place (after a first object)
+    ("What did Macron criticise at the press conference?", "RT and Sputnik.", "Why?",
+     "Why did Macron criticise RT and Sputnik at the press conference?"),
+    ("What did the EU impose on Russia in 2014?", "Economic sanctions.", "Why?",
+     "Why did the EU impose economic sanctions on Russia in 2014?"),
+    ("What did Germany send Ukraine in 2022?", "Two hundred tanks.", "Why?",
+     "Why did Germany send Ukraine two hundred tanks in 2022?"),
+    # the name of an ellipsis replaces the earlier name of its kind even when the parse did not tag that one
+    ("When did Hollande visit Berlin?", "In 2012.", "And Sarkozy?", "When did Sarkozy visit Berlin?"),
     # not a bare one, or no verb phrase of a do-question to stand for: the pronoun alone is resolved
     ("When did Obama visit Havana?", "In March 2016.", "Who did he go with?", "Who did Obama go with?"),
     ("Who won the 2017 French presidential election?", "Emmanuel Macron won it.", "Where did he go?",
@@ -186,3 +206,15 @@ def test_a_chain_of_followups_resolves_the_previous_one_first() -> None:
     ]
     # "then" is 2019, which only the resolved previous question ("Where did Macron receive Putin in 2019?") gives
     assert rewrite_followup("What did he call for then?", history) == "What did Macron call for in 2019?"
+
+
+@pytest.mark.slow
+def test_a_bare_go_stands_only_for_what_someone_did() -> None:
+    from qa.analysis import load_pipeline
+    from qa.followup_verbs import predicate
+
+    nlp = load_pipeline()
+    assert predicate(nlp("When did Obama visit Havana?")) == "visit Havana"
+    assert predicate(nlp("When did the Dutch king visit Jakarta in 2020?")) == "visit Jakarta in 2020"
+    assert predicate(nlp("Where did the G20 summit take place in 2016?")) == ""  # a summit goes nowhere
+    assert predicate(nlp("Who visited Havana in 2016?")) == ""  # no do-question: nobody to go
