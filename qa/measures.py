@@ -125,8 +125,8 @@ def counted(question: str, sentence: str) -> tuple[str, str] | None:
     asked = f"how many {written}"
     if not counts:
         return asked, f"no {COUNT}"
-    if any(t.lemma_.lower() == noun for t in doc):
-        return None
+    if any(t.lemma_.lower() == noun or t.lower_.endswith(written) for t in doc):
+        return None  # said, or glued to a word before it ('30 NATOallies')
     heads = [t.head for t in counts if t.dep_ == "nummod"]
     if len(heads) == len(counts) and all(h.pos_ == "NOUN" and h.lemma_.lower() != noun for h in heads):
         return asked, f"a {COUNT} of {heads[0].text} instead"

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import measures, opposed, wordnet
+from qa import doers, measures, opposed, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts
 from qa.ties import parse
@@ -128,7 +128,9 @@ def mismatch(question: str, sentence: str) -> Mismatch | None:
     """
     if (lacks := measures.unmeasured(question, sentence)) is not None:  # 'how wide' of 'three bodies of water'
         return Mismatch(lacks[0], MEASURE, *lacks)
-    return _mismatch(question, sentence)
+    found = _mismatch(question, sentence)  # else another named doer of the question's verb (qa.doers):
+    doer = None if found else doers.other_doer(parse(question), parse(sentence))
+    return found if doer is None else Mismatch(doer[0], _SUBJECT, doer[1], doer[2])
 
 
 def answers_nothing(analysis: QuestionAnalysis, sentence: str) -> bool:

@@ -98,6 +98,8 @@ def test_a_sentence_without_a_count_of_the_noun_is_a_mismatch(question: str, sen
     # a figure that counts no noun of its own (a bare number, a total): left to the other checks
     ("How many people live in Hallen?", "The population of Hallen is 12,400."),
     ("How many people died in the flood?", "The flood of 1953 killed 1,836 in the province."),
+    # the counted noun glued to the word before it by a typo
+    ("How many guild members signed the charter?", "The charter, signed by 40 guildmembers, was a first."),
 ])
 def test_a_sentence_with_a_count_that_may_be_the_nouns_is_no_mismatch(question: str, sentence: str) -> None:
     assert relations.mismatch(question, sentence) is None
