@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 MODEL_ALIAS = "smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 READY_TIMEOUT = 120.0
+PORT_ATTEMPTS = 3  # starts on a new port when another process took the chosen one
 N_CTX = 2048
 
 # SEE: ggml's AMX kernels (tileloadd) die with SIGILL on VMs whose CPU flags advertise AMX but whose kernel
@@ -143,12 +144,33 @@ def start_llm_server(
     """Start llama-cpp-python's server on a free port and wait until it serves ``/v1/models``.
 
     The command is ``python -m llama_cpp.server --model ... --model_alias ... --host 127.0.0.1 --port ...
-    --n_ctx ...`` run through ``_SERVER_SHIM`` (see there why).
+    --n_ctx ...`` run through ``_SERVER_SHIM`` (see there why). The port is free when chosen, but the server
+    binds it only after loading the model: when another process took it meanwhile, the server exits with
+    "address already in use" and is started again on another port (``PORT_ATTEMPTS`` in all).
 
     Raises:
         RuntimeError: the server exited or did not become ready in ``ready_timeout`` s; the message
             holds the tail of its log.
     """
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return _start_once(log_dir=log_dir, alias=alias, n_ctx=n_ctx, api_key=api_key,
+                               ready_timeout=ready_timeout)
+        except _PortTaken as exc:
+            logger.warning("llama.cpp server attempt %d of %d: %s", attempt, PORT_ATTEMPTS, exc)
+            if attempt == PORT_ATTEMPTS:
+                raise RuntimeError(f"llama.cpp server lost its port to another process {PORT_ATTEMPTS} times: "
+                                   f"{exc}") from None
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    """The server exited because another process listened on its port first."""
+
+
+def _start_once(*, log_dir: Path | None, alias: str, n_ctx: int, api_key: str | None,
+                ready_timeout: float) -> LLMServer:
+    """One start of the server on a port chosen now (see ``start_llm_server``)."""
     port = free_port()
     # Half the cores: OpenMP threads spin at barriers, and on a busy 2-core machine two threads made
     # generation 10x slower than one (17-40 s against 2 s for 48 tokens).
@@ -197,6 +219,8 @@ def _wait_ready(server: LLMServer, timeout: float) -> None:
     last = "no answer yet"
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            if "address already in use" in server.log_tail(100_000):  # the whole log (~2,000 lines)
+                raise _PortTaken(f"port {server.port} was taken; log {server.log_path}")
             raise RuntimeError(
                 f"llama.cpp server exited with code {server.process.returncode} before it was ready; "
                 f"log {server.log_path}:\n{server.log_tail()}"

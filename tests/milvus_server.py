@@ -7,6 +7,7 @@ Distributed deployment meets. Use the ``milvus_server`` fixture (module-scoped: 
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-_START_TIMEOUT = 60.0  # seconds: the server imports numpy, grpc and its engine first (~2 s here)
+_START_TIMEOUT = 120.0  # seconds: the server imports numpy, grpc and its engine first (~2 s here, idle)
+_ATTEMPTS = 3  # starts on a new port when another process took the chosen one
 
 
 @dataclass(frozen=True)
@@ -50,27 +52,63 @@ def _executable() -> list[str]:
 
 @contextmanager
 def running_milvus(data_dir: Path, *, log: Path | None = None) -> Iterator[MilvusServer]:
-    """Start ``milvus-lite server`` on 127.0.0.1 and a free port, wait until it accepts connections, stop it after."""
-    port = free_port()
+    """Start ``milvus-lite server`` on 127.0.0.1 and a free port, wait until it says it listens, stop it after.
+
+    The port is free when chosen but the server binds it a moment later: when another process took it meanwhile,
+    the server exits with "Address already in use" and is started again on another port (3 attempts).
+    """
     log_path = log or data_dir.with_name(data_dir.name + ".log")
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen([*_executable(), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    for _ in range(_ATTEMPTS):
+        port = free_port()
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        with open(log_path, "ab") as out:  # appended: an earlier attempt's log is kept
+            proc = subprocess.Popen([*_executable(), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+                                     "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the 'listening' line at once
+        try:
+            listening = _wait_listening(proc, port, log_path, offset)
+        except BaseException:
+            stop(proc)
+            raise
+        if listening:
+            break
+        stop(proc)
+    else:
+        raise RuntimeError(f"milvus-lite lost its port to another process {_ATTEMPTS} times: {_tail(log_path)}")
     try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"milvus-lite server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"milvus-lite did not listen on {port} in {_START_TIMEOUT} s") from None
-                time.sleep(0.1)
         yield MilvusServer(f"http://127.0.0.1:{port}", port, proc)
     finally:
         stop(proc)
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], port: int, log_path: Path, offset: int) -> bool:
+    """Wait until the server logs (after ``offset``) that it listens on ``port`` and accepts a connection there:
+    True. False when it exited because the port was taken; RuntimeError when it exited otherwise or did not listen
+    in time.
+
+    A connection alone proves nothing: another process that took the port would accept it too."""
+    deadline = time.monotonic() + _START_TIMEOUT
+    while True:
+        with open(log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", errors="replace")
+        if proc.poll() is not None:
+            if "Address already in use" in text or "Failed to bind" in text:
+                return False
+            raise RuntimeError(f"milvus-lite server exited with {proc.returncode}: {_tail(log_path)}")
+        if f"listening on 127.0.0.1:{port} " in text:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5):
+                    return True
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"milvus-lite did not listen on {port} in {_START_TIMEOUT:g} s: {_tail(log_path)}")
+        time.sleep(0.1)
+
+
+def _tail(log_path: Path) -> str:
+    return log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
