@@ -7,7 +7,8 @@ give a date ("September 1944" for "How long is the bridge?") or place a point in
 long did the Ice Ages last?", "from 22,000 years ago" for "How many years did it take?") gives no such measure, so
 it answers nothing (``qa.relations.mismatch`` says so). The dimensions are read from the question's words alone:
 
-- "how wide / high / tall / deep / far": a length ("4,274 m", "760 mi", "a mile", "two kilometres");
+- "how wide / high / tall / deep / far": a length ("4,274 m", "760 mi", "a mile", "two kilometres"), not one the
+  sentence says is of another dimension ("30 km downstream" for "how wide", "a 400 m wide river" for "how long");
 - "how long is X": a length or a span of time; "how long did/has/does ... (last, take)": a span of time;
 - "how many years / days / centuries ...": a span of time, not a point ("ago", "BP", "before present"), or a range
   of years ("from 1421 to 1904").
@@ -51,6 +52,17 @@ _SPAN_ASKED = re.compile(r"\bhow\s+many\s+(years|months|weeks|days|hours|minutes
                          r"(?!\s+ago\b|\s+(?:old|later|earlier|before|after)\b)", re.IGNORECASE)
 _DOING = re.compile(r"^\s*(?:did|does|do|has|have|had|will|would|can|could)\b", re.IGNORECASE)
 _DIMENSION_NAMES = {LENGTH: "length", TIME: "span of time"}
+# the word after a length that says what it measures ('40 km wide', '30 km downstream of', '4,274 m (14,022 ft)
+# summit'), conversions in brackets passed over: a length of another dimension does not answer 'how wide'
+_NEXT_WORD = re.compile(r"(?:\s*\([^)]{0,40}\))?[\s,-]*([A-Za-z]+)")
+_AFTER = {
+    **{w: "width" for w in ("wide", "width", "broad", "across")},
+    **{w: "height" for w in ("high", "tall", "height", "elevation", "altitude", "summit", "peak")},
+    **{w: "depth" for w in ("deep", "depth")},
+    **{w: "length" for w in ("long", "length")},
+    **{w: "distance" for w in ("downstream", "upstream", "away", "off", "north", "south", "east", "west",
+                                "northeast", "northwest", "southeast", "southwest", "far")},
+}
 _HOW_MANY = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 _COUNT_WORDS = frozenset(
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen "
@@ -83,12 +95,18 @@ def unmeasured(question: str, sentence: str) -> tuple[str, str] | None:
     dims = asked_dimension(question)
     if not dims:
         return counted(question, sentence)
-    if LENGTH in dims and _LENGTH.search(sentence):
-        return None
-    if TIME in dims and (_SPAN.search(sentence) or _RANGE.search(sentence)):
-        return None
     m = _ASKED.search(question) or _SPAN_ASKED.search(question)
     asked = " ".join(question[m.start():m.end(1)].split()).lower() if m is not None else "how much"
+    if TIME in dims and (_SPAN.search(sentence) or _RANGE.search(sentence)):
+        return None
+    if LENGTH in dims and (lengths := [x for x in _LENGTH.finditer(sentence)
+                                       if not sentence[:x.start()].rstrip().endswith("(")]):  # not a conversion
+        said = [_AFTER.get(w.group(1).lower()) if (w := _NEXT_WORD.match(sentence, x.end())) else None
+                for x in lengths]
+        want = _AFTER[asked.split()[-1]]
+        if None in said or want in said:
+            return None
+        return asked, f"a {said[0]}, no {want}"  # '30 km downstream' for 'how wide', '4,274 m (…) summit'
     return asked, "no " + " or ".join(_DIMENSION_NAMES[d] for d in sorted(dims))
 
 

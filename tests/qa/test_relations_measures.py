@@ -57,6 +57,12 @@ def test_the_dimension_a_question_asks_for(question: str, dimensions: set[str]) 
     # the adjective without a figure
     ("How wide is the valley known as the Dal?", "The river flows through a wide valley known as the Dal.",
      "no length"),
+    # every length the sentence gives measures another dimension (a conversion in brackets passed over)
+    ("How wide is the northern canal?", "At Hallen, 30 km downstream of the weir, the northern canal begins.",
+     "a distance, no width"),
+    ("How wide is the upper basin?", "The basin drains the 2,310 m (7,580 ft) summit of the Kamm.",
+     "a height, no width"),
+    ("How long is the old bridge?", "The old bridge crosses the 400 m wide river.", "a width, no length"),
 ])
 def test_a_sentence_without_the_measure_asked_is_a_mismatch(question: str, sentence: str, said: str) -> None:
     found = relations.mismatch(question, sentence)
@@ -69,6 +75,10 @@ def test_a_sentence_without_the_measure_asked_is_a_mismatch(question: str, sente
     ("How long is the Vatten river?", "The Vatten river runs for about 1,230 km (760 mi) to the sea."),
     ("How long is the Vatten river?", "The Vatten river is two hundred kilometres long."),
     ("How high is the dam?", "The dam, only a few metres high, holds back the lake."),
+    # one of the lengths is of the asked dimension, or says no dimension at all
+    ("How wide is the plain?", "The plain is about 300 km long and up to 40 km wide."),
+    ("How high is the Kamm?", "The basin drains the 2,310 m (7,580 ft) summit of the Kamm."),
+    ("How wide is the plain?", "The plain stretches for 300 km (190 mi) along the river."),
     ("How long did the siege last?", "The siege lasted three months before the town fell."),
     ("How long did the siege last?", "The siege, from 1421 to 1424, ruined the town."),
     ("How many years did the dyke take to build?", "The dyke took twelve years to build."),
