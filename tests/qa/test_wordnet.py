@@ -69,6 +69,19 @@ def test_antonyms_by_part_of_speech() -> None:
     assert wordnet.antonyms("precede", "PROPN") == frozenset() and wordnet.antonyms("zzyzx", "ADJ") == frozenset()
 
 
+def test_verb_paraphrases_synonyms_hypernyms_causes_and_derived_nouns() -> None:
+    """What may say a verb's event in other words (``qa.predicates``): a synonym, a hypernym one level up, the verb
+    a cause says, a noun derived from the verb or from a synonym; a phrasal verb's too."""
+    assert {"establish", "foundation"} <= wordnet.paraphrases("found")  # synonym, derived noun
+    assert {"death", "perish"} <= wordnet.paraphrases("die")
+    assert {"construct", "construction"} <= wordnet.paraphrases("build")  # a synonym's derived noun
+    assert "travel" in wordnet.paraphrases("fly")  # hypernym
+    assert "die" in wordnet.paraphrases("kill")  # cause
+    assert "establish" in wordnet.paraphrases("set_up") and "Build" not in wordnet.paraphrases("build")
+    assert "found" not in wordnet.paraphrases("found") and wordnet.paraphrases("zzyzx") == frozenset()
+    assert "shorten" not in wordnet.paraphrases("introduce")
+
+
 def test_no_antonyms_between_nouns_of_people() -> None:
     """'Emma's brother' asked of 'Emma, sister of Richard': one relation from its two ends, not another fact."""
     assert wordnet.antonyms("brother", "NOUN") == frozenset() and wordnet.antonyms("winner", "NOUN") == frozenset()

@@ -1,0 +1,237 @@
+"""Predicates: is the question's date, place or number said of the question's event, or of another one?
+
+SQuAD 2.0's unanswerable questions are often a sentence's question with its event swapped and its condition kept:
+'What year did Richard's fleet avoid a storm?' asked of 'In April 1191 Richard left Messina with a large fleet',
+'Who did the Normans serve under in the 10th century?' of 'the Normans ... in the 10th and 11th centuries gave their
+name to Normandy'. The sentence has the date (as the answer, or as the question's own condition), but on another
+verb, and never says the question's event at all. An answerable question says the event the way the sentence does or
+in other words ('founded' / 'established', 'died' / 'his death', 'built' / 'the construction'): WordNet's synsets,
+hypernyms one level up and derived nouns (``qa.wordnet.paraphrases``) tell those apart.
+
+:func:`condition_elsewhere` finds such a sentence, only where the parse clearly shows it: the question's main verb is
+a content verb (not 'be', 'have', 'take' and the like, nor 'begin' or 'end', said of many events), no word of the
+sentence is that verb, a form of it or a paraphrase of it (in either direction), and the date, place or number is
+a dependent of a content verb of the sentence, reached through nouns and prepositions only (a date beside a name,
+'Augustus (63 BC - AD 14)', is on no verb and is left alone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from qa import lexical, wordnet
+from qa.analysis import QuestionAnalysis, TextSpan
+from qa.answer_types import DATE, NUMBER, PLACE
+from qa.constraints import same_word
+from qa.ties import parse
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Token
+
+__all__ = ["Elsewhere", "answer_elsewhere", "condition_elsewhere", "said_elsewhere", "says_event"]
+
+# verbs said of too many events to name one: the question's verb must not be one, and a condition on one of these
+# in the sentence is on no event in particular
+_LIGHT = frozenset("be have do make take get give lay hold pay become go come begin start end stop finish continue "
+                   "cease happen occur remain keep use call name know say include consider".split())
+# verbs of the sentence that put a condition on nothing in particular ('was a centre in the 11th century')
+_LIGHT_SAID = frozenset("be have do become remain seem".split())
+# a word inside a date or name phrase, and the nouns that only say which part of a time a date is
+_INSIDE = frozenset({"amod", "compound", "nummod", "det", "quantmod", "nmod", "poss"})
+_PARTS = frozenset("half quarter part end beginning start middle course turn".split())
+_SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
+_CONDITION_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "GPE", "LOC", "FAC"})
+_ORDINAL_WORDS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+                           "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "
+                           "twenty-first".split())
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """The question's verb, the sentence's other verb its condition is on, and the condition."""
+
+    asked: str  # the question's verb (its lemma)
+    said: str  # the sentence's verb the condition is a dependent of (as written)
+    condition: str  # the date, place or number (as the sentence writes it)
+
+    def describe(self) -> str:
+        """"the sentence says 1939 of 'introduced', not of 'shorten'"."""
+        return f"the sentence says {self.condition} of '{self.said}', not of '{self.asked}'"
+
+
+def condition_elsewhere(question: str, sentence: str, answer: tuple[int, int] | None = None) -> Elsewhere | None:
+    """The other event a sentence puts the question's condition on, or None.
+
+    Args:
+        question: the question as asked.
+        sentence: a sentence that might answer it.
+        answer: the character offsets (in ``sentence``) of the candidate answer to a 'when', 'where' or 'how many'
+            question, a condition the question asks for; None to check only the conditions the question gives.
+
+    Returns:
+        An :class:`Elsewhere` when the question's main verb is a content verb the sentence never says, in any
+        form or other words (:func:`says_event`), and the candidate answer, or a date, place or number the
+        question gives, is in the sentence on a content verb; else None.
+    """
+    return _elsewhere(question, sentence, answer)
+
+
+@lru_cache(maxsize=8192)
+def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
+               labels: frozenset[str] = frozenset()) -> Elsewhere | None:
+    verb = _event_verb(parse(question))
+    if verb is None:
+        return None
+    doc = parse(sentence)
+    if says_event(verb, doc):
+        return None
+    anchors: list[Token] = []
+    if answer is not None:
+        span = doc.char_span(answer[0], answer[1], alignment_mode="expand")
+        if span is not None:
+            anchors.append(span.root)
+    anchors += _conditions_in(parse(question), doc)
+    if labels:  # a clause answer of a 'when' question: a date of the sentence it would quote
+        anchors += [e.root for e in doc.ents if e.label_ in labels]
+    asked = _subject_words(_main_verb(parse(question)))
+    for anchor in anchors:
+        on = _verb_of(anchor)
+        if on is not None and not asked & _subject_words(on):  # the same doer: maybe the same event told
+            return Elsewhere(verb, on.text, _phrase(anchor))  # another way ('established' / 'was signed')
+    return None
+
+
+def _subject_words(verb: Token | None) -> set[str]:
+    """The nouns and names of a verb's subject (an active's or a passive's), lower-case lemmas; wh-words left out."""
+    if verb is None:
+        return set()
+    return {t.lemma_.lower() for c in verb.children if c.dep_ in _SUBJECTS for t in c.subtree
+            if t.pos_ in ("NOUN", "PROPN") and t.tag_ not in ("WP", "WDT")}
+
+
+def says_event(verb: str, doc: Doc) -> bool:
+    """Whether a parsed sentence says a verb's event: a word of it is the verb in some form ('shortened',
+    'shortening', 're-occupied' for 'occupy'), a WordNet paraphrase of it ('established' for 'found', 'death'
+    for 'die'), or a verb of which the question's verb is a paraphrase ('flew' for 'travel')."""
+    forms = {verb} | wordnet.paraphrases(verb)
+    stems = {lexical.stem(f) for f in forms}
+    for t in doc:
+        if not t.is_alpha and "-" not in t.text:
+            continue
+        lemma = t.lemma_.lower()
+        for w in {lemma, t.lower_, lemma.removeprefix("re-"), lemma.removeprefix("re")}:
+            if w in _LIGHT:
+                continue
+            if w in forms or any(same_word(lexical.stem(w), s) for s in stems):
+                return True
+        if t.pos_ == "VERB" and lemma not in _LIGHT and verb in wordnet.paraphrases(lemma):
+            return True
+    return False
+
+
+def _main_verb(doc: Doc) -> Token | None:
+    """The root of the question's asking sentence ('lengthened' of 'In what year was the wall lengthened?', which
+    the parser makes a clause of 'was')."""
+    sents = list(doc.sents)
+    if not sents:
+        return None
+    root = sents[-1].root
+    if root.pos_ == "AUX":
+        root = next((c for c in root.children if c.dep_ in ("ccomp", "xcomp") and c.tag_ == "VBN"), root)
+    return root
+
+
+def _event_verb(doc: Doc) -> str | None:
+    """The lemma of the main verb of the question's asking sentence, when it is a content verb; else None."""
+    root = _main_verb(doc)
+    if root is None or root.pos_ != "VERB" or root.lemma_.lower() in _LIGHT or not root.is_alpha:
+        return None
+    if any(c.dep_ == "neg" for c in root.children) or not any(c.dep_ in _SUBJECTS for c in root.children):
+        return None  # negated, or a parse that found no subject ('Which state, set up in 1807, alarmed Russia?')
+    verb = root.lemma_.lower()
+    particle = [c for c in root.children if c.dep_ == "prt"]
+    if particle:  # 'set up', 'carve out': the phrasal verb, when WordNet has it
+        verb = f"{verb}_{particle[0].lower_}"
+        return verb if wordnet.paraphrases(verb) else None
+    return verb
+
+
+def _conditions_in(q_doc: Doc, doc: Doc) -> list[Token]:
+    """The sentence's tokens that are a date, place or number the question gives: a word of a question entity of
+    those kinds holding a digit or an ordinal, or a place's name, said in the sentence as part of an entity of
+    the same kind."""
+    keys: dict[str, set[str]] = {}
+    for ent in q_doc.ents:
+        if ent.label_ not in _CONDITION_LABELS or not _on_the_verb(ent.root):
+            continue
+        words = {t.lower_ for t in ent if any(c.isdigit() for c in t.text) or t.lower_ in _ORDINAL_WORDS
+                 or (ent.label_ in ("GPE", "LOC", "FAC") and t.pos_ == "PROPN")}
+        if words:
+            keys.setdefault(_kind(ent.label_), set()).update(words)
+    out = []
+    for ent in doc.ents:
+        said = keys.get(_kind(ent.label_), set())
+        out += [t for t in ent if t.lower_ in said][:1]
+    return out
+
+
+def _on_the_verb(token: Token) -> bool:
+    """Whether a question's entity is a condition on its main verb: the object of a preposition on it ('in the 10th
+    century', 'in England') or a bare adverbial ('last year'), not its subject or object, nor a condition on a
+    verb of a clause ('Which state, set up in 1807, alarmed Russia?')."""
+    if token.dep_ == "pobj" and token.head.dep_ == "prep":
+        return token.head.head.dep_ == "ROOT"
+    return token.dep_ in ("npadvmod", "tmod") and token.head.dep_ == "ROOT"
+
+
+def _kind(label: str) -> str:
+    return "place" if label in ("GPE", "LOC", "FAC") else "date" if label in ("DATE", "TIME") else "number"
+
+
+def _verb_of(token: Token) -> Token | None:
+    """The content verb a token is said of by a preposition ('introduced in 1939', 'In April 1191 Richard left',
+    'emerged in the first half of the 10th century'), or None: a date on a name or in a parenthesis, a subject or
+    an object ('Rome accepted'), a place on a noun ('a summit in Biarritz'), a date with a 'when' clause of its own
+    ('February 1082, when the city was betrayed') or a date on a light verb ('was a centre in the 11th century') is
+    on no event of its own."""
+    t = token
+    while t.dep_ in _INSIDE and t.head.i != t.i:  # '10th' of 'the 10th century', 'April' of 'April 1191'
+        t = t.head
+    for _ in range(2):
+        if any(c.dep_ in ("relcl", "acl") for c in t.children):
+            return None  # 'February 1082, when the city was betrayed': the date of the clause's event
+        if t.dep_ != "pobj" or t.head.dep_ != "prep":
+            return None
+        on = t.head.head
+        if on.pos_ in ("VERB", "AUX"):
+            return None if on.lemma_.lower() in _LIGHT_SAID or not on.is_alpha else on
+        if on.lemma_.lower() not in _PARTS:
+            return None
+        t = on  # 'in the first half of the 10th century': the half's verb
+    return None
+
+
+def _phrase(token: Token) -> str:
+    """The entity (or else the word) a token is part of, as written."""
+    for ent in token.doc.ents:
+        if ent.start <= token.i < ent.end:
+            return ent.text
+    return token.text
+
+
+def answer_elsewhere(analysis: QuestionAnalysis, sentence: str, answer: TextSpan) -> Elsewhere | None:
+    """:func:`condition_elsewhere` for a candidate answer of a sentence: the candidate counts as a condition when
+    the question asks for a date, place or number ('When was the bridge shortened?' of 'a scale introduced in
+    1939'); for other questions only the conditions the question gives are checked."""
+    asks_condition = analysis.answer_type in (DATE, PLACE, NUMBER)
+    return condition_elsewhere(analysis.question, sentence, (answer.start, answer.end) if asks_condition else None)
+
+
+def said_elsewhere(analysis: QuestionAnalysis, sentence: str) -> Elsewhere | None:
+    """:func:`condition_elsewhere` for a sentence an answer would quote without a candidate: for a question asking
+    for a date, place or number, any of the sentence's entities of the kind asked counts as the condition ('When
+    did the army enter the Rhineland?' of 'The allies left the Rhineland in 1930')."""
+    labels = analysis.expected_labels if analysis.answer_type in (DATE, PLACE, NUMBER) else frozenset()
+    return _elsewhere(analysis.question, sentence, None, frozenset(labels))
