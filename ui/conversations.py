@@ -46,7 +46,7 @@ LIVE_SAVE_EVERY_S = 2.0  # while an answer is written, its partial text is saved
 INTERRUPTED = "interrupted"  # the error of a turn saved while its answer was written, that never got its end
 
 # The question box says it is loading until the page-load step (``restore``) has run and made it usable.
-LOADING_PLACEHOLDER = "Loading your conversations\u2026"
+LOADING_PLACEHOLDER = "Loading\u2026"  # short: it fits the box at phone width
 QUESTION_PLACEHOLDER = "Ask about the articles\u2026"
 
 ChatState = tuple[list[dict[str, str]], str, Conversation, str]  # chat, sources panel, conversation, copy text

@@ -139,5 +139,6 @@ def ask(page: Any, question: str, *, timeout_ms: int = 120_000) -> dict[str, flo
 
 
 def open_app(page: Any, url: str) -> None:
+    """Open the app and wait until its page-load step has run: the question box is usable only from then on."""
     page.goto(url)
-    page.wait_for_selector("#cq-input textarea", timeout=60_000)
+    page.wait_for_selector("#cq-input textarea:not([disabled])", timeout=60_000)
