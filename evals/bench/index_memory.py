@@ -90,25 +90,27 @@ def touch_some(folder: Path, fraction: float) -> int:
     return len(files[::step])
 
 
-def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(peak RSS in MB, seconds, last stdout line) of the child process ``cmd``.
+def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, float]:
+    """(peak RSS in MB, seconds, last stdout line, CPU seconds: user + system) of the child process ``cmd``.
 
-    The child runs under a fresh wrapper process, so the wrapper's RUSAGE_CHILDREN maximum is exactly its.
+    The child runs under a fresh wrapper process, so the wrapper's RUSAGE_CHILDREN figures are exactly its. On a
+    busy shared machine its CPU time varies much less than its wall time.
     """
     wrapper = (
         "import json, resource, subprocess, sys, time\n"
         "t0 = time.perf_counter()\n"
         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
         "secs = time.perf_counter() - t0\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(json.dumps({'rc': p.returncode, 'rss_mb': rss, 'seconds': secs, 'out': p.stdout, 'err': p.stderr}))\n"
+        "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'rc': p.returncode, 'rss_mb': use.ru_maxrss / 1024, 'seconds': secs,\n"
+        "                  'cpu_s': use.ru_utime + use.ru_stime, 'out': p.stdout, 'err': p.stderr}))\n"
     )
     done = subprocess.run([sys.executable, "-c", wrapper, *cmd], env=env,
                           capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)
     if result["rc"] != 0:
         raise SystemExit(f"child failed ({result['rc']}):\n{result['err'][-3000:]}")
-    return result["rss_mb"], result["seconds"], (result["out"].strip().splitlines() or [""])[-1]
+    return result["rss_mb"], result["seconds"], (result["out"].strip().splitlines() or [""])[-1], result["cpu_s"]
 
 
 def count_sentences(folder: Path) -> int:
@@ -136,7 +138,8 @@ def chunks_of(output: str) -> int | None:
 
 def compare_sentence_vectors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per corpus size and scenario, ``index.sentence_vectors`` on against off: the medians of the runs' seconds,
-    the ratio of those medians and the median of the paired runs' ratios (repeat i on / repeat i off), disk, and,
+    the ratio of those medians and the median of the paired runs' ratios (repeat i on / repeat i off), the same of
+    their CPU seconds (rows without ``cpu_s``: None), disk, and,
     for a first build (every sentence embedded), the cost per sentence and per chunk with its linear extrapolation
     to ``EXTRAPOLATE_CHUNKS`` chunks.
 
@@ -158,6 +161,10 @@ def compare_sentence_vectors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]
         disk_off = statistics.median(r["disk_mb"] for r in off)
         sv_mb = statistics.median(r["sentence_vectors_mb"] for r in on)
         added_s = t_on - t_off
+        cpu_on = statistics.median(r["cpu_s"] for r in on) if all("cpu_s" in r for r in on + off) else None
+        cpu_off = statistics.median(r["cpu_s"] for r in off) if cpu_on is not None else None
+        cpu_paired = [a["cpu_s"] / b["cpu_s"] for a, b in zip(on, off, strict=False)
+                      if cpu_on is not None and b["cpu_s"] > 0]
         first = scenario == "build" and chunks > 0 and sentences > 0  # a re-run or update embeds few or none
         scale = EXTRAPOLATE_CHUNKS / chunks if first else 0.0
         out.append({
@@ -167,6 +174,9 @@ def compare_sentence_vectors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]
             "paired_ratio": statistics.median(paired) if paired else None,
             "seconds_on_range": (min(r["seconds"] for r in on), max(r["seconds"] for r in on)),
             "seconds_off_range": (min(r["seconds"] for r in off), max(r["seconds"] for r in off)),
+            "cpu_on_s": cpu_on, "cpu_off_s": cpu_off,
+            "cpu_ratio": cpu_on / cpu_off if cpu_on is not None and cpu_off else None,
+            "cpu_paired_ratio": statistics.median(cpu_paired) if cpu_paired else None,
             "rss_on_mb": statistics.median(r["rss_mb"] for r in on),
             "rss_off_mb": statistics.median(r["rss_mb"] for r in off),
             "disk_on_mb": disk_on, "disk_off_mb": disk_off, "sentence_vectors_mb": sv_mb,
@@ -183,16 +193,20 @@ def compare_sentence_vectors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]
 def comparison_table(comparison: list[dict[str, Any]]) -> str:
     """The on/off comparison as a Markdown table, with its extrapolation to 100,000 chunks said to be one."""
     lines = ["| articles | run | chunks | sentences | runs | s on [min-max] | s off [min-max] | ratio (paired) | "
-             "disk MB on / off | sentence_vectors.bin MB | added ms/sentence | KB/sentence |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "CPU s on / off, ratio (paired) | disk MB on / off | sentence_vectors.bin MB | added ms/sentence | "
+             "KB/sentence |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in comparison:
         ratio = "-" if c["ratio"] is None else f"{c['ratio']:.2f} ({c['paired_ratio']:.2f})"
         added = "-" if c["added_ms_per_sentence"] is None else f"{c['added_ms_per_sentence']:.2f}"
         kb = "-" if c["kb_per_sentence"] is None else f"{c['kb_per_sentence']:.2f}"
+        cpu = "-" if c["cpu_ratio"] is None else (f"{c['cpu_on_s']:.1f} / {c['cpu_off_s']:.1f}, "
+                                                  f"{c['cpu_ratio']:.2f} ({c['cpu_paired_ratio']:.2f})")
         lines.append(
             f"| {c['size']} | {c['scenario']} | {c['chunks']} | {c['sentences']} | {c['runs']} | "
             f"{c['seconds_on']:.1f} [{c['seconds_on_range'][0]:.1f}-{c['seconds_on_range'][1]:.1f}] | "
             f"{c['seconds_off']:.1f} [{c['seconds_off_range'][0]:.1f}-{c['seconds_off_range'][1]:.1f}] | {ratio} | "
+            f"{cpu} | "
             f"{c['disk_on_mb']:.1f} / {c['disk_off_mb']:.1f} | {c['sentence_vectors_mb']:.1f} | {added} | {kb} |")
     for c in comparison:
         x = c["extrapolated_100k"]
@@ -237,7 +251,7 @@ def main() -> None:
     settings = ["on", "off"] if args.sentence_vectors == "both" else [args.sentence_vectors]
     rows: list[dict[str, Any]] = []
     try:
-        rss, secs, _ = run_child([sys.executable, "-c", FLOOR.format(path_line=path_line)], env)
+        rss, secs, _, _ = run_child([sys.executable, "-c", FLOOR.format(path_line=path_line)], env)
         rows.append({"size": 0, "scenario": "floor", "rss_mb": rss, "seconds": secs, "output": ""})
         print(f"floor: {rss:.0f} MB ({secs:.1f} s)", file=sys.stderr)
         for n in args.sizes:
@@ -251,6 +265,8 @@ def main() -> None:
                         write_corpus(corpus, n)  # the same articles again, before the update changes them
                     index_dir = work / f"index-{n}-{setting}"
                     shutil.rmtree(index_dir, ignore_errors=True)
+                    # and an interrupted build's checkpoint, which the next build would reuse instead of embedding
+                    shutil.rmtree(index_dir.with_name(f".{index_dir.name}.resume"), ignore_errors=True)
                     run_env = dict(env)
                     value = SENTENCE_VECTORS[setting]
                     if value is not None:
@@ -259,14 +275,15 @@ def main() -> None:
                     for scenario in args.scenarios:
                         if scenario == "update":
                             touch_some(corpus, UPDATE_FRACTION)
-                        rss, secs, out = run_child([*citeqa, *cmd], run_env)
+                        rss, secs, out, cpu = run_child([*citeqa, *cmd], run_env)
                         disk, sv_mb = index_disk(index_dir)
                         rows.append({"size": n, "corpus_mb": n_bytes / 1e6, "scenario": scenario, "setting": setting,
-                                     "repeat": repeat, "rss_mb": rss, "seconds": secs, "output": out,
+                                     "repeat": repeat, "rss_mb": rss, "seconds": secs, "cpu_s": cpu, "output": out,
                                      "chunks": chunks_of(out), "sentences": n_sentences, "disk_mb": disk,
                                      "sentence_vectors_mb": sv_mb})
                         print(f"{n} articles ({n_bytes / 1e6:.1f} MB), sentence vectors {setting}, {scenario} "
-                              f"#{repeat + 1}: {rss:.0f} MB in {secs:.1f} s, index {disk:.1f} MB: {out}",
+                              f"#{repeat + 1}: {rss:.0f} MB in {secs:.1f} s (CPU {cpu:.1f} s), index {disk:.1f} MB: "
+                              f"{out}",
                               file=sys.stderr)
     finally:
         if args.work is None:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _row(setting: str, scenario: str, seconds: float, repeat: int, *, sv_mb: float) -> dict:
     return {"size": 300, "scenario": scenario, "setting": setting, "repeat": repeat, "rss_mb": 400.0,
-            "seconds": seconds, "chunks": 2000, "sentences": 8000, "disk_mb": 10.0 + sv_mb,
+            "seconds": seconds, "cpu_s": seconds / 2, "chunks": 2000, "sentences": 8000, "disk_mb": 10.0 + sv_mb,
             "sentence_vectors_mb": sv_mb, "output": ""}
 
 
@@ -38,6 +38,7 @@ def test_the_summary_compares_medians_and_extrapolates_only_first_builds() -> No
     assert build["ratio"] == pytest.approx(3.0)
     assert build["paired_ratio"] == pytest.approx(3.0)  # median of 3.0, 2.4, 3.0
     assert build["seconds_on_range"] == (300.0, 360.0)
+    assert (build["cpu_on_s"], build["cpu_off_s"], build["cpu_ratio"]) == (165.0, 55.0, pytest.approx(3.0))
     assert build["added_ms_per_sentence"] == pytest.approx(1000 * 220 / 8000)
     assert build["kb_per_sentence"] == pytest.approx(1000 * 12.4 / 8000)
     assert build["sentences_per_chunk"] == pytest.approx(4.0)
@@ -49,7 +50,8 @@ def test_the_summary_compares_medians_and_extrapolates_only_first_builds() -> No
     assert update["ratio"] == pytest.approx(2.0)
     assert update["added_ms_per_sentence"] is None and update["extrapolated_100k"] is None
     table = index_memory.comparison_table([build, update])
-    assert "| 300 | build | 2000 | 8000 | 3 | 330.0 [300.0-360.0] | 110.0 [100.0-150.0] | 3.00 (3.00) |" in table
+    assert ("| 300 | build | 2000 | 8000 | 3 | 330.0 [300.0-360.0] | 110.0 [100.0-150.0] | 3.00 (3.00) | "
+            "165.0 / 55.0, 3.00 (3.00) |") in table
     assert "Extrapolated linearly from the 300-article build" in table and "not measured" in table
 
 
@@ -68,6 +70,7 @@ def test_the_bench_indexes_each_corpus_with_sentence_vectors_on_and_off(tmp_path
     assert off["sentence_vectors_mb"] == 0.0 and on["sentence_vectors_mb"] > 0.0
     assert on["disk_mb"] > off["disk_mb"]
     assert on["chunks"] == off["chunks"] > 0
+    assert on["cpu_s"] > 0 and off["cpu_s"] > 0
     # the sentences the bench counts are the rows the index stored, one per sentence
     stored = StoredSentenceVectors.open(tmp_path / "work" / "index-6-on")
     assert stored is not None and len(stored) == 6  # articles
