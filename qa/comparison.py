@@ -30,17 +30,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa import lexical
+from qa.analysis import parse
 from qa.prompts import CANNOT_ANSWER_PHRASE
 
 if TYPE_CHECKING:
     from corpus.types import Article
     from embeddings import Index
+    from embeddings.config import RetrievalSettings
     from embeddings.types import Hit
     from qa.evidence import Evidence, Sentence
 
 # How far below the refusal threshold a side may be when another side is at it: a source's sentence on the topic
 # uses its own words (one article says "Crimea", the other "Russia's occupation in Ukraine").
 MARGIN = 0.15
+_ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
 _MIN_WORDS = 5  # a shorter line (title, byline, dateline, caption) is not a side's answer
 _TERM_BONUS = 0.05  # per content word of the topic a sentence shares, when choosing a side's sentence
 _CUE = re.compile(r"\b(?:differ\w*|difference\w*|compar\w*|contrast\w*|each|both|agree\w*|disagree\w*|versus|vs)\b",
@@ -95,7 +98,8 @@ class Comparison:
 
     def text(self, hits: Sequence[Hit]) -> str:
         """The answer from the sides alone: each side's sentence, cited to its chunk's place in ``hits``."""
-        return " ".join(self._line(side, hits) for side in self.sides).strip()
+        lines = list(dict.fromkeys(self._line(side, hits) for side in self.sides))  # one sentence for two names
+        return " ".join(lines).strip()
 
     def missing(self, answer_text: str, hits: Sequence[Hit]) -> str:
         """What to add to an answer that cites none of a side's article: that side's sentence, cited ("" when every
@@ -104,8 +108,10 @@ class Comparison:
             return ""
         cited = {hits[int(n) - 1].doc_id for n in re.findall(r"\[(\d+)\]", answer_text) if 0 < int(n) <= len(hits)}
         said = " ".join(answer_text.split())
-        return "".join(self._line(side, hits) for side in self.sides
-                       if side.source.doc_id not in cited and " ".join(side.sentence.text.split()) not in said)
+        lines = [self._line(side, hits) for side in self.sides
+                 if (side.source.doc_id not in cited if side.source.doc_id else not _names(side.source.text, said))
+                 and " ".join(side.sentence.text.split()) not in said]
+        return "".join(dict.fromkeys(lines))
 
     @staticmethod
     def _line(side: Side, hits: Sequence[Hit]) -> str:
@@ -200,15 +206,18 @@ def topic(question: str, found: Sequence[Source]) -> str:
     return " ".join(out.split())
 
 
-def compare(question: str, index: Index, evidence: Evidence, *, refusal_threshold: float) -> Comparison | None:
-    """The per-source answer to a comparison question, or None when it is not one or a side has nothing on it."""
-    found = sources(question, index.articles)
+def compare(question: str, index: Index, evidence: Evidence, *, refusal_threshold: float,
+            settings: RetrievalSettings | None = None) -> Comparison | None:
+    """The per-source answer to a comparison question, or None when it is not one or a side has nothing on it.
+    With retrieval ``settings``, two names compared ("How did Hollande and Macron differ on X?") are sides too."""
+    found = sources(question, index.articles) or (entity_sources(question) if settings is not None else [])
     if not found:
         return None
     about = topic(question, found)
     sides: list[Side] = []
     for source in found:
-        side = _best_side(source, about, index, evidence)
+        side = (_best_side(source, about, index, evidence) if source.doc_id else
+                _entity_side(source, about, index, evidence, settings) if settings is not None else None)
         if side is None:
             return None
         sides.append(side)
@@ -239,3 +248,48 @@ def _best_side(source: Source, about: str, index: Index, evidence: Evidence) -> 
            if chunk is not None else
            Hit(source.doc_id, sentence.start, sentence.end, sentence.text, float(cosines[i]), article.title))
     return Side(source=source, sentence=sentence, hit=hit, cosine=float(cosines[i]))
+
+
+def entity_sources(question: str) -> list[Source]:
+    """Two names the question compares ("How did *Hollande* and *Macron* differ on Russia?", "Do *Berlin* and
+    *Paris* agree on ...?"): side by side ("A and B", "A's and B's", "A or B") with a word of comparison, each a
+    person, organisation, place or nationality. Their sources are any article (``doc_id`` ""); [] when none."""
+    if not _CUE.search(question):
+        return []
+    doc = parse(question)
+    ents = [e for e in doc.ents if e.label_ in _ENTITY_LABELS]
+    tagged = {t.i for e in doc.ents for t in e}  # and a name the small parser did not tag ("Hollande")
+    ents += [doc[t.i:t.i + 1] for t in doc if t.pos_ == "PROPN" and t.i not in tagged and t.i > 0]
+    ents.sort(key=lambda e: e.start)
+    for a, b in zip(ents, ents[1:], strict=False):
+        between = re.sub(r"^[’']s\b", "", question[a.end_char:b.start_char])
+        if _JOIN.match(between) and between.strip() and lexical.fold(a.text) != lexical.fold(b.text):
+            return [Source(a.text, a.start_char, a.end_char, ""), Source(b.text, b.start_char, b.end_char, "")]
+    return []
+
+
+def _names(name: str, text: str) -> bool:
+    """The text names it: one of the name's words of three letters or more ('Hollande' of 'Francois Hollande',
+    'Russians' for 'Russian')."""
+    said = {lexical.stem(w) for w in lexical.words(lexical.fold(text))}
+    return any(lexical.stem(w) in said for w in lexical.words(lexical.fold(name)) if len(w) >= 3)
+
+
+def _entity_side(source: Source, about: str, index: Index, evidence: Evidence, settings: RetrievalSettings
+                 ) -> Side | None:
+    """The sentence naming the source closest to the topic, among what a search for both finds."""
+    best: tuple[float, float, Sentence, Hit] | None = None
+    hits = index.search(f"{source.text} {about}", settings)
+    candidates = [(h, s) for h in hits for s in evidence.sentences(h)
+                  if len(lexical.words(s.text)) >= _MIN_WORDS and _names(source.text, s.text)]
+    if not candidates:
+        return None
+    vecs = evidence.embed([about, *(s.text for _, s in candidates)])
+    terms = {lexical.stem(w) for w in lexical.content_terms(about)}
+    for (hit, sentence), cosine in zip(candidates, vecs[1:] @ vecs[0], strict=True):
+        shared = len(terms & {lexical.stem(w) for w in lexical.content_terms(sentence.text)})
+        rank = float(cosine) + _TERM_BONUS * shared
+        if best is None or rank > best[0]:
+            best = (rank, float(cosine), sentence, hit)
+    assert best is not None
+    return Side(source=source, sentence=best[2], hit=best[3], cosine=best[1])

@@ -274,7 +274,8 @@ class QA:
             timings["retrieve.two_hop"] = hop.ms
             timings["retrieve"] += hop.ms
         threshold = self.settings.answer.refusal_threshold
-        sides = compare(query, loaded.index, loaded.evidence, refusal_threshold=threshold) \
+        sides = compare(query, loaded.index, loaded.evidence, refusal_threshold=threshold,
+                        settings=self.settings.retrieval) \
             if self.settings.retrieval.compare_sources and hits and hop is None else None
         if sides is not None:  # named sources compared (qa/comparison): each one's best chunk is among the hits
             hits = sides.merge(hits)

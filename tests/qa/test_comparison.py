@@ -103,3 +103,49 @@ def test_the_comparison_is_off_with_its_setting(real_qa) -> None:  # type: ignor
     off = real_qa.with_settings(retrieval={"compare_sources": False})
     answer = off.answer("How do Maria Lindqvist and the Baltic Herald article judge the harbour expansion?")
     assert "herald.txt" not in {c.doc_id for c in answer.citations}
+
+
+# -- two names compared (no article stands for them) -----------------------------------------------------------
+@pytest.mark.parametrize(("question", "named"), [
+    ("How did Angela Merkel and Emmanuel Macron differ on the budget?", ["Angela Merkel", "Emmanuel Macron"]),
+    ("Do Berlin and Paris agree on the tariffs?", ["Berlin", "Paris"]),
+    ("How do Merkel's and Macron's views of NATO compare?", ["Merkel", "Macron"]),
+    # no word of comparison, or the names not side by side: not a comparison of the two
+    ("When did Angela Merkel and Emmanuel Macron meet?", []),
+    ("Did Merkel differ with her party on Macron's budget?", []),
+])
+def test_the_names_a_question_compares(question: str, named: list[str]) -> None:
+    from qa.comparison import entity_sources
+
+    assert [s.text for s in entity_sources(question)] == named
+
+
+QUAY = Article("quay.txt", "Quay", "Quay\n\nThe harbour board met on Monday to discuss the new quay. Councillor Sara "
+               "Holm called the new quay a waste of public money that the town will regret for decades. The board "
+               "also approved a new ferry timetable for the winter months.", ArticleMeta())
+FAIR = Article("fair.txt", "Fair", "Fair\n\nThe autumn fair opened on Saturday. Mayor Jonas Ek praised the new quay "
+               "as the best investment the town has made in a generation. Most stalls sold local cheese and honey. "
+               "The harbour board will publish its accounts in the spring, and the new quay will be named then.",
+               ArticleMeta())
+
+
+@pytest.fixture(scope="module")
+def names_qa(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from embeddings import Index, build_index, load_embedder
+    from qa import QA, get_settings
+
+    settings = get_settings({"index": {"dir": str(tmp_path_factory.mktemp("cmpn") / "index")}})
+    embedder = load_embedder(settings.embedding)
+    build_index([QUAY, FAIR, BERG], index_dir=Path(settings.index_dir()), embedder=embedder,
+                chunking=settings.chunking, index_settings=settings.index, progress=False)
+    return QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
+
+
+@pytest.mark.slow
+def test_a_comparison_of_two_names_quotes_each_one(names_qa) -> None:  # type: ignore[no-untyped-def]
+    question = "How do Sara Holm and Jonas Ek differ in judging the new quay?"
+    answer = names_qa.answer(question)
+    assert not answer.refused
+    assert "Holm" in answer.text and "Ek praised" in answer.text
+    off = names_qa.with_settings(retrieval={"compare_sources": False}).answer(question)
+    assert not ("Holm" in off.text and "Ek praised" in off.text)  # without a look-up per name: one of them
