@@ -25,6 +25,15 @@ Beyond the recogniser's entities, a sentence offers candidates the small model o
 found loosely: dates written as geologists and historians write them ("about 13,000 BP", "the 6th century BC",
 "in 911"), numbers in digits and ordinals ("300th"), quoted terms ("the 'Rhine knee'") and runs of capitalised
 words ("Sankt Goarshausen").
+
+Some candidates of the right label answer nothing: the place a word of the question pertains to ('France' for 'the
+French troops': given), 'one' of 'one of the ...' (a pronoun, not a count), an ordinal for 'how many', a date
+another sentence gives ('March of that year') or a date without its number for 'what year', a quoted adjective
+('a “fundamental” challenge'). 'Until when' asks for the date after 'until' (it is not a bound then). A sentence of
+an article published before the year asked about that gives no year of its own answers nothing about that year,
+and one that gives no year meets the question's year when its article was published that year
+(``qa.constraints.after_publication``, ``dated_by``). A question asking what someone said or agreed is refused
+when no quoted sentence reports speech or an agreement (``qa.speech``).
 """
 
 from __future__ import annotations
@@ -34,15 +43,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa import lexical, predicates, relations
+from qa import lexical, predicates, relations, speech
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
     BOUNDING_WORDS,
     about_question,
+    after_publication,
     constraint_terms,
     contradicts,
     counted_noun,
+    dated_by,
     terms,
     unmet,
     without_type_noun,
@@ -116,12 +127,13 @@ def analyze(question: str) -> QuestionAnalysis:
 def can_refuse(analysis: QuestionAnalysis) -> bool:
     """Whether a question may be refused for want of a candidate: not when the analysis cannot type it reliably.
 
-    A comparison or a choice between named alternatives, "how many/much" over a counted noun (the count is often
-    a word, a list or a total the sentence does not state as one number), and a nested question (two hops, or
-    context before the question: the answer hangs off something the question only describes) are answered or
-    refused by the similarity threshold alone.
+    A comparison or a choice between named alternatives and a nested question (two hops, or context before the
+    question: the answer hangs off something the question only describes) are answered or refused by the
+    similarity threshold alone. "How many N" is refused too when no sentence near the top holds a number: a
+    sentence on the 'prisoner exchange' gives no count of prisoners (measured on HEAD 455e1a9: seed_dev2 refusal
+    recall +2 unanswerables, SQuAD 2.0 sample +1, no answerable refused on seed_dev, seed_dev2 or SQuAD).
     """
-    return analysis.expects_entity and not (analysis.is_comparison or counted_noun(analysis) or analysis.is_nested)
+    return analysis.expects_entity and not (analysis.is_comparison or analysis.is_nested)
 
 
 def unstated_result(analysis: QuestionAnalysis, texts: Sequence[str]) -> str | None:
@@ -136,7 +148,9 @@ def unstated_result(analysis: QuestionAnalysis, texts: Sequence[str]) -> str | N
     poll find?' is answered by a sentence stating the poll's figures without the verb.
     """
     verb = result_verb(analysis)
-    return verb if verb is not None and not any(states_result(verb, t) for t in texts) else None
+    if verb is not None and not any(states_result(verb, t) for t in texts):
+        return verb
+    return speech.unreported(analysis, texts)  # 'What did Obama say about Assad?': no sentence reports speech
 
 
 def warm_up() -> None:
@@ -168,14 +182,14 @@ def find_answer(
     ents = evidence.entities([sentences[i] for i in pool])
     best: Found | None = None
     for i, entities in zip(pool, ents, strict=True):
-        if contradicts(analysis, sentences[i].text):
+        if contradicts(analysis, sentences[i].text) or _written_before(analysis, sentences[i], evidence):
             continue
         found = _pick(analysis, sentences[i], entities)
         if found is None or relations.mismatch(analysis.question, sentences[i].text) or predicates.answer_elsewhere(
                 analysis, sentences[i].text, found[0]):  # parsed only if needed; the date of another event
             continue
         entity, loose = found
-        gaps = unmet(analysis, sentences[i].text)
+        gaps = _unmet_in(analysis, sentences[i], evidence)
         if analysis.answer_type != DATE and gaps and len(gaps) == len(constraint_terms(analysis)):
             continue  # about something else: none of the question's names, dates or places
         score = scores[i] - (LOOSE_PENALTY if loose else 0.0) - MISSING_PENALTY * len(gaps)
@@ -208,7 +222,8 @@ def find_conflict(
     best: Found | None = None
     for i, entities in zip(pool, evidence.entities([sentences[i] for i in pool]), strict=True):
         text = sentences[i].text
-        if contradicts(analysis, text) or unmet(analysis, text):
+        if contradicts(analysis, text) or _unmet_in(analysis, sentences[i], evidence) or _written_before(
+                analysis, sentences[i], evidence):
             continue
         picked = _pick(analysis, sentences[i], entities)
         if picked is None or picked[1] or LABEL_TYPES.get(picked[0].label) != kind or kind is None:
@@ -217,6 +232,23 @@ def find_conflict(
             continue
         best = Found(i, picked[0], scores[i])
     return best
+
+
+def _unmet_in(analysis: QuestionAnalysis, sentence: Sentence, evidence: Evidence) -> tuple[str, ...]:
+    """``unmet`` for a sentence of an article: a sentence that gives no year of its own is dated by its article's
+    dateline ('Putin visited Macron in late August at Bregancon' in an article of 9 Sep, 2019 meets 'in 2019')."""
+    gaps = unmet(analysis, sentence.text)
+    article = evidence.articles.get(sentence.doc_id)
+    if not gaps or article is None or not article.meta.date:
+        return gaps
+    return tuple(g for g in gaps if not dated_by(g, article.meta.date, sentence.text))
+
+
+def _written_before(analysis: QuestionAnalysis, sentence: Sentence, evidence: Evidence) -> bool:
+    """Whether the sentence's article was published before the year the question asks about, the sentence giving
+    no year of its own (``qa.constraints.after_publication``)."""
+    article = evidence.articles.get(sentence.doc_id)
+    return article is not None and after_publication(analysis, article.meta.date, sentence.text)
 
 
 def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Entity]) -> tuple[Entity, bool] | None:
@@ -273,18 +305,45 @@ def _new(analysis: QuestionAnalysis, found: list[Entity]) -> list[Entity]:
     ('Who replaced the Normans?' is not answered 'Normans', 'the Mistral-class ships' not 'Mistral', whether or not
     the recogniser saw the question's mention as a name)."""
     asked = terms(analysis.question)
-    return [e for e in found if not (terms(e.text) and terms(e.text) <= asked)]
+    said = [w for w in lexical.words(analysis.question) if len(w) > 3]
+    return [e for e in found if not (terms(e.text) and terms(e.text) <= asked) and not _demonym_place(e.text, said)]
+
+
+def _demonym_place(text: str, said: Sequence[str]) -> bool:
+    """Whether every word of a candidate is the place a word of the question pertains to ('France' for 'the French
+    troops', 'Chechnya' for 'the Chechen man'): the question gives it, as it gives 'Russia' in 'Russian'."""
+    own = [w for w in lexical.words(text) if w not in lexical.STOPWORDS]
+    return bool(own) and all(any(lexical.same_place(w, q) for q in said) for w in own)
 
 
 def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]) -> list[Entity]:
     """The candidates that fit what is asked: a date that places something in time, a name of the thing asked
     about (a quoted term, or one tied to it in the parse); for 'who' no place used as a place, for a date question
     no date of another event (``qa.ties``)."""
+    found = [e for e in found if not _pronoun_one(sentence.text, e)
+             and not (e.label == "ORDINAL" and counted_noun(analysis))]  # 'the 300th anniversary' counts nothing
+    found = [e for e in found if e.label != "QUOTE" or _names_something(e.text)]
     found = places_as_places(analysis, sentence, _dated(analysis, sentence.text, found))
     found = dates_of_the_event(analysis, sentence, found)
     if found and asks_name_of(analysis):
         return [e for e in found if e.label == "QUOTE"] or tied_to_focus(analysis, sentence, found)
     return found
+
+
+def _names_something(quoted: str) -> bool:
+    """Whether a quoted term holds a noun, a name or a number: a quoted adjective ('a “fundamental” challenge') or
+    verb names nothing."""
+    return any(t.pos_ in ("NOUN", "PROPN", "NUM") for t in parse(quoted))
+
+
+def _pronoun_one(text: str, e: Entity) -> bool:
+    """'One of the major news has been ...': 'one of' picks a thing out of a group, it counts nothing."""
+    return e.text.lower() == "one" and bool(_OF_AFTER.match(text, e.end))
+
+
+_OF_AFTER = re.compile(r"\s+of\b")
+_ASKED_BOUND = re.compile(r"\b(until|till|since|before|after) when\b", re.IGNORECASE)
+_ANAPHORIC_DATE = re.compile(r"\b(?:that|same|following|previous|preceding)\b", re.IGNORECASE)
 
 
 def _dated(analysis: QuestionAnalysis, text: str, found: list[Entity]) -> list[Entity]:
@@ -297,8 +356,14 @@ def _dated(analysis: QuestionAnalysis, text: str, found: list[Entity]) -> list[E
     bounding = BOUNDING_WORDS
     if any(t.lemma_.lower() in BEGIN_VERBS for t in parse(analysis.question)):
         bounding = BOUNDING_WORDS - {"since"}
-    return [e for e in found if _word_before(text, e.start) not in bounding
-            and (lexical.has_date(e.text) or any(ch.isdigit() for ch in e.text) or e.label in NAME_LABELS)]
+    asked_bound = _ASKED_BOUND.search(analysis.question)
+    if asked_bound:  # 'Until when does the exhibition run?': the date after 'until' is what is asked
+        bounding = bounding - {asked_bound.group(1).lower()}
+    found = [e for e in found if _word_before(text, e.start) not in bounding
+             and (lexical.has_date(e.text) or any(ch.isdigit() for ch in e.text) or e.label in NAME_LABELS)]
+    # 'March of that year', 'the same month': a date another sentence gives; 'what year' asks for its number
+    return [e for e in found if any(ch.isdigit() for ch in e.text) or not (
+        _ANAPHORIC_DATE.search(e.text) or analysis.focus_head == "year")]
 
 
 def _is_year(text: str, e: Entity) -> bool:

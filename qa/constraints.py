@@ -66,7 +66,9 @@ def constraint_terms(analysis: QuestionAnalysis) -> list[tuple[str, set[str], se
 
 def without_type_noun(analysis: QuestionAnalysis) -> QuestionAnalysis:
     """'... with what Lake?': the capitalised type noun is what is asked for, not a name the question gives."""
-    kept = tuple(c for c in analysis.constraints if c.text.lower() != analysis.focus_head)
+    head = analysis.focus_head
+    kept = tuple(c for c in analysis.constraints if c.text.lower() != head
+                 and not re.fullmatch(rf"(?:what|which|whose)\s+{re.escape(head)}s?", c.text.lower()))  # 'what year'
     return analysis if len(kept) == len(analysis.constraints) else replace(analysis, constraints=kept)
 
 
@@ -106,6 +108,45 @@ def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
     A date that bounds the question ('before the 2019 talks', 'since 2012') is not the date of what is asked."""
     return periods.contradicts([c.text for c in analysis.constraints
                                 if c.label in TYPE_LABELS[DATE] and not _bounds(analysis.question, c.start)], text)
+
+
+def after_publication(analysis: QuestionAnalysis, published: str | None, text: str) -> bool:
+    """Whether the question asks about a year after the article was published (``published``: its ISO date, from
+    its dateline; ``corpus.meta``) and the sentence gives no period of its own nor looks ahead: an article of 2017
+    saying 'Macron and Putin met in Versailles' does not say where they met in 2018."""
+    if not published or not published[:4].isdigit() or periods.periods(text) or _AHEAD.search(text):
+        return False
+    asked = [p for c in analysis.constraints if c.label in TYPE_LABELS[DATE] and not _bounds(analysis.question, c.start)
+             for p in periods.periods(c.text)]
+    return bool(asked) and all(lo > int(published[:4]) for lo, _ in asked)
+
+
+_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_ORDINAL_SAID = {w: re.compile(rf"\b(?:{w}|{n}(?:nd|rd|th))\b", re.IGNORECASE)
+                 for n, w in enumerate(_ORDINALS, start=2)}
+
+
+def unsaid_ordinal(analysis: QuestionAnalysis, text: str) -> str | None:
+    """The ordinal past 'first' the question gives ('his second visit') when the sentence does not say it (as a
+    word or as '2nd'), else None: a sentence on 'a visit' does not say which the second one was. 'First' is left
+    out: it is often said another way ('for the first time', 'a debut')."""
+    for c in analysis.constraints:
+        word = c.text.lower()
+        if c.label == "ORDINAL" and word in _ORDINAL_SAID and not _ORDINAL_SAID[word].search(text):
+            return c.text
+    return None
+
+
+def dated_by(asked: str, published: str, text: str) -> bool:
+    """Whether a date the question gives ('2019', 'in September 2019') is met by the year of the article's
+    publication date (ISO) for a sentence that gives no period of its own: the article reports its own time."""
+    wanted = periods.periods(asked)
+    return bool(wanted) and not periods.periods(text) and published[:4].isdigit() and all(
+        lo <= int(published[:4]) <= hi for lo, hi in wanted) and not _MONTH_WORD.search(asked)
+
+
+_MONTH_WORD = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
+_AHEAD = re.compile(r"\b(?:will|would|shall|next|plans?|planned|expected|upcoming|future|later)\b", re.IGNORECASE)
 
 
 def _bounds(question: str, at: int) -> bool:
