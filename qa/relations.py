@@ -91,6 +91,7 @@ _OPPOSED_PREPOSITIONS = {"from": {"to", "into", "towards", "toward"}, "to": {"fr
 # a verb's phrases naming a party to it or an end of its motion, which a subject or object swapped into: not 'with'
 # (who met with whom is said either way round) nor places and times
 _ROLE_PHRASES = frozenset({"from phrase", "into phrase", "to phrase", "out phrase", "onto phrase"})
+_MISPARSED = {"VERB", "NOUN"}  # a question's last verb the parse calls a noun ('did it increase?')
 _LIGHT = frozenset("be have do make take get give become one part kind type".split())  # too general to anchor on
 
 
@@ -250,9 +251,9 @@ def _mismatch(question: str, sentence: str) -> Mismatch | None:
         if lemma in _LIGHT:  # 'took the title': the mentions with the same object
             mentions = [m for m in mentions if _anchored(m, {_object_lemma(q): [q]})]
         if not mentions:
-            if q.pos_ in ("VERB", "ADJ") and lemma not in s_words:  # "decreased" asked, "increased" said
-                opposite = next((t for t in s_doc if t.pos_ == q.pos_ and _opposite(lemma, t.lemma_.lower(),
-                                                                       adjective=q.pos_ == "ADJ")), None)
+            if q.pos_ in ("VERB", "ADJ", "NOUN") and lemma not in s_words:  # "decreased" asked, "increased" said
+                opposite = next((t for t in s_doc if (t.pos_ == q.pos_ != "NOUN" or {t.pos_, q.pos_} == _MISPARSED)
+                                 and _opposite(lemma, t.lemma_.lower(), adjective=q.pos_ == "ADJ")), None)
                 if opposite is not None:
                     return Mismatch(opposite.text, OPPOSITE, q.text, opposite.text)
             continue

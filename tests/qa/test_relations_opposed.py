@@ -79,3 +79,14 @@ def test_a_clause_answer_about_the_other_direction_is_refused() -> None:
     assert plan.chosen == [] and plan.missing is not None
     plan = _plan("What continued westward and is considered the first canal?", west)
     assert plan.chosen and plan.chosen[0].sentence.text == west
+
+
+def test_an_opposite_verb_the_question_parse_calls_a_noun_is_a_swap() -> None:
+    """'did the number of mills ... increase?' is parsed with 'increase' a noun: the sentence's verb 'decreased' is
+    still its opposite (prefixes 'in'/'de'); two nouns of opposing prefixes are not compared ('income', 'outcome')."""
+    found = relations.mismatch("In what year did the number of mills on the river bank increase?",
+                               "Old mills burned down and the number of mills on the river banks decreased sharply.")
+    assert found is not None and (found.slot, found.asked, found.said) == (relations.OPPOSITE, "increase", "decreased")
+    found = relations.mismatch("What was the income of the abbey in that year?",
+                               "The outcome of the abbey's lawsuit that year was a fine.")
+    assert found is None or found.slot != relations.OPPOSITE
