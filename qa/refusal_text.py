@@ -70,8 +70,10 @@ def said(analysis: QuestionAnalysis, closest: str, unmet: Sequence[str] = ()) ->
     """A refusal's words for its closest sentence: what is missing (:func:`missing`), the constraints the sentence
     leaves out as the question says them (:func:`as_asked`), whether it mentions what is asked about
     (:func:`mentions_focus`), and how it differs from the question when it swaps a word the question gives
-    (``qa.relations.mismatch``, described)."""
+    (``qa.relations.mismatch``, described; a missing measure only when the sentence mentions every constraint)."""
     swap = relations.mismatch(analysis.question, closest)
+    if swap is not None and swap.slot == relations.MEASURE and unmet:
+        swap = None  # 'does not mention visitors' says more than 'gives no count'
     return Said(missing=missing(analysis), unmet=as_asked(analysis.question, unmet),
                 about=mentions_focus(analysis, closest), differs=None if swap is None else swap.describe())
 

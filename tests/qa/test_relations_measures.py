@@ -8,7 +8,7 @@ import pytest
 
 from corpus.types import Article
 from embeddings.embedder import HashEmbedder
-from qa import answerability, measures, relations
+from qa import answerability, measures, refusal_text, relations
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.extractive import ExtractiveGenerator, Scored
@@ -133,3 +133,15 @@ def test_a_count_question_is_refused_when_every_sentence_counts_another_noun() -
     assert plan.chosen == [] and plan.missing is not None
     plan = _plan("How many ships did the Danes keep on the coast?", ships, towns)
     assert plan.chosen and plan.chosen[0].sentence.text == ships
+
+
+def test_a_refusal_says_the_measure_is_missing_unless_the_sentence_leaves_a_constraint_out() -> None:
+    """The refusal's words: 'the question asks how long, the sentence gives no length …' when the sentence mentions
+    what the question names; when it leaves a constraint out, that is said instead ('does not mention Vatten')."""
+    analysis = answerability.analyze("How long is the Vatten lake?")
+    basins = "The Vatten lake consists of two basins joined by a narrow strait."
+    said = refusal_text.said(analysis, basins, answerability.unmet(analysis, basins))
+    assert said["differs"] is not None and "the question asks how long" in said["differs"]
+    other = "The Kalla lake consists of two basins joined by a narrow strait."
+    unmet = answerability.unmet(analysis, other)
+    assert unmet and refusal_text.said(analysis, other, unmet)["differs"] is None
