@@ -73,8 +73,8 @@ from qa.ties import (
 
 __all__ = [
     "FOLLOWUP_BONUS", "LOOSE_PENALTY", "MISSING_PENALTY", "NO_ANSWER_PENALTY", "REFUSAL_MARGIN", "Found",
-    "about_question", "analyze", "can_refuse", "contradicts", "counted_noun", "find_answer", "find_conflict",
-    "missing", "stated_candidates", "unmet", "unstated_result", "warm_up",
+    "about_question", "analyze", "asks_bound", "can_refuse", "contradicts", "counted_noun", "find_answer",
+    "find_conflict", "missing", "stated_candidates", "unmet", "unstated_result", "warm_up",
 ]
 
 LOOSE_PENALTY = 0.08  # a candidate found only by the loose labels (another name label, a bare year) ranks lower
@@ -134,6 +134,12 @@ def can_refuse(analysis: QuestionAnalysis) -> bool:
     recall +2 unanswerables, SQuAD 2.0 sample +1, no answerable refused on seed_dev, seed_dev2 or SQuAD).
     """
     return analysis.expects_entity and not (analysis.is_comparison or analysis.is_nested)
+
+
+def asks_bound(analysis: QuestionAnalysis) -> bool:
+    """'Since when has Italy pushed ...?', 'Until when does it run?': the question asks where a period begins or
+    ends, which a dateline or a date pinned on the sentence's own event does not give."""
+    return bool(_ASKED_BOUND.search(analysis.question))
 
 
 def unstated_result(analysis: QuestionAnalysis, texts: Sequence[str]) -> str | None:

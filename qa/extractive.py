@@ -280,7 +280,8 @@ class ExtractiveGenerator(Generator):
                 chosen = [first, second, *[c for c in chosen[1:] if c is not second]][: max(2, len(chosen))]
                 return Plan(chosen, confidence, short=found.entity, conflict=(second, other.entity))
             # a date question answered by the article's dateline or a close dated sentence of it: as before
-            dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen)
+            dated = analysis.answer_type == DATE and any(lexical.pins_date(c.sentence.text) for c in chosen) and (
+                not answerability.asks_bound(analysis))  # 'since when': a dateline gives no beginning
             further = answerability.find_answer(analysis, sentences, scores, evidence,
                                                 margin=2 * self.settings.answer_margin)
             best_unmet = answerability.unmet(analysis, scored[0].sentence.text)

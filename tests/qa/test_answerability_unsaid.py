@@ -159,3 +159,20 @@ def test_an_undated_sentence_is_dated_by_its_article() -> None:
     sentence = Sentence("v.txt", body.index(said), len(body), said)
     assert answerability._unmet_in(analysis, sentence, dated) == ()
     assert answerability._unmet_in(analysis, sentence, undated) == ("2019",)
+
+
+def test_since_when_is_not_answered_by_the_dateline() -> None:
+    text = "Italy, which repeatedly advocated the easing of tensions with the Kremlin, voiced a similar position."
+    body = "Summit\n\n9 Sep, 2019 09:12\n\n" + text
+    ev = Evidence({"v.txt": Article("v.txt", "Summit", body, meta=ArticleMeta(date="2019-09-09"))}, HashEmbedder())
+    start = body.index(text)  # the dateline is added to a date question's answer (qa.quoting)
+    hits = [Hit("v.txt", start, len(body), body[start:], 1.0, title="Summit")]
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answerability=True, answer_margin=1.0))
+
+    def answer(question: str) -> str:
+        return "".join(gen.generate(GenerationRequest(question=question, query=question, hits=hits, history=[],
+                                                      evidence=ev)))
+
+    assert answerability.asks_bound(answerability.analyze("Since when has Italy been pushing to ease tensions?"))
+    assert is_refusal(answer("Since when has Italy been pushing to ease tensions with the Kremlin?"))
+    assert not is_refusal(answer("When did Italy voice a position on easing tensions with the Kremlin?"))
