@@ -288,9 +288,11 @@ def test_killed_rebuild_keeps_the_old_index_answering(tmp_path: Path) -> None:
                             env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: any(sibling(index_dir, "resume").glob("*.npy")), proc)  # it is embedding
+        os.kill(proc.pid, signal.SIGSTOP)  # held mid-build: on a loaded machine it could finish before the search
         ask = subprocess.run([str(CITEQA), "--index-dir", str(index_dir), "search", "widget7 gadget3", "-k", "1",
                               "--json"], env=_env(home), capture_output=True, text=True, timeout=300)
         assert ask.returncode == 0 and "a00007.txt" in ask.stdout, ask.stdout + ask.stderr  # the old index answers
+        assert proc.poll() is None, "the rebuild ended before it was killed"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
@@ -303,13 +305,19 @@ def test_killed_rebuild_keeps_the_old_index_answering(tmp_path: Path) -> None:
 @pytest.mark.heavy
 def test_ask_during_a_first_build_does_not_replace_it(tmp_path: Path) -> None:
     home, index_dir = tmp_path / "home", tmp_path / "idx"
-    big = _corpus(tmp_path / "big", 3000)
+    big = _corpus(tmp_path / "big", 300)  # held mid-build below, so it need not be big to be still running
     proc = subprocess.Popen([str(CITEQA), "--index-dir", str(index_dir), "index", "-q", str(big)],
                             env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: lock_holder(index_dir) == proc.pid, proc)
-        ask = subprocess.run([str(CITEQA), "--index-dir", str(index_dir), "ask", "widget7"], env=_env(home),
-                             capture_output=True, text=True, timeout=300)
+        # Held (still holding the lock) while the question is asked: on a loaded machine the build could otherwise
+        # finish before `citeqa ask` has started (the CI at f52d496 failed this way).
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            ask = subprocess.run([str(CITEQA), "--index-dir", str(index_dir), "ask", "widget7"], env=_env(home),
+                                 capture_output=True, text=True, timeout=300)
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
         assert ask.returncode == 1, ask.stdout
         assert f"an index build of {index_dir} is running (pid {proc.pid})" in ask.stderr, ask.stderr
         out, err = proc.communicate(timeout=600)
@@ -317,7 +325,7 @@ def test_ask_during_a_first_build_does_not_replace_it(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert len(_load_hash(index_dir).articles) == 3000  # not the 5 bundled articles
+    assert len(_load_hash(index_dir).articles) == 300  # not the 5 bundled articles
 
 
 def _load_hash(index_dir: Path) -> Index:
