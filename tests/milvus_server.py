@@ -8,7 +8,6 @@ Distributed deployment meets. Use the ``milvus_server`` fixture (module-scoped: 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,14 +39,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _executable() -> list[str]:
-    exe = Path(sys.executable).with_name("milvus-lite")
-    if exe.is_file():
-        return [str(exe)]
-    found = shutil.which("milvus-lite")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "milvus_lite"]
+# pymilvus pings its connection every 10 s, even between calls; Milvus Lite's gRPC server keeps gRPC's defaults
+# (no ping more often than every 5 min without data, 2 strikes), so after ~30 s of quiet it sends GOAWAY
+# "too_many_pings" and the client's next call fails ("Fail connecting to server"): under load, a test that loads the
+# real model between two calls met it. Milvus Standalone accepts such pings; the server here is started through
+# this shim, which gives Milvus Lite's gRPC server the same tolerance.
+_SHIM = """
+import sys
+import grpc
+_server = grpc.server
+def _tolerant(*args, options=None, **kwargs):
+    keepalive = [("grpc.keepalive_permit_without_calls", 1),
+                 ("grpc.http2.min_recv_ping_interval_without_data_ms", 5000), ("grpc.http2.max_ping_strikes", 0)]
+    return _server(*args, options=[*(options or []), *keepalive], **kwargs)
+grpc.server = _tolerant
+from milvus_lite.cmdline import main
+sys.argv[0] = "milvus-lite"
+sys.exit(main())
+"""
+
+
+def _command() -> list[str]:
+    """``milvus-lite`` run through ``_SHIM``."""
+    return [sys.executable, "-c", _SHIM]
 
 
 @contextmanager
@@ -62,7 +76,7 @@ def running_milvus(data_dir: Path, *, log: Path | None = None) -> Iterator[Milvu
         port = free_port()
         offset = log_path.stat().st_size if log_path.exists() else 0
         with open(log_path, "ab") as out:  # appended: an earlier attempt's log is kept
-            proc = subprocess.Popen([*_executable(), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+            proc = subprocess.Popen([*_command(), "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
                                      "--port", str(port)], stdout=out, stderr=subprocess.STDOUT,
                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})  # the 'listening' line at once
         try:
