@@ -401,7 +401,7 @@ def wire_events(ui: ChatUI, c: dict[str, Any], asks: list[Any]) -> None:
             gr.update(interactive=True),
         )
         if now is not None and (now.messages or now.pending is not None):
-            # the session has a chat already (its page reconnected, or an API client asked): it stays, not replaced
+            # a second guard: a chat this session already shows (a question asked before this step) is never replaced
             return (*(gr.skip() for _ in chat_state), choices(st, user, now.cid if now.turns else None), *ready)
         try:
             conv = latest(ui, st, user)
