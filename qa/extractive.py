@@ -23,6 +23,7 @@ from embeddings.types import Hit
 from qa import (
     answerability,
     conflict_text,
+    event_times,
     lexical,
     quoting,
     reasons,
@@ -260,6 +261,8 @@ class ExtractiveGenerator(Generator):
             found = answerability.find_answer(analysis, sentences, scores, evidence,
                                               margin=self.settings.answer_margin)
             best = scored[0].sentence
+            if found is None and (event := event_times.event_answer(analysis, best, evidence)) is not None:
+                return Plan(self._support(scored, evidence), confidence, short=event)  # qa.event_times
             if (found is not None and found.index != 0 and analysis.answer_type == DATE
                     and not lexical.pins_date(best.text) and evidence.dateline(best.doc_id) is not None):
                 # a report of the best sentence's article is dated by its dateline ('are visiting Moscow' on
@@ -350,6 +353,7 @@ class ExtractiveGenerator(Generator):
         best = scored[0].sentence
         found = stated.stated_answer(
             analysis, best, answerability.stated_candidates(analysis, best, evidence.entities([best])[0]), evidence)
+        found = found or event_times.event_answer(analysis, best, evidence)
         return None if found is None else Plan(self._support(scored, evidence), decision, short=found)
 
     def _plain_missing(self, question: str) -> str | None:
