@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings import spelling
 from embeddings.errors import RetrievalError
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ class _Tokenizer:
         words = [w for w in _WORD.findall(text.lower()) if w not in self._stopwords]
         return self._stemmer.stemWords(words) if words else []
 
+    def query_terms(self, text: str) -> list[list[str]]:
+        """Per query word, its term and the terms of its other spellings (``embeddings.spelling``): 'behaviour'
+        -> ['behaviour', 'behavior']. The index keeps each article's own spelling, so a query searches both."""
+        words = [w for w in _WORD.findall(text.lower()) if w not in self._stopwords]
+        return [list(dict.fromkeys(self._stemmer.stemWords([w, *sorted(spelling.variants(w))]))) for w in words]
+
 
 _tokenizer: _Tokenizer | None = None
 
@@ -51,6 +58,14 @@ def tokenize(text: str) -> list[str]:
     if _tokenizer is None:
         _tokenizer = _Tokenizer()
     return _tokenizer(text)
+
+
+def query_terms(text: str) -> list[list[str]]:
+    """The BM25 terms of a query, per word: its own term first, then those of its other spellings."""
+    global _tokenizer
+    if _tokenizer is None:
+        _tokenizer = _Tokenizer()
+    return _tokenizer.query_terms(text)
 
 
 def _bm25s() -> Any:
@@ -149,7 +164,9 @@ class BM25Index:
         if self.n_docs == 0 or k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         vocab = self._retriever.vocab_dict
-        ids = [vocab[t] for t in tokenize(query) if t in vocab]
+        # each word's term and those of its other spellings the index holds: a chunk says 'behavior' or
+        # 'behaviour', seldom both, so either one scores as the word would
+        ids = [vocab[t] for terms in query_terms(query) for t in terms if t in vocab]
         if not ids:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         scores = np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)

@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 
 from corpus.types import Article
+from embeddings.bm25 import query_terms
 from embeddings.config import IndexSettings, RetrievalSettings
 from embeddings.embedder import Embedder, model_fingerprint
 from embeddings.errors import IndexCorruptError, IndexMismatchError
-from embeddings.milvus_store import BM25_PARAMS, MilvusStore, bm25_terms, public_uri
+from embeddings.milvus_store import BM25_PARAMS, MilvusStore, public_uri
 from embeddings.search import STAGES, mmr_select, rrf_fuse
 from embeddings.types import Hit
 
@@ -63,7 +64,8 @@ class MilvusRetriever:
         n_cand = max(settings.candidates, k)
         use_dense = settings.mode == "dense" or (settings.mode == "hybrid" and settings.dense_weight > 0)
         use_bm25 = settings.mode == "bm25" or (settings.mode == "hybrid" and settings.bm25_weight > 0)
-        terms = bm25_terms(query) if use_bm25 else ""
+        # the query's terms and those of its words' other spellings ('behaviour' also searches 'behavior'), as on FAISS
+        terms = " ".join(t for word in query_terms(query) for t in word) if use_bm25 else ""
         use_bm25 = use_bm25 and bool(terms)  # no term to match (only stop words): no BM25 ranking, as on FAISS
         fields = [*_FIELDS, "vector"] if settings.mmr else _FIELDS
         qvec = None
