@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import lexical
+from qa import kinship, lexical
 from qa.analysis import Entity, QuestionAnalysis
 from qa.analysis import parse as analysis_parse
 from qa.answer_types import DATE, NAME_LABELS, NOUN_TYPES, ORGANISATION, PERSON, RESULT_VERBS, THING
@@ -50,6 +50,7 @@ def held_by_role(analysis: QuestionAnalysis, sentence: Sentence, found: list[Ent
         return found
     doc = parse(sentence.text)
     mentions = [t for t in doc if same_word(role, t.lemma_.lower())]
+    mentions = mentions or kinship.converse_mentions(role, parse(analysis.question), doc)  # 'Emma, sister of X'
     if not mentions:
         return [] if analysis.wh_word in ("who", "whom") else found
     tied = [e for e in found if (span := doc.char_span(e.start, e.end, alignment_mode="expand")) is not None
