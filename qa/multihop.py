@@ -18,6 +18,11 @@ the sentence that says who settled the dispute need not give the date. So:
    Hollande visit the Kremlin?") is searched, and its hits are answered from, with the bridge sentence's chunk
    kept among them; :func:`bridge_line` cites the bridge sentence when the answer did not, so both hops are cited.
 
+The clause's verb may be said as a noun in the article ("the year the war broke out" / "since the outbreak of the
+war in 1914": ``qa.nominals``), and a "whose" clause ("the president whose behaviour X calls chaotic") is resolved to
+the possessor of its noun, spelled either way ("Donald Trump's ... behavior"). A time description the question's
+own hits already say as it is ("on the day of Putin's visit") is not resolved.
+
 Deterministic and offline; off with ``retrieval.two_hop = false``. A question without a relative pronoun is not
 parsed at all.
 """
@@ -30,7 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from qa import lexical
+from embeddings import spelling
+from qa import lexical, nominals
 from qa.analysis import TextSpan, load_pipeline, parse
 from qa.answer_types import DATE, NOUN_TYPES, ORGANISATION, PERSON, PLACE
 from qa.prompts import CANNOT_ANSWER_PHRASE
@@ -82,6 +88,8 @@ class Description:
             "who was elected", and so a participle's noun: "the president elected in 2012"), or "adverbial" (the
             time or place of the clause: "the year (when) France returned to NATO").
         clause: the relative clause's text ("who settled the Mistral dispute").
+        particle: the verb's particle, lower case ("out" of "the year the war broke out"), or "".
+        possessed: for a "whose" clause (role "possessor"), the noun possessed, lower case ("behaviour").
     """
 
     span: TextSpan
@@ -90,6 +98,8 @@ class Description:
     verb: str
     role: str
     clause: str
+    particle: str = ""
+    possessed: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,10 @@ def _relative(question: str) -> Description | None:
     for clause in (t for t in doc if t.dep_ == "relcl"):
         noun = clause.head
         pronoun = next((c for c in clause.children if c.tag_ in ("WDT", "WP", "WP$", "WRB")), None)
+        whose = next((t for t in clause.subtree if t.tag_ == "WP$"), None) if pronoun is None else None
+        possessed = next((t for t in doc[whose.i + 1:whose.i + 3] if t.pos_ == "NOUN"), None) if whose else None
+        if whose is not None and possessed is not None:
+            pronoun = whose  # "the president whose behaviour X calls chaotic": the possessor of the behaviour
         kind, labels = NOUN_TYPES.get(noun.lemma_.lower(), ("", frozenset()))
         if pronoun is None and kind != DATE:  # only a time noun's clause goes without a pronoun reliably
             continue
@@ -164,12 +178,14 @@ def _relative(question: str) -> Description | None:
         if pronoun is None or pronoun.tag_ == "WRB":
             role = "adverbial"
         else:
-            role = ("patient" if pronoun.dep_ == "nsubjpass"
+            role = ("possessor" if possessed is not None else "patient" if pronoun.dep_ == "nsubjpass"
                     else "subject" if pronoun.dep_ in _SUBJECT_DEPS else "object")
         clause_span = doc[min(pronoun.i if pronoun is not None else clause.i, clause.left_edge.i):end]
+        particle = next((c.lower_ for c in clause.children if c.dep_ == "prt"), "")
         return Description(span=TextSpan(span.text, span.start_char, span.end_char), head=noun.lemma_.lower(),
                            labels=labels if kind in _NAMED_KINDS else frozenset(), verb=clause.lemma_.lower(),
-                           role=role, clause=clause_span.text)
+                           role=role, clause=clause_span.text, particle=particle,
+                           possessed=possessed.lemma_.lower() if possessed is not None else "")
     return None
 
 
@@ -240,6 +256,10 @@ def second_hop(
     description = describe(question)
     if description is None:
         return None
+    asked = [s.text for h in hits[:settings.top_k] for s in evidence.sentences(h)]
+    if description.role == "adverbial" and nominals.said_as_is(description.head, description.verb,
+                                                               description.particle, description.clause, asked):
+        return None  # "on the day of Putin's visit" retrieved for "on the day Putin visited": one hop answers
     bridge = find_bridge(question, description, index.search(description.span.text, settings), evidence)
     if bridge is None:
         return None
@@ -280,11 +300,15 @@ def find_bridge(question: str, description: Description, hits: Sequence[Hit], ev
     # chunk: no sentence vectors, which the answer would not use.
     root = lexical.stem(lexical.fold(description.verb if description.labels else description.head)).rstrip("e")
     terms = set(lexical.content_terms(description.clause))
+    terms |= {lexical.stem(v) for w in lexical.words(description.clause) for v in spelling.variants(w)}
+    nouns = nominals.forms(description.verb, description.particle) if description.labels else frozenset()
     scores: dict[int, int] = {}
     for i, (_, s) in enumerate(sentences):
         words = set(lexical.content_terms(s.text))
         shared = len(terms & words)
-        if shared >= 2 or any(lexical.stem(w).startswith(root) for w in lexical.words(lexical.fold(s.text))):
+        folded = lexical.words(lexical.fold(s.text))
+        if (shared >= 2 or any(lexical.stem(w).startswith(root) for w in folded)
+                or any(w in nouns for w in folded)):
             scores[i] = shared
     order = sorted(scores, key=lambda i: -scores[i])[:_POOL]
     nlp = load_pipeline()
@@ -299,6 +323,14 @@ def find_bridge(question: str, description: Description, hits: Sequence[Hit], ev
 
 def _resolve(description: Description, doc: Doc, given: set[str]) -> str | None:
     """The words of a sentence that the description names, or None."""
+    if description.labels and description.possessed:  # "whose behaviour": the possessor of that noun
+        nouns = {description.possessed, *spelling.variants(description.possessed)}
+        for noun in (t for t in doc if t.lemma_.lower() in nouns and t.pos_ == "NOUN"):
+            for arg in (c for c in noun.children if c.dep_ == "poss"):
+                entity = _named_entity(description, doc, arg, given)
+                if entity is not None:
+                    return entity
+        return None
     if description.labels:
         deps = _ROLE_DEPS[description.role]
         for verb in (t for t in doc if t.lemma_.lower() == description.verb):
@@ -315,6 +347,12 @@ def _resolve(description: Description, doc: Doc, given: set[str]) -> str | None:
                 entity = _named_entity(description, doc, arg, given)
                 if entity is not None:
                     return entity
+        # the verb said as a noun: "the outbreak of the war in 1914", "Henry's founding of the abbey" (qa.nominals)
+        for arg in nominals.arguments(description.verb, description.particle, description.role, description.clause,
+                                      doc):
+            entity = _named_entity(description, doc, arg, given)
+            if entity is not None:
+                return entity
         return None
     for noun in (t for t in doc if t.lemma_.lower() == description.head and t.pos_ == "NOUN"):
         phrase = _noun_phrase(noun)
@@ -341,8 +379,10 @@ def _named_entity(description: Description, doc: Doc, arg: Token, given: set[str
     for ent in doc.ents:
         if ent.label_ not in description.labels or ent.start not in inside:
             continue
-        if ent.root.dep_ == "poss" or any(t.tag_ == "POS" for t in ent):
-            continue
+        if (ent.root.dep_ == "poss" or any(t.tag_ == "POS" for t in ent)) and ent.root.i != arg.i:
+            continue  # a possessor of the argument, unless it is the argument ("Macron's election")
+        if ent[-1].tag_ == "POS":
+            ent = ent[:-1]
         if not lexical.plain_tokens(ent.text) - given:
             continue  # the question names it already: not what the description stands for
         return ent.text

@@ -198,3 +198,70 @@ def test_the_clause_verb_said_as_a_light_verb_and_its_noun(sentence: str, bridge
     d = describe(question)
     assert d is not None and (d.verb, d.role) == ("visit", "subject")
     assert _resolve(d, load_pipeline()(sentence), lexical.plain_tokens(question)) == bridge
+
+
+def _bridge_of(question: str, sentence: str) -> str | None:
+    from qa import lexical
+    from qa.analysis import load_pipeline
+    from qa.multihop import _resolve
+
+    d = describe(question)
+    assert d is not None
+    return _resolve(d, load_pipeline()(sentence), lexical.plain_tokens(question))
+
+
+@pytest.mark.parametrize(("question", "sentence", "bridge"), [
+    # a phrasal verb asked, its particle compound said ('broke out' / 'the outbreak of')
+    ("In which city did the treaty get signed in the year the war broke out?",
+     "Since the outbreak of the war in 1914, the harbour had been closed to shipping.", "1914"),
+    # a verb asked, its derived noun said, with the doer as possessor or 'by' phrase
+    ("Where was the king who founded the abbey of Cluny buried?",
+     "The founding of the abbey of Cluny by William of Aquitaine in 910 began a reform.", "William"),
+    ("What did the scientist who invented the jet engine study?",
+     "Frank Whittle, the inventor of the jet engine, was born in Coventry.", "Frank Whittle"),
+    # the patient of a passive as the possessor of the noun ('Macron's election')
+    ("What did the president who was elected in 2017 promise?",
+     "Emmanuel Macron's election in 2017 surprised the established parties.", "Emmanuel Macron"),
+])
+def test_the_clause_verb_said_as_a_noun_in_the_sentence(question: str, sentence: str, bridge: str) -> None:
+    assert _bridge_of(question, sentence) == bridge
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    # the noun's phrase holds none of the clause's other words: which event started is not said
+    ("In which city did the treaty get signed in the year the war broke out?",
+     "The outbreak of cholera in 1832 killed thousands."),
+    # a possessor that is no doer of the event ('the abbey's founder' names no one)
+    ("Where was the king who founded the abbey of Cluny buried?",
+     "The abbey of Cluny's founding charter was kept in Paris by Louis Halphen."),
+])
+def test_a_noun_of_the_verb_that_does_not_resolve_the_description(question: str, sentence: str) -> None:
+    assert _bridge_of(question, sentence) is None
+
+
+def test_no_second_hop_when_a_retrieved_sentence_says_the_description_as_a_noun() -> None:
+    from qa.nominals import said_as_is
+
+    d = describe("Who did France grant political asylum to on the day Putin visited?")
+    assert d is not None and (d.head, d.verb, d.role) == ("day", "visit", "adverbial")
+    said = "On the day of Putin’s visit, France granted political asylum to a victim of persecution."
+    elsewhere = "Putin visited Macron at his summer residence in late August."
+    assert said_as_is(d.head, d.verb, d.particle, d.clause, [elsewhere, said])
+    # a sentence that resolves the description (its date) is no restatement of it: the second hop goes on
+    assert not said_as_is(d.head, d.verb, d.particle, d.clause, [elsewhere])
+
+
+@pytest.mark.parametrize(("question", "possessed", "sentence", "bridge"), [
+    # a 'whose' clause: the bridge is the possessor of the noun it names, spelled either way
+    ("What did the US president whose behaviour Stanovaya calls chaotic suggest about Russia?", "behaviour",
+     "How will it tie in with U.S. President Donald Trump’s chaotic and unpredictable behavior?", "Donald Trump"),
+    ("Where was the author whose novel won the prize born?", "novel",
+     "Last year Hilary Mantel's novel won the Booker Prize.", "Hilary Mantel"),
+])
+def test_a_whose_clause_is_resolved_to_the_possessor(question: str, possessed: str, sentence: str,
+                                                     bridge: str) -> None:
+    d = describe(question)
+    assert d is not None and (d.role, d.possessed) == ("possessor", possessed)
+    assert _bridge_of(question, sentence) == bridge
+    # another possessor's noun is no bridge
+    assert _bridge_of(question, "The prize itself is said to be Hilary Mantel's.") is None
