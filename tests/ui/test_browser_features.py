@@ -111,11 +111,23 @@ def send(page: Any, question: str) -> None:
     page.click("#cq-send")
 
 
+# A turn saved with its answer ended: while the answer is written, live saves hold the question too, marked
+# interrupted, and a reload right after one of them restores the answer as "Interrupted: ..." (the CI at f52d496
+# failed test_conversations_survive_a_reload_and_are_listed that way: the store held the question, not yet its end).
+SAVED_JS = """
+q => {
+  let store;
+  try { store = JSON.parse(localStorage.getItem('citeqa-conversations') || 'null'); } catch (e) { return false; }
+  if (!store || !store.users) return false;
+  return Object.values(store.users).some(list => Array.isArray(list) && list.some(rec =>
+    rec && Array.isArray(rec.turns) && rec.turns.some(t => t && t.question === q && t.error !== 'interrupted')));
+}
+"""
+
+
 def wait_saved(page: Any, question: str) -> None:
-    """Until the browser's store holds ``question`` (the save follows the answer's last update)."""
-    page.wait_for_function(
-        "q => (localStorage.getItem('citeqa-conversations') || '').includes(q)", arg=question, timeout=WAIT_MS
-    )
+    """Until the browser's store holds ``question`` with its answer ended (not a live save of it still written)."""
+    page.wait_for_function(SAVED_JS, arg=question, timeout=WAIT_MS)
 
 
 def norm(text: str) -> str:
