@@ -128,6 +128,21 @@ class Comparison:
 def sources(question: str, articles: Mapping[str, Article]) -> list[Source]:
     """The sources ``question`` names that each stand for one article, in question order (one per article), when
     there are at least two named for comparison (see the module doc); otherwise []."""
+    unique: list[Source] = []
+    for s in mentions(question, articles):
+        if all(u.doc_id != s.doc_id for u in unique):
+            unique.append(s)
+    if len(unique) < 2:
+        return []
+    side_by_side = any(_JOIN.match(question[a.end:b.start]) or _SOURCE_NOUNS.match(question[a.end:b.start])
+                       and _JOIN.match(_SOURCE_NOUNS.sub("", question[a.end:b.start]))
+                       for a, b in zip(unique, unique[1:], strict=False))
+    return unique if side_by_side or _CUE.search(question) else []
+
+
+def mentions(question: str, articles: Mapping[str, Article]) -> list[Source]:
+    """Every mention of a source in ``question`` that stands for exactly one article (its author, outlet or year,
+    see ``_mentions``), in question order; of overlapping mentions the longer, first one."""
     found: list[Source] = []
     asked = {w.lower() for w in re.findall(r"[\w-]+", question)}
     for doc_id, article in articles.items():
@@ -143,17 +158,7 @@ def sources(question: str, articles: Mapping[str, Article]) -> list[Source]:
     counts: dict[tuple[int, int], int] = {}
     for s in found:
         counts[(s.start, s.end)] = counts.get((s.start, s.end), 0) + 1
-    kept = [s for s in kept if counts[(s.start, s.end)] == 1]
-    unique: list[Source] = []
-    for s in kept:
-        if all(u.doc_id != s.doc_id for u in unique):
-            unique.append(s)
-    if len(unique) < 2:
-        return []
-    side_by_side = any(_JOIN.match(question[a.end:b.start]) or _SOURCE_NOUNS.match(question[a.end:b.start])
-                       and _JOIN.match(_SOURCE_NOUNS.sub("", question[a.end:b.start]))
-                       for a, b in zip(unique, unique[1:], strict=False))
-    return unique if side_by_side or _CUE.search(question) else []
+    return [s for s in kept if counts[(s.start, s.end)] == 1]
 
 
 def _mentions(question: str, article: Article, asked: set[str]) -> list[tuple[int, int]]:

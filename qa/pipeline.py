@@ -23,7 +23,7 @@ import numpy as np
 from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
 from embeddings.types import Hit
-from qa import refusal_text
+from qa import refusal_text, sources
 from qa.align import align_and_cite, claim_checks, complete_claims
 from qa.cite import CiteResult, cite, short_answer, strip_markers
 from qa.comparison import compare
@@ -263,7 +263,7 @@ class QA:
         query = self.standalone_query(q, turns)
         timings["rewrite"] = (time.perf_counter() - t0) * 1000
         loaded = self.shared.current  # this answer reads one index throughout, even if an update lands meanwhile
-        hits, search_ms = loaded.index.search_timed(query, self.settings.retrieval)
+        query, hits, search_ms = sources.search(query, loaded.index, self.settings.retrieval)  # 'according to X'
         timings.update({f"retrieve.{k}": v for k, v in search_ms.items()})
         timings["retrieve"] = sum(search_ms.values())
         hop = second_hop(query, hits, loaded.index, loaded.evidence, self.settings.retrieval,
