@@ -24,6 +24,7 @@ from qa import (
     answerability,
     conflict_text,
     event_times,
+    gloss,
     lexical,
     quoting,
     reasons,
@@ -345,6 +346,8 @@ class ExtractiveGenerator(Generator):
         questions. Its decision score is the cosine plus ``stated.STATED_BONUS``; None when that does not reach the
         threshold or the sentence does not state it so."""
         decision = scored[0].similarity + stated.STATED_BONUS
+        if (g := gloss.gloss_answer(question, scored[0].sentence.text, [c.sentence.text for c in scored[1:]])):
+            return Plan(self._support(scored, evidence), max(decision, self.settings.refusal_threshold), short=g)
         if decision < self.settings.refusal_threshold:
             return None
         analysis = answerability.analyze(question)
