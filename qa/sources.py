@@ -10,8 +10,8 @@ restricted to that article (searched deeper when the first search finds none of 
 article, or a name two articles share, changes nothing: the question is answered as it is.
 
 The phrase is one of: "according to (the) <source>('s article)", "in / from / by the (<year>) <source>('s) article"
-(also piece, report, commentary, op-ed, column). A name elsewhere in the question ("What did Smith say?") is no
-source phrase.
+(also piece, report, commentary, op-ed, column; "in <source>'s view / opinion"). A name elsewhere in the question
+("What did Smith say?") is no source phrase.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 # how many times top_k the deeper search reads when the first one holds nothing of the named article
 DEPTH = 4
-_NOUN = r"(?:articles?|pieces?|reports?|commentar(?:y|ies)|op-eds?|columns?)"
+_NOUN = r"(?:articles?|pieces?|reports?|commentar(?:y|ies)|op-eds?|columns?|view|opinion)"
 _ACCORDING = re.compile(r"(?:,\s*)?\baccording\s+to\s+(?:the\s+)?(?:(?:19|20)\d\d\s+)?$", re.IGNORECASE)
 _IN = re.compile(r"(?:,\s*)?\b(?:in|from|by)\s+(?:the\s+)?(?:(?:19|20)\d\d\s+)?$", re.IGNORECASE)
 _AFTER_NOUN = re.compile(r"^(?:[’']s)?\s+" + _NOUN + r"\b", re.IGNORECASE)

@@ -37,6 +37,7 @@ ARTICLES = {a.doc_id: a for a in (LINDQVIST, HERALD, BERG)}
      "How much did the harbour expansion cost?"),
     ("According to the Baltic Herald, who opened the autumn fair?", "herald.txt", "Who opened the autumn fair?"),
     ("Who scored the late goal in Berg's article?", "football.txt", "Who scored the late goal?"),
+    ("What did the council ignore, in Lindqvist's view?", "harbour.txt", "What did the council ignore?"),
     ("According to the 2018 article, what stands empty for most of the year?", "harbour.txt",
      "What stands empty for most of the year?"),
 ])
