@@ -26,6 +26,7 @@ from qa import (
     event_times,
     gloss,
     lexical,
+    nominals,
     quoting,
     reasons,
     refusal_text,
@@ -324,7 +325,8 @@ class ExtractiveGenerator(Generator):
         the stricter ``_stated`` instead.
         """
         if self.settings.answerability and not history:
-            return self._stated(query or question, scored, evidence)
+            return self._stated(query or question, scored, evidence) or self._by_noun(query or question, scored,
+                                                                                     evidence)
         decision = scored[0].similarity + answerability.FOLLOWUP_BONUS
         if not self.settings.answerability or not history or decision < self.settings.refusal_threshold:
             return None
@@ -358,6 +360,17 @@ class ExtractiveGenerator(Generator):
             analysis, best, answerability.stated_candidates(analysis, best, evidence.entities([best])[0]), evidence)
         found = found or event_times.event_answer(analysis, best, evidence)
         return None if found is None else Plan(self._support(scored, evidence), decision, short=found)
+
+    def _by_noun(self, question: str, scored: list[Scored], evidence: Evidence) -> Plan | None:
+        """A question asked in full whose verb a sentence says as a noun, the asked thing in its role ("the outbreak
+        of the euro crisis in 2009" for "What crisis broke out in 2009?", ``nominals.stated_event``), answered from
+        that sentence below the threshold. Its decision score is the sentence's cosine plus ``stated.STATED_BONUS``."""
+        found = nominals.stated_event(question, [c.sentence for c in scored], evidence)
+        if found is None:
+            return None
+        first = scored[found[0]]
+        rest = [c for c in scored if c is not first]
+        return Plan(self._support([first, *rest], evidence), first.similarity + stated.STATED_BONUS, short=found[1])
 
     def _plain_missing(self, question: str) -> str | None:
         """With answerability, what a refusal by the similarity threshold says is missing, when that can be said

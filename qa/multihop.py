@@ -61,6 +61,7 @@ _NAMED_KINDS = (PERSON, ORGANISATION, PLACE, DATE)
 _SPECIFIER_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART",
                                "LAW", "DATE", "TIME", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL"})
 _POOL = 4  # first-hop sentences looked at, best first
+_NOUN_SEARCH = 10  # keyword hits looked at for the second hop's verb said as a noun (at least)
 _MAX_PHRASE_TOKENS = 10  # a noun-phrase bridge longer than this is a clause, not a name for the thing
 _SUBJECT_DEPS = ("nsubj", "nsubjpass", "csubj")
 _OBJECT_DEPS = ("dobj", "pobj", "attr", "oprd")
@@ -266,12 +267,40 @@ def second_hop(
     span = description.span
     query = f"{question[:span.start]}{bridge.text}{question[span.end:]}"
     second = merge_hits(index.search(query, settings), bridge.hit, k=settings.top_k)
+    noun = _said_as_noun(query, second, index, evidence, settings)
+    if noun is not None:  # "the outbreak of the euro crisis in 2009" for "What crisis broke out in 2009?"
+        second = merge_hits(second, noun, k=len(second))
     # the second hop's sentence vectors are the ones the generator reads next (cached); the first hop's are only
-    # embedded when the second would be refused
-    if _best_cosine(query, second, evidence) < refusal_threshold <= _best_cosine(question, hits, evidence):
+    # embedded when the second would be refused, unless a sentence states the answer with the verb as a noun
+    if (_best_cosine(query, second, evidence) < refusal_threshold <= _best_cosine(question, hits, evidence)
+            and nominals.stated_event(query, _sentences(second, evidence), evidence) is None):
         return None
     return TwoHop(query=query, hits=second, bridge=bridge, description=description,
                   ms=(time.perf_counter() - t0) * 1000)
+
+
+def _sentences(hits: Sequence[Hit], evidence: Evidence) -> list[Sentence]:
+    """The sentences of ``hits``, each once, in the order of their chunks."""
+    found: dict[tuple[str, int, int], Sentence] = {}
+    for hit in hits:
+        for s in evidence.sentences(hit):
+            found.setdefault((s.doc_id, s.start, s.end), s)
+    return list(found.values())
+
+
+def _said_as_noun(query: str, hits: Sequence[Hit], index: Index, evidence: Evidence,
+                  settings: RetrievalSettings) -> Hit | None:
+    """A chunk that answers the second hop's ``query`` with its verb said as a noun (``nominals.stated_event``),
+    found by a keyword search with those nouns added ("outbreak" for "broke out"), when ``hits`` hold none; else
+    None. Only the keyword side: the nouns would pull the query's vector toward any start or outbreak."""
+    extra = nominals.search_terms(query)
+    if not extra or nominals.stated_event(query, _sentences(hits, evidence), evidence) is not None:
+        return None
+    for hit in index.search(f"{query} {extra}", settings.model_copy(update={"mode": "bm25"}),
+                            k=max(2 * settings.top_k, _NOUN_SEARCH)):
+        if nominals.stated_event(query, _sentences([hit], evidence), evidence) is not None:
+            return hit
+    return None
 
 
 def _best_cosine(query: str, hits: Sequence[Hit], evidence: Evidence) -> float:

@@ -265,3 +265,78 @@ def test_a_whose_clause_is_resolved_to_the_possessor(question: str, possessed: s
     assert _bridge_of(question, sentence) == bridge
     # another possessor's noun is no bridge
     assert _bridge_of(question, "The prize itself is said to be Hilary Mantel's.") is None
+
+
+# The second hop's question asks about an event the article states as a noun: "What crisis broke out in 2009?"
+# (the second hop of "What crisis broke out in the same year France returned to NATO?") and "since the outbreak of
+# the euro crisis in 2009". The cosine of the two is low; the sentence answers by qa.stated's rules (qa.nominals).
+EURO = "For since the outbreak of the euro crisis in 2009, France has chafed at Germany’s self-appointed leadership."
+CHOLERA = "For since the outbreak of cholera in 2009, France has chafed at Germany’s self-appointed leadership."
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer"), [
+    ("What crisis broke out in 2009?", EURO, "the euro crisis"),
+    ("What war broke out in 1914?", "Since the outbreak of the Great War in 1914, the harbour lay idle.",
+     "the Great War"),
+    # a doer asked, the possessor of the verb's noun
+    ("Who founded the abbey in 1120?", "Henry's founding of the abbey in 1120 gave the town its market.", "Henry"),
+])
+def test_the_question_verb_said_as_a_noun_answers(question: str, sentence: str, answer: str) -> None:
+    from qa.evidence import Evidence, Sentence
+    from qa.nominals import stated_event
+
+    found = stated_event(question, [Sentence("a", 0, len(sentence), sentence)], Evidence({}, HashEmbedder()))
+    assert found is not None and found[0] == 0 and found[1].text == answer
+    assert sentence[found[1].start:found[1].end] == answer
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    ("What crisis broke out in 2009?", CHOLERA),  # another event broke out: no crisis is named
+    ("What crisis broke out in 2009?", EURO.replace("2009", "2011")),  # another year
+    ("What crisis broke out in 2009?", "Since the outbreak of the crisis in 2009, France has chafed at Germany."),
+    ("Who founded the abbey in 1120?", "The founding of the abbey in 1120 gave the town its market."),  # no doer
+    ("What crisis ended in 2009?", EURO),  # the sentence says another verb's noun
+])
+def test_a_noun_of_the_question_verb_that_does_not_answer(question: str, sentence: str) -> None:
+    from qa.evidence import Evidence, Sentence
+    from qa.nominals import stated_event
+
+    assert stated_event(question, [Sentence("a", 0, len(sentence), sentence)], Evidence({}, HashEmbedder())) is None
+
+
+def _noun_qa(tmp_path: Path, articles: dict[str, str]) -> QA:
+    from corpus.types import Article, ArticleMeta, text_hash
+
+    embedder = HashEmbedder()
+    # a threshold no sentence reaches: only a rule that answers below it can answer
+    settings = get_settings({"index": {"dir": str(tmp_path / "index")}, "answer": {"refusal_threshold": 0.99}})
+    arts = [Article(k, k, v, ArticleMeta(), text_hash(v)) for k, v in articles.items()]
+    build_index(arts, index_dir=settings.index_dir(), embedder=embedder, chunking=settings.chunking,
+                index_settings=settings.index, progress=False)
+    return QA(settings, Index.load(settings.index_dir(), embedder=embedder, chunking=settings.chunking), embedder)
+
+
+@pytest.mark.parametrize(("sentence", "answer"), [(EURO, "the euro crisis"), (CHOLERA, None)])
+def test_the_generator_answers_a_verb_said_as_a_noun_below_the_threshold(
+        tmp_path: Path, sentence: str, answer: str | None) -> None:
+    qa = _noun_qa(tmp_path, {"europe": sentence + " Paris and Berlin argue about budgets every spring."})
+    got = qa.answer("What crisis broke out in 2009?")
+    if answer is None:
+        assert got.short_answer is None and got.text.startswith("The articles don't say")
+    else:
+        assert got.short_answer is not None and got.short_answer.text == answer
+        assert got.citations[0].quote.startswith(sentence[:40])
+
+
+def test_the_second_hop_searches_the_question_verb_as_a_noun(tmp_path: Path) -> None:
+    # the second hop's question ('What crisis broke out in 2009?') finds the chunk that says the crisis broke out
+    # ahead of the one that says its outbreak: the nouns of 'broke out' ('outbreak') are searched too
+    qa = _noun_qa(tmp_path, {
+        "nato": "France had recently returned to NATO’s command structure in 2009, after forty years in exile.",
+        "europe": EURO + " Paris and Berlin argue about budgets every spring.",
+        "balkans": "A crisis broke out in the Balkans, and another crisis broke out in Asia when the markets fell.",
+    })
+    qa.settings.retrieval.top_k = 1
+    got = qa.answer("What crisis broke out in the same year France returned to NATO’s command structure?")
+    assert got.query == "What crisis broke out in 2009?"
+    assert got.short_answer is not None and got.short_answer.text == "the euro crisis"
