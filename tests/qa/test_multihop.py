@@ -340,3 +340,24 @@ def test_the_second_hop_searches_the_question_verb_as_a_noun(tmp_path: Path) -> 
     got = qa.answer("What crisis broke out in the same year France returned to NATO’s command structure?")
     assert got.query == "What crisis broke out in 2009?"
     assert got.short_answer is not None and got.short_answer.text == "the euro crisis"
+
+
+@pytest.mark.parametrize(("sentence", "kept"), [(EURO, True), (CHOLERA, False)])
+def test_the_refusal_guard_keeps_a_hop_that_states_the_verb_as_a_noun(
+        tmp_path: Path, sentence: str, kept: bool) -> None:
+    from qa.multihop import _best_cosine
+
+    question = "What crisis broke out in the same year France returned to NATO’s command structure?"
+    qa = _noun_qa(tmp_path, {
+        "nato": "France had recently returned to NATO’s command structure in 2009, after forty years in exile.",
+        "europe": sentence + " Paris and Berlin argue about budgets every spring.",
+        "quiz": "Readers asked what crisis broke out in the same year France returned to NATO’s command structure.",
+    })
+    hits = qa.index.search(question, qa.settings.retrieval)
+    hop = second_hop(question, hits, qa.index, qa.evidence, qa.settings.retrieval, refusal_threshold=-1)
+    assert hop is not None and hop.query == "What crisis broke out in 2009?"
+    first, second = _best_cosine(question, hits, qa.evidence), _best_cosine(hop.query, hop.hits, qa.evidence)
+    assert second < first  # a threshold between them: the second hop alone would be refused
+    guarded = second_hop(question, hits, qa.index, qa.evidence, qa.settings.retrieval,
+                         refusal_threshold=(first + second) / 2)
+    assert (guarded is not None) is kept
