@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ _INDEX_TYPES = {"auto": "AUTOINDEX", "flat": "FLAT", "hnsw": "HNSW", "ivf": "IVF
 
 
 def _pymilvus() -> Any:
+    # gRPC's fork handlers (on by default) make 2-5% of the children this process fork()s beside pymilvus's and
+    # Milvus Lite's gRPC threads abort before exec ('epoll_wait error: Bad file descriptor', SIGABRT): a Ray
+    # instance started here after the store (a second `library.build(ray=...)`, `citeqa bench` with a Milvus
+    # config) loses its raylet. Nothing here uses gRPC in a forked child; gRPC reads the switch once, on load.
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     try:
         import pymilvus
     except ImportError as exc:
