@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import doers, measures, opposed, predicates, wordnet
+from qa import doers, measures, opposed, predicates, vetoes, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts
 from qa.ties import parse
@@ -131,15 +131,17 @@ def mismatch(question: str, sentence: str) -> Mismatch | None:
         return Mismatch(lacks[0], MEASURE, *lacks)
     found = _mismatch(question, sentence)  # else another named doer of the question's verb (qa.doers):
     doer = None if found else doers.other_doer(parse(question), parse(sentence))
+    if found is None and doer is None and (other := vetoes.swap(question, sentence)) is not None:
+        return Mismatch(*other)  # the checks of qa.vetoes
     return found if doer is None else Mismatch(doer[0], _SUBJECT, doer[1], doer[2])
 
 
 def answers_nothing(analysis: QuestionAnalysis, sentence: str) -> bool:
-    """Whether a sentence cannot answer the question: its years contradict the question's
-    (``qa.constraints.contradicts``) or it swaps a word the question gives (:func:`mismatch`). A clause answer
-    (why, how, what did X do) is refused when every sentence it would quote answers nothing."""
+    """Whether a sentence cannot answer the question: its years contradict it, it swaps a word the question gives
+    (:func:`mismatch`), it dates another event (``qa.predicates``) or ``qa.vetoes.ELSEWHERE`` objects. A clause
+    answer (why, how, what did X do) is refused when every sentence it would quote answers nothing."""
     return (contradicts(analysis, sentence) or mismatch(analysis.question, sentence) is not None
-            or predicates.said_elsewhere(analysis, sentence) is not None)  # a date of another event
+            or predicates.said_elsewhere(analysis, sentence) is not None or vetoes.elsewhere(analysis, sentence))
 
 
 _ORDINALS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth last".split())
