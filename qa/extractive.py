@@ -33,6 +33,7 @@ from qa import (
     relations,
     sentence_features,
     stated,
+    stated_ties,
 )
 from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE
@@ -365,7 +366,8 @@ class ExtractiveGenerator(Generator):
         """A question asked in full whose verb a sentence says as a noun, the asked thing in its role ("the outbreak
         of the euro crisis in 2009" for "What crisis broke out in 2009?", ``nominals.stated_event``), answered from
         that sentence below the threshold. Its decision score is the sentence's cosine plus ``stated.STATED_BONUS``."""
-        found = nominals.stated_event(question, [c.sentence for c in scored], evidence)
+        found = nominals.stated_event(question, [c.sentence for c in scored], evidence) or stated_ties.stated_tie(
+            question, [c.sentence for c in scored])  # 'Edgar's sister Margaret' for 'Who was Margaret's brother?'
         if found is None:
             return None
         first = scored[found[0]]
