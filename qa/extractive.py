@@ -23,6 +23,7 @@ from embeddings.types import Hit
 from qa import (
     answerability,
     conflict_text,
+    dated_nouns,
     event_times,
     gloss,
     lexical,
@@ -366,8 +367,9 @@ class ExtractiveGenerator(Generator):
         """A question asked in full whose verb a sentence says as a noun, the asked thing in its role ("the outbreak
         of the euro crisis in 2009" for "What crisis broke out in 2009?", ``nominals.stated_event``), answered from
         that sentence below the threshold. Its decision score is the sentence's cosine plus ``stated.STATED_BONUS``."""
-        found = nominals.stated_event(question, [c.sentence for c in scored], evidence) or stated_ties.stated_tie(
-            question, [c.sentence for c in scored])  # 'Edgar's sister Margaret' for 'Who was Margaret's brother?'
+        sentences = [c.sentence for c in scored]  # also a tie between people said plainly, or an event's noun dated
+        found = (nominals.stated_event(question, sentences, evidence) or stated_ties.stated_tie(question, sentences)
+                 or dated_nouns.dated_event(question, sentences))  # 'the death of Augustus in AD 14'
         if found is None:
             return None
         first = scored[found[0]]
