@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from qa import phases
+
 if TYPE_CHECKING:
     from qa.analysis import QuestionAnalysis
 
@@ -24,7 +26,9 @@ __all__ = ["CHECKS", "ELSEWHERE", "Swap", "elsewhere", "swap"]
 Swap = tuple[str, str, str, str]  # shared word, slot, the question's word, the sentence's word
 
 # (question, sentence) -> Swap | None, in the order they are tried
-CHECKS: tuple[Callable[[str, str], Swap | None], ...] = ()
+CHECKS: tuple[Callable[[str, str], Swap | None], ...] = (
+    phases.opposite,  # the other phase, order or degree: 'end' asked, 'the begin of' said (qa.phases)
+)
 # (analysis, sentence) -> True when the sentence's facts are of another event, thing or time
 ELSEWHERE: tuple[Callable[[QuestionAnalysis, str], bool], ...] = ()
 
