@@ -69,6 +69,9 @@ _MARRY_Q = (re.compile(rf"^(?i:who\s+did)\s+(?P<owner>{_NAME.pattern})\s+(?i:mar
             re.compile(rf"^(?i:who\s+(?:was|is))\s+(?P<owner>{_NAME.pattern})\s+(?i:married\s+to)\s*\?$"))
 _ROLE_Q = re.compile(r"^who\s+(?:was|is|were|are)\s+the\s+(?P<mods>(?:[a-z]+\s+){0,2})(?P<role>[a-z]+)\s*\?$",
                      re.IGNORECASE)
+_CALLED_Q = re.compile(r"^what\s+(?:was|is)\s+(?:the\s+(?P<mods>(?:[a-z]+\s+){0,2})(?P<role>[a-z]+)\s+called"
+                       r"|the\s+name\s+of\s+the\s+(?P<mods2>(?:[a-z]+\s+){0,2})(?P<role2>[a-z]+))\s*\?$",
+                       re.IGNORECASE)
 _VERB_Q = re.compile(r"^who\s+(?P<verb>[a-z]+)\s+(?:the\s+)?(?P<obj>[a-z]+)\s*\?$", re.IGNORECASE)
 _MARRIED = re.compile(r"\b(?:had\s+|has\s+|was\s+|is\s+)?(?:married|marries|wed)\s+(?:to\s+)?")
 
@@ -180,9 +183,22 @@ def _possessed(owner: str, role: str, text: str) -> Entity | None:
     return None
 
 
-def _by_role(mods: Sequence[str], role: str, text: str) -> Entity | None:
-    """'N as a R', or 'their/his R N' after every modifier of the role the question gives."""
+def _apposed(mods: Sequence[str], role: str, text: str) -> Entity | None:
+    """'N, (one of) the [M] R' or 'N—one of the most important [M] Rs', every modifier in that phrase."""
     names = _names(text)
+    for m in re.finditer(rf"\s*[,—–]\s*(?:one\s+of\s+)?(?:the|a|an)\s+(?P<between>(?:[\w-]+\s+){{0,4}}?)"
+                         rf"{re.escape(role)}(?:s|es)?\b", text, re.IGNORECASE):
+        said = {w.lower() for w in m.group("between").split()}
+        if all(w.lower() in said for w in mods) and (n := _name_ending(names, m.start())) is not None:
+            return n
+    return None
+
+
+def _by_role(mods: Sequence[str], role: str, text: str) -> Entity | None:
+    """'N as a R', 'N, a R', or 'their/his R N' after every modifier of the role the question gives."""
+    names = _names(text)
+    if (n := _apposed(mods, role, text)) is not None:
+        return n
     for m in re.finditer(rf"\s+as\s+(?:a|an|the)\s+{re.escape(role)}\b", text, re.IGNORECASE):
         if all(re.search(rf"\b{re.escape(w)}\b", text, re.IGNORECASE) for w in mods):
             if (n := _name_ending(names, m.start())) is not None:
@@ -235,6 +251,8 @@ def tie_answer(question: str, text: str) -> Entity | None:
             return _spouse(m.group("owner"), text)
     if (m := _ROLE_Q.match(q)) is not None:
         return _by_role(m.group("mods").split(), m.group("role"), text)
+    if (m := _CALLED_Q.match(q)) is not None:  # 'What was the naval base called?'
+        return _apposed((m.group("mods") or m.group("mods2") or "").split(), m.group("role") or m.group("role2"), text)
     if (m := _VERB_Q.match(q)) is not None and m.group("verb").lower() not in ("was", "is", "were", "are", "did"):
         return _doer(m.group("verb"), m.group("obj"), text)
     return None
@@ -244,7 +262,7 @@ def stated_tie(question: str, sentences: Sequence[Sentence]) -> tuple[int, Entit
     """The first of the ``TOP`` best sentences stating the tie the question asks about (:func:`tie_answer`), its
     index and the name, when no check of ``qa.relations`` refuses it (a swapped word, another year); else None."""
     if not _OWNER_Q.match(q := " ".join(question.split())) and not any(p.match(q) for p in _MARRY_Q) and not (
-            _ROLE_Q.match(q) or _VERB_Q.match(q)):
+            _ROLE_Q.match(q) or _CALLED_Q.match(q) or _VERB_Q.match(q)):
         return None
     analysis = answerability.analyze(question)
     for i, s in enumerate(sentences[:TOP]):

@@ -24,6 +24,8 @@ _IN_LAW = "In 1170 the young Count Raymond married Hugh's sister Agnes at Toulou
 _HOSTAGE = "The king kept the boy Arthur as a hostage at Falaise for two years."
 _SETTLERS = "Danish settlers crossed the estuary and, under their chieftain Guthrum, took the town."
 _MILL = "In 1360 the merchant Hugh Calveley sold the mill to Ralph Basset, lord of Drayton."
+_PORT = "By then Harfleur, one of the busiest river ports of the coast, had silted up."
+_SHIP = "The fleet waited for the Mary Rose—the largest warship of the navy—before sailing."
 
 
 @pytest.mark.parametrize(("question", "text", "answer"), [
@@ -43,6 +45,8 @@ _MILL = "In 1360 the merchant Hugh Calveley sold the mill to Ralph Basset, lord 
     ("Who was the Danish chieftain?", _SETTLERS, "Guthrum"),  # their R N, after the question's modifier
     ("Who sold the mill?", _MILL, "Hugh Calveley"),
     ("Who bought the mill?", _MILL, "Ralph Basset"),  # the converse verb's doer: sold ... to B
+    ("What was the river port called?", _PORT, "Harfleur"),  # a name in apposition with the question's noun
+    ("What was the name of the warship?", _SHIP, "Mary Rose"),
 ])
 def test_a_tie_stated_in_so_many_words_answers(question: str, text: str, answer: str) -> None:
     found = tie_answer(question, text)
@@ -64,6 +68,8 @@ def test_a_tie_stated_in_so_many_words_answers(question: str, text: str, answer:
     ("Who bought the farm?", _MILL),  # another object
     ("Who built the mill?", _MILL),  # another verb
     ("Who sold the mill in 1420?", _MILL),  # any other word leaves it to the threshold
+    ("What was the sea port called?", _PORT),  # 'sea' is not said of Harfleur
+    ("What was the name of the flagship?", _SHIP),  # another noun
 ])
 def test_a_tie_of_another_person_or_word_answers_nothing(question: str, text: str) -> None:
     assert tie_answer(question, text) is None
