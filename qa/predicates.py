@@ -43,6 +43,13 @@ _INSIDE = frozenset({"amod", "compound", "nummod", "det", "quantmod", "nmod", "p
 _PARTS = frozenset("half quarter part end beginning start middle course turn".split())
 _SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj", "expl"})
 _CONDITION_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "QUANTITY", "GPE", "LOC", "FAC"})
+# words saying a birth or a death (lemmas; 'born' as written): a date of one dates no other event of the person's
+_BORN = frozenset("born birth births birthday".split())
+_DEATH = frozenset("die death dead decease perish kill killing murder assassinate assassination execute execution "
+                   "slay behead hang drown martyr martyrdom suicide".split())
+# a person said by a possessor's kin or succession ('Edward's son'): not the possessor
+_KIN = frozenset("son daughter child father mother parent brother sister wife husband widow heir successor "
+                 "predecessor nephew niece grandson granddaughter uncle aunt cousin".split())
 _ORDINAL_WORDS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
                            "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "
                            "twenty-first".split())
@@ -85,7 +92,9 @@ def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
     if verb is None:
         return None
     doc = parse(sentence)
-    if says_event(verb, doc):
+    main = _main_verb(parse(question))
+    asked = _asked_words(main)
+    if says_event(verb, doc, asked | _words(_arguments(main))):
         return None
     anchors: list[Token] = []
     if answer is not None:
@@ -95,36 +104,104 @@ def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
     anchors += _conditions_in(parse(question), doc)
     if labels:  # a clause answer of a 'when' question: a date of the sentence it would quote
         anchors += [e.root for e in doc.ents if e.label_ in labels]
-    asked = _subject_words(_main_verb(parse(question)))
+    life = _life(main)
     for anchor in anchors:
         on = _verb_of(anchor)
-        if on is not None and not asked & _subject_words(on):  # the same doer: maybe the same event told
-            return Elsewhere(verb, on.text, _phrase(anchor))  # another way ('established' / 'was signed')
-    return None
+        if on is None:
+            continue
+        if not asked & _subject_words(on, own=True) or _life(on) != life:  # the same doer: maybe the same event told
+            return Elsewhere(verb, on.text, _phrase(anchor))  # another way ('established' / 'was signed'), unless
+    return None  # one of the two is a birth or a death, which dates no other event of the person's
 
 
-def _subject_words(verb: Token | None) -> set[str]:
-    """The nouns and names of a verb's subject (an active's or a passive's), lower-case lemmas; wh-words left out."""
+def _life(word: Token | None) -> str | None:
+    """'birth' or 'death' when a word says one ('was born', 'died', 'his death', 'was killed'), else None."""
+    if word is None:
+        return None
+    if word.lower_ in _BORN or (word.lemma_.lower() == "bear" and any(c.dep_ == "auxpass" for c in word.children)):
+        return "birth"
+    return "death" if word.lemma_.lower() in _DEATH else None
+
+
+def _asked_words(verb: Token | None) -> set[str]:
+    """The words of the question's doer (:func:`_subject_words`), with the places its adjectives name ('Roman':
+    'rome'); of a doer said as a person of a possessor ('Edward's son', 'his heir'), the person alone: Edward is
+    not his son."""
+    words = _subject_words(verb)
+    if verb is None:
+        return words
+    subject = _subject_tokens(verb)
+    kin = [t for t in subject if t.lemma_.lower() in _KIN and any(c.dep_ == "poss" for c in t.children)]
+    if kin:
+        return {kin[0].lemma_.lower()}
+    return words | {p for t in subject if t.pos_ == "ADJ" and t.text[:1].isupper() for p in wordnet.places(t.text)}
+
+
+def _subjects(verb: Token) -> list[Token]:
+    """A verb's subjects: its own, or the noun a participle describes ('the abbey founded'), or, for a verb
+    conjoined to another ('was sold ... and fell to France'), the first verb's."""
+    own = [c for c in verb.children if c.dep_ in _SUBJECTS]
+    if not own and verb.dep_ == "acl" and verb.head.pos_ in ("NOUN", "PROPN"):
+        return [verb.head]
+    if not own and verb.dep_ == "conj" and verb.head.pos_ in ("VERB", "AUX"):
+        return [c for c in verb.head.children if c.dep_ in _SUBJECTS]
+    return own
+
+
+def _subject_words(verb: Token | None, own: bool = False) -> set[str]:
+    """The nouns and names of a verb's subject (an active's or a passive's), lower-case lemmas; wh-words left out;
+    ``own``: only a subject of the verb's own, none it shares (:func:`_subjects`)."""
     if verb is None:
         return set()
-    return {t.lemma_.lower() for c in verb.children if c.dep_ in _SUBJECTS for t in c.subtree
-            if t.pos_ in ("NOUN", "PROPN") and t.tag_ not in ("WP", "WDT")}
+    if own:
+        return _words([t for c in verb.children if c.dep_ in _SUBJECTS for t in c.subtree])
+    return _words(_subject_tokens(verb))
 
 
-def says_event(verb: str, doc: Doc) -> bool:
+def _words(tokens: list[Token]) -> set[str]:
+    return {t.lemma_.lower() for t in tokens if t.pos_ in ("NOUN", "PROPN") and t.tag_ not in ("WP", "WDT")}
+
+
+def _arguments(verb: Token | None) -> list[Token]:
+    """The words of a verb's 'by' phrase and objects ('invaded by William', 'conquered England')."""
+    if verb is None:
+        return []
+    heads = [p for a in verb.children if a.dep_ == "agent" for p in a.children if p.dep_ == "pobj"]
+    return [t for h in heads + [c for c in verb.children if c.dep_ in ("dobj", "obj")] for t in h.subtree]
+
+
+def _subject_tokens(verb: Token) -> list[Token]:
+    """The words of a verb's subjects (:func:`_subjects`), without the verb's own clause ('the abbey founded')."""
+    own = {t.i for t in verb.subtree}
+    return [t for c in _subjects(verb) for t in c.subtree if c.head.i == verb.i or t.i not in own]
+
+
+def _other_subject(token: Token, asked: set[str]) -> bool:
+    """Whether a verb of the sentence is said of a named subject that shares no word with the question's doer
+    ('the mouths of the Rhine fell' for 'When did the Roman empire fall?')."""
+    if token.pos_ != "VERB" or not asked:
+        return False
+    subject = _subject_tokens(token)
+    if not any(t.pos_ == "PROPN" for t in subject):
+        return False
+    return not asked & _words(subject + _arguments(token))
+
+
+def says_event(verb: str, doc: Doc, asked: set[str] | None = None) -> bool:
     """Whether a parsed sentence says a verb's event: a word of it is the verb in some form ('shortened',
     'shortening', 're-occupied' for 'occupy'), a WordNet paraphrase of it ('established' for 'found', 'death'
-    for 'die'), or a verb of which the question's verb is a paraphrase ('flew' for 'travel')."""
+    for 'die'), or a verb of which the question's verb is a paraphrase ('flew' for 'travel'). Given the words of
+    the question's doer (``asked``), a verb said of another named subject does not count (:func:`_other_subject`)."""
     forms = {verb} | wordnet.paraphrases(verb)
     stems = {lexical.stem(f) for f in forms}
     for t in doc:
-        if not t.is_alpha and "-" not in t.text:
+        if (not t.is_alpha and "-" not in t.text) or (asked and _other_subject(t, asked)):
             continue
         lemma = t.lemma_.lower()
         for w in {lemma, t.lower_, lemma.removeprefix("re-"), lemma.removeprefix("re")}:
             if w in _LIGHT:
                 continue
-            if w in forms or any(same_word(lexical.stem(w), s) for s in stems):
+            if w in forms or (t.pos_ != "PROPN" and any(same_word(lexical.stem(w), s) for s in stems)):
                 return True
         if t.pos_ == "VERB" and lemma not in _LIGHT and verb in wordnet.paraphrases(lemma):
             return True
@@ -138,9 +215,17 @@ def _main_verb(doc: Doc) -> Token | None:
     if not sents:
         return None
     root = sents[-1].root
+    if root.pos_ == "AUX":  # 'What year was X founded?': a clause, or a participle of the noun ('X founded')
+        root = next((c for c in root.children if c.dep_ in ("ccomp", "xcomp") and c.tag_ in ("VBN", "VBD")
+                     and (c.tag_ == "VBN" or any(s.dep_ in _SUBJECTS for s in c.children))), root)
     if root.pos_ == "AUX":
-        root = next((c for c in root.children if c.dep_ in ("ccomp", "xcomp") and c.tag_ == "VBN"), root)
+        root = next((a for c in root.children if c.dep_ in ("attr", "nsubj") and not _wh(c)
+                     for a in c.children if a.dep_ == "acl" and a.tag_ == "VBN"), root)
     return root
+
+
+def _wh(token: Token) -> bool:
+    return any(t.tag_ in ("WP", "WDT", "WRB") for t in token.subtree)
 
 
 def _event_verb(doc: Doc) -> str | None:
@@ -148,7 +233,7 @@ def _event_verb(doc: Doc) -> str | None:
     root = _main_verb(doc)
     if root is None or root.pos_ != "VERB" or root.lemma_.lower() in _LIGHT or not root.is_alpha:
         return None
-    if any(c.dep_ == "neg" for c in root.children) or not any(c.dep_ in _SUBJECTS for c in root.children):
+    if any(c.dep_ == "neg" for c in root.children) or not _subjects(root):
         return None  # negated, or a parse that found no subject ('Which state, set up in 1807, alarmed Russia?')
     verb = root.lemma_.lower()
     particle = [c for c in root.children if c.dep_ == "prt"]
@@ -207,6 +292,8 @@ def _verb_of(token: Token) -> Token | None:
         on = t.head.head
         if on.pos_ in ("VERB", "AUX"):
             return None if on.lemma_.lower() in _LIGHT_SAID or not on.is_alpha else on
+        if _life(on) is not None:  # 'the death of Augustus in AD 14': a birth or a death said as a noun
+            return on
         if on.lemma_.lower() not in _PARTS:
             return None
         t = on  # 'in the first half of the 10th century': the half's verb
