@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa import lexical, predicates, relations, speech
+from qa import lexical, predicates, reasons, relations, speech
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
@@ -156,7 +156,9 @@ def unstated_result(analysis: QuestionAnalysis, texts: Sequence[str]) -> str | N
     verb = result_verb(analysis)
     if verb is not None and not any(states_result(verb, t) for t in texts):
         return verb
-    return speech.unreported(analysis, texts)  # 'What did Obama say about Assad?': no sentence reports speech
+    # 'What did Obama say about Assad?': no sentence reports speech; 'Why did Renzi refuse to sign on?' of 'Renzi
+    # signed on': the sentences deny what the why-question takes for granted (qa.reasons.denied_premise)
+    return speech.unreported(analysis, texts) or reasons.denied_premise(analysis.question, texts)
 
 
 def warm_up() -> None:

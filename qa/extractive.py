@@ -32,6 +32,7 @@ from qa import (
     reasons,
     refusal_text,
     relations,
+    roles,
     sentence_features,
     stated,
     stated_ties,
@@ -273,7 +274,8 @@ class ExtractiveGenerator(Generator):
                 # '9 Sep, 2019'), not by a date another sentence gives for something else: answered as without
                 # the analysis, the dateline quoted after the best sentence
                 return Plan(quoting.with_date(evidence, chosen, scored, self.settings.max_sentences), confidence)
-            if found is not None and relations.outranked(analysis.question, sentences, found.index):
+            if found is not None and (relations.outranked(analysis.question, sentences, found.index)
+                                      or roles.outranked(analysis.question, sentences, found.index)):
                 return refuse(scored[0])  # 'Cologne' for 'the shortest river' below 'the longest river'
             if found is not None:
                 first = scored[found.index]

@@ -22,17 +22,26 @@ Position alone never picks a sentence.
 
 ``restates`` tells a follow-up's extractive answer which sentences the previous answer already said in its own words
 (they rank lower, as the ones it quoted do).
+
+``denied_premise`` tells when the sentences an answer would quote deny what a why-question takes for granted: the
+question asks why something happened ("Why did France support Russia during the Bosnia crisis?", "Why did Renzi
+refuse to sign on?") and every sentence that tells that event of the question's doer says it the other way round
+("France declined to support Russia", "Renzi signed on"). There is then no reason to give: the question is refused.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from qa import lexical
 from qa.evidence import Evidence, Sentence
 from qa.sentence_features import REASON
+from qa.ties import parse
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
 
 WINDOW = 4  # how many sentences after the quoted event sentence (and its continuation) are read
 
@@ -173,3 +182,148 @@ def restates(sentence: str, said: Sequence[set[str]]) -> bool:
         return False
     words = set(lexical.content_terms(sentence))
     return any(len(t & words) >= RESTATED * len(t) for t in said)
+
+
+# Verbs saying that what their complement names did not happen ('refused to sign', 'cancelled the visit', 'declined to
+# support'), and phrasal ones ('turned down the offer', 'called off the talks').
+DENYING = frozenset(
+    "refuse decline reject cancel fail abandon avoid deny forgo boycott scrap shun spurn rebuff veto postpone halt "
+    "stop cease quit resist".split()
+)
+_DENYING_PHRASAL = frozenset({("turn", "down"), ("call", "off"), ("back", "out"), ("pull", "out"), ("rule", "out")})
+# Words under which a mention is denied: 'advised him against visiting', 'without consulting', 'their lack of
+# support', 'his refusal to sign', 'instead of joining'.
+_DENYING_WORDS = frozenset("against without instead lack absence refusal failure rejection cancellation".split())
+_CLIMB = frozenset({"xcomp", "pcomp", "pobj", "prep", "dobj", "ccomp"})  # edges a denial reaches its event by
+
+
+def denied_premise(question: str, texts: Sequence[str]) -> str | None:
+    """The event a why-question takes for granted when ``texts`` (the sentences an answer would quote) deny it, else
+    None.
+
+    The event is the question's main verb, or the complement of a denying verb ('refuse to *sign*', 'cancel his
+    *visit*', ``DENYING``), with its polarity (a denying verb or 'not' flips it). A sentence tells the event when it
+    has the event's word (as a verb or a noun: 'visit'/'visited') and mentions the question's doer (its subject, or
+    the place a demonym names: 'the French' for 'France'). It is refused when at least one such mention exists and
+    every one is of the other polarity: 'France declined to support Russia' (and 'their lack of support') for 'Why
+    did France support Russia?', 'Renzi signed on' for 'Why did Renzi refuse to sign on?'. A sentence that never
+    tells the event leaves the premise open (nothing is decided), and one telling it both ways keeps the answer.
+    """
+    if lexical.question_type(question) != "reason":
+        return None
+    event = _asked_event(question)
+    if event is None:
+        return None
+    lemma, polarity, doer = event
+    seen = False
+    for text in texts:
+        doc = parse(text)
+        if doer and not any(_same_doer(doer, t.text) for t in doc):
+            continue
+        for t in doc:
+            if t.pos_ in ("VERB", "NOUN") and _norm(t.lemma_) == lemma:
+                told = _polarity(t)
+                if told is None:
+                    continue  # not told as a fact: 'considered abrogating', 'we wonder why he did not turn'
+                if told == polarity:
+                    return None  # said as the question takes it
+                seen = True
+    return lemma if seen else None
+
+
+def _asked_event(question: str) -> tuple[str, bool, str] | None:
+    """The question's event word (a lemma), whether it is taken as having happened, and its doer's word ('' when
+    none is given)."""
+    doc = parse(question)
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ != "VERB":
+        return None
+    doer = next((c.text for c in root.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ == "PROPN"
+                 or c.dep_ in ("nsubj", "nsubjpass") and c.pos_ == "NOUN"), "")
+    polarity = not _negated(root)
+    event: Token = root
+    if _denies(root):
+        complement = next((c for c in root.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), None) or next(
+            (c for c in root.children if c.dep_ == "dobj" and c.pos_ == "NOUN"), None)
+        if complement is None:
+            return None
+        event, polarity = complement, not polarity if not _negated(complement) else polarity
+    if event.lemma_.lower() in _LIGHT_EVENTS:
+        return None
+    return _norm(event.lemma_), polarity, doer
+
+
+_LIGHT_EVENTS = frozenset("be have do make take get give go come say".split())  # too common to tell one event
+
+
+def _norm(lemma: str) -> str:
+    """A lemma in one spelling: 'recognise' and 'recognize' are one word."""
+    lemma = lemma.lower()
+    return lemma[:-3] + "ize" if lemma.endswith("ise") and len(lemma) > 6 else lemma
+
+
+def _same_doer(doer: str, word: str) -> bool:
+    return doer.lower() == word.lower() or lexical.same_place(doer, word)
+
+
+def _negated(token: Token) -> bool:
+    """'did not sign', 'never signed': a negation before the word ('turned to the EU, not NATO' negates NATO)."""
+    return any(c.dep_ == "neg" and c.i < token.i and not (c.i + 1 < len(c.doc) and c.nbor().lower_ == "only")
+               for c in token.children)
+
+
+def _denies(token: Token) -> bool:
+    """A denying verb, phrasal one ('turn down') or word ('against', 'lack', 'refusal')."""
+    lemma = token.lemma_.lower()
+    if token.pos_ == "VERB" and lemma in DENYING:
+        return True
+    if any(c.dep_ == "prt" and (lemma, c.lower_) in _DENYING_PHRASAL for c in token.children):
+        return True
+    return token.pos_ in ("ADP", "NOUN", "ADV", "SCONJ") and lemma in _DENYING_WORDS
+
+
+def _polarity(mention: Token) -> bool | None:
+    """Whether a sentence tells its mention of an event as having happened (None when it does not tell it as a fact).
+
+    'not', a denying verb or word on it or above it along complement and preposition edges ('declined *to support*',
+    'against *visiting*', 'lack of *support*', 'cancelled the *visit*') each flip it; 'no' before a noun too. A
+    mention under a modal or 'if' ('would invade'), a question word ('we wonder why he did not turn'), or in the
+    complement of a verb that does not assert it (``UNASSERTING``: 'considered *abrogating*', 'wants France to
+    *join*') is no fact.
+    """
+    flips = int(_negated(mention)) + int(any(c.dep_ == "det" and c.lower_ == "no" for c in mention.children))
+    token, steps = mention, 0
+    while True:
+        if _unasserted(token):
+            return None
+        if token.dep_ not in _CLIMB or token.head is token or steps >= 5:
+            break
+        if token.dep_ == "ccomp" and _clause_break(token, token.head):
+            break  # 'it has demanded X; Paris has not recognized Y' parsed as one clause: two statements
+        edge, token, steps = token.dep_, token.head, steps + 1
+        if edge in ("xcomp", "ccomp") and token.lemma_.lower() in UNASSERTING:
+            return None
+        flips += int(_denies(token)) + int(_negated(token) and token.pos_ in ("VERB", "AUX"))
+    return flips % 2 == 0
+
+
+# Verbs whose complement is not told as having happened ('considered abrogating', 'wants France to join', 'we wonder
+# why'); a complement of any other verb is ('agreed to refund', 'managed to sign', 'seems ...: Paris has not').
+UNASSERTING = frozenset(
+    "consider want wish hope plan intend aim seek try attempt threaten propose suggest ask urge call expect wonder "
+    "doubt fear think believe imagine prepare offer promise need like prefer mean demand press push request "
+    "encourage invite advise tempt".split()
+)
+_MODALS = frozenset("would could might may should must can will shall".split())
+
+
+def _clause_break(a: Token, b: Token) -> bool:
+    """A ';' or ':' between two words: the parser often joins two statements so written as one."""
+    lo, hi = sorted((a.i, b.i))
+    return any(t.text in (";", ":") for t in a.doc[lo + 1 : hi])
+
+
+def _unasserted(token: Token) -> bool:
+    """A word under a modal, 'if'/'whether', or a question word of its own clause: not told as a fact."""
+    return any(c.dep_ == "aux" and c.lower_ in _MODALS or c.dep_ == "mark" and c.lower_ in ("if", "whether", "unless")
+               or c.dep_ == "advmod" and c.lower_ in ("why", "how", "whether") for c in token.children)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from qa import phases
+from qa import phases, roles
 
 if TYPE_CHECKING:
     from qa.analysis import QuestionAnalysis
@@ -28,6 +28,7 @@ Swap = tuple[str, str, str, str]  # shared word, slot, the question's word, the 
 # (question, sentence) -> Swap | None, in the order they are tried
 CHECKS: tuple[Callable[[str, str], Swap | None], ...] = (
     phases.opposite,  # the other phase, order or degree: 'end' asked, 'the begin of' said (qa.phases)
+    roles.reversed_roles,  # a party the question gives, in the role it asks: 'Who did the monks teach?' (qa.roles)
 )
 # (analysis, sentence) -> True when the sentence's facts are of another event, thing or time
 ELSEWHERE: tuple[Callable[[QuestionAnalysis, str], bool], ...] = ()
