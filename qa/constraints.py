@@ -12,7 +12,7 @@ import re
 from dataclasses import replace
 
 from qa import lexical, periods
-from qa.analysis import QuestionAnalysis
+from qa.analysis import Entity, QuestionAnalysis
 from qa.answer_types import DATE, NOUN_TYPES, PLACE, TYPE_LABELS
 
 _YEAR_IN = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
@@ -76,13 +76,16 @@ def unmet(analysis: QuestionAnalysis, text: str) -> tuple[str, ...]:
     """The constraints of the question (see ``constraint_terms``) the text does not mention.
 
     A name is mentioned when one of its words is ('Putin' for 'Vladimir Putin', 'Russia' for 'Russian'); a date
-    when its year is (or, without a year, half its words are).
+    when its year is (or, without a year, half its words are), a decade or century written with digits when a
+    period of the text meets it ('the 1100s': 'in the 12th century', 'in 1150').
     """
     have = terms(text)
     out = []
+    written = {c.text: _written(analysis.question, c) for c in analysis.constraints if c.label in TYPE_LABELS[DATE]}
     for asked, words, years in constraint_terms(analysis):
         if years:
-            ok = years <= have
+            ok = years <= have or (asked in written and _stretch(written[asked]) and any(
+                periods.meet(w, s) for w in periods.periods(written[asked]) for s in periods.periods(text)))
         elif any(ch.isdigit() for ch in asked):
             ok = 2 * sum(w in have for w in words) >= len(words)
         else:
@@ -104,10 +107,36 @@ def about_question(analysis: QuestionAnalysis, text: str) -> bool:
 
 def contradicts(analysis: QuestionAnalysis, text: str) -> bool:
     """Whether the text's years contradict the question's: it dates things, only by other periods than the one asked
-    about ('in 2019' asked, '... in 2017' said; 'in the 10th century' asked, '... in 1072' said; ``qa.periods``).
-    A date that bounds the question ('before the 2019 talks', 'since 2012') is not the date of what is asked."""
-    return periods.contradicts([c.text for c in analysis.constraints
-                                if c.label in TYPE_LABELS[DATE] and not _bounds(analysis.question, c.start)], text)
+    about ('in 2019' asked, '... in 2017' said; 'in the 10th century' asked, '... in 1072' said; 'in the 1100s'
+    asked, 'in the 11th century' said; ``qa.periods``). A date that bounds the question ('before the 2019 talks',
+    'since 2012') is not the date of what is asked. Periods of many years the question joins with 'and' ("in the
+    1000's and 1100's") must each be met: a sentence on the 10th and 11th centuries says nothing of the 1100s. Years
+    joined ('in 2017 and in 2019') are two occasions, each may be answered by a sentence of its own."""
+    q = analysis.question
+    dates = [c for c in analysis.constraints if c.label in TYPE_LABELS[DATE] and not _bounds(q, c.start)]
+    written = [_written(q, c) for c in dates]
+    joined = {i for i in range(1, len(dates)) if _JOINED.fullmatch(q[dates[i - 1].end:dates[i].start])
+              and all(_stretch(written[j]) for j in (i - 1, i))}
+    each = {j for i in joined for j in (i - 1, i)}
+    return periods.contradicts([w for i, w in enumerate(written) if i not in each], text,
+                               each=[w for i, w in enumerate(written) if i in each])
+
+
+def _written(question: str, date: Entity) -> str:
+    """A date of the question as written: "1000's" where the recogniser's date is '1000'."""
+    m = _DECADE_END.match(question, date.end)
+    return question[date.start:date.end + len(m.group(0))] if m else date.text
+
+
+def _stretch(date: str) -> bool:
+    """Whether a date is a period of many years ('the 1100s', 'the 11th century'), not a year."""
+    spans = periods.periods(date)
+    return bool(spans) and all(lo < hi for lo, hi in spans)
+
+
+# "the 1000's": the recogniser's date is '1000', the decade or century is written on; "the 1000's and 1100's"
+_DECADE_END = re.compile(r"['’]?s\b")
+_JOINED = re.compile(r"(?:['’]?s)?,?\s+and\s+(?:the\s+|in\s+(?:the\s+)?)?", re.IGNORECASE)
 
 
 def after_publication(analysis: QuestionAnalysis, published: str | None, text: str) -> bool:
