@@ -49,8 +49,11 @@ _CLASSES: dict[str, frozenset[str]] = {
                       "plunge reduce reduction lower recede subside".split()),
     "join": frozenset("merge merger join converge convergence unite combine fuse confluence".split()),
     "part": frozenset("diverge divergence split separate separation divide fork bifurcate".split()),
+    "fill": frozenset("flood fill inundate inundation submerge".split()),
+    "empty": frozenset("drain drainage empty".split()),
 }
-_OTHER = {"start": "end", "end": "start", "up": "down", "down": "up", "join": "part", "part": "join"}
+_OTHER = {"start": "end", "end": "start", "up": "down", "down": "up", "join": "part", "part": "join", "fill": "empty",
+          "empty": "fill"}
 _PHASES = frozenset({"start", "end"})
 # words that give a phase's bound without naming it: 'lasted until 1918' says when it ended
 _BOUNDS = {"end": frozenset({"until", "till", "through", "to"}), "start": frozenset({"from", "since"})}
@@ -64,8 +67,9 @@ _AFTER_VERBS = frozenset({"follow", "succeed", "postdate"})  # 'A follows X': A 
 _BEFORE_VERBS = frozenset({"precede", "predate", "antedate"})
 _SIDE_ADVERBS = {"after": frozenset("then later afterwards afterward thereafter subsequently onwards onward".split()),
                  "before": frozenset("earlier previously formerly beforehand".split())}
+_SIDE_WORDS = {"after": _AFTER, "before": _BEFORE}
 _NEAR = frozenset({"near", "beside", "by", "next", "close", "nearby"})
-_FAR = frozenset({"away", "far"})
+_FAR = frozenset({"away"})  # not "far": "How far is Bonn from Cologne?" asks a distance
 # adverbs of degree that oppose in pairs WordNet does not list ('heavily'/'sparsely' populated)
 _DENSE = frozenset({"heavily", "densely", "thickly"})
 _SPARSE = frozenset({"sparsely", "thinly", "lightly"})
@@ -188,10 +192,13 @@ def _key(token: Token, *, shown: bool = False) -> str:
 
 
 def _objects(prep: Token) -> list[Token]:
-    """A preposition's objects, with those conjoined ('after Bingen and Bonn': both); 'prior to X' gives X."""
+    """A preposition's objects, with those conjoined ('after Bingen and Bonn': both); 'prior to X' gives X; a
+    conjunction's clause gives its subject ('after the war ended': the war)."""
     out = [c for c in prep.children if c.dep_ == "pobj"]
+    if prep.dep_ == "mark":
+        out += [c for c in prep.head.children if c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("NOUN", "PROPN")]
     for c in prep.children:
-        if c.dep_ == "prep" and c.lower_ in ("to", "from") and prep.lower_ in ("prior", "away", "far", "next", "close"):
+        if c.dep_ == "prep" and c.lower_ in ("to", "from") and prep.lower_ in ("prior", "away", "next", "close"):
             out += [g for g in c.children if g.dep_ == "pobj"]
     return [w for o in out for w in (o, *o.conjuncts)]
 
@@ -237,8 +244,8 @@ def other_order(question: Doc, sentence: Doc) -> tuple[str, str] | None:
             continue
         if word.pos_ == "VERB":
             continue  # 'What followed X?' is the other end of 'A preceded X' (qa.relations knows the antonyms)
-        if side in _SIDE_ADVERBS and any(t.lower_ in _SIDE_ADVERBS[side] for t in sentence):
-            continue
+        if side in _SIDE_ADVERBS and any(t.lower_ in _SIDE_ADVERBS[side] | _SIDE_WORDS[side] for t in sentence):
+            continue  # 'and later timber', 'until 1935 and after that'
         same = [(s, w, y) for s, w, y in said if _same_place(x, y)]
         if not same or any(s == side for s, _, _ in same):
             continue

@@ -28,11 +28,14 @@ SWAPS = [
     ("When did the population of the island decline?", "The population of the island grew quickly after 1850.",
      "decline", "grew"),
     ("Where do the two roads split?", "The two roads merge at the old toll house.", "split", "merge"),
+    ("What were the marshes flooded by?", "The marshes were drained by a network of dykes.", "flooded", "drained"),
     # order in time or space
     ("What was the main export after the war?", "Until the war, wool was the main export.", "after war",
      "Until war"),
     ("What did the guild build before the fire?", "Since the fire, the guild has built three halls.", "before fire",
      "Since fire"),
+    ("What was built before the old king died?", "After the old king died, the monks built a chapel.",
+     "before old king", "After old king"),  # a conjunction's clause: its subject
     ("What happened to the mill after 1904?", "From 1850 to 1904 the mill ground flour for the abbey.", "after 1904",
      "to 1904"),
     ("What style came after the Baroque?", "Mannerism precedes the Baroque in most accounts.", "after Baroque",
@@ -58,10 +61,13 @@ TWINS = [
     ("How much did the price of wheat rise in 1846?", "In 1846 the price of wheat rose by a third."),
     ("How much did the price of wheat rise in 1846?", "In 1846 the price of rye fell by a third."),
     ("Where do the two roads split?", "The two roads split at the old toll house and merge again at the bridge."),
+    ("What were the marshes flooded by?", "The marshes were flooded by the sea and later drained by dykes."),
     # the asked side said, or an adverb of it; 'between' is part of 'after 1990'; 'A precedes X' answers 'before X'
     ("What was the main export after the war?", "After the war, timber was the main export."),
     ("What was the main export after the war?", "Until the war, wool was the main export, and later timber."),
     ("What was built after 1990?", "Between 1990 and 1995 the city built a stadium."),
+    ("What was built before the old king died?", "After the death of the old king, the monks built a chapel."),
+    ("After 1935, who was forbidden to enter the zone?", "Until 1935 the allies held it, and after that no army."),
     ("What style came before the Baroque?", "Mannerism precedes the Baroque in most accounts."),
     ("Who was the ship named after?", "Before the launch, the ship was named after the admiral."),
     # the same comparative or degree said of the noun
