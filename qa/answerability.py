@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa import lexical, predicates, reasons, relations, speech
+from qa import date_clauses, lexical, predicates, reasons, relations, speech
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
@@ -265,6 +265,7 @@ def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Ent
     found, is_loose = _candidates_in(analysis, sentence, entities)
     if not found:
         return None
+    found = date_clauses.on_the_verb(analysis, sentence.text, found)  # the date on the question's verb
     return _whole_date(sentence.text, _nearest(analysis, sentence.text, found), found), is_loose
 
 

@@ -23,6 +23,7 @@ from embeddings.types import Hit
 from qa import (
     answerability,
     conflict_text,
+    date_clauses,
     dated_nouns,
     event_times,
     gloss,
@@ -299,6 +300,8 @@ class ExtractiveGenerator(Generator):
                 # leaves the answer in doubt
                 if not dated and (further is None or not answerability.about_question(
                         analysis, sentences[further.index].text)):
+                    return refuse(scored[0], best_unmet)
+                if date_clauses.undated(analysis, [c.sentence.text for c in chosen]):  # no date of its event
                     return refuse(scored[0], best_unmet)
             elif answerability.counted_noun(analysis) and further is None and analysis.focus_head in {
                     u.lower() for u in best_unmet}:

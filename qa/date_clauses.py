@@ -1,0 +1,99 @@
+"""Which date of a sentence answers a date question: the one on the question's own verb.
+
+A sentence often dates two events, each in its clause: 'The allies left the Rhineland in 1930 and the German army
+re-occupied it in 1936.' Asked 'When did the German army re-occupy the Rhineland?', the answer is the date on
+'re-occupied' (1936), however near the other date stands to the question's names (:func:`on_the_verb`).
+
+A date question is answered only by a date: when no quoted sentence holds a date of the question's event, a quoted
+sentence dating another event ('In April 1191 Richard left Messina' for 'What year did Richard's fleet avoid a
+storm?', ``qa.predicates``) gives none, and the answer, however close its first sentence, is no answer
+(:func:`dates_the_event`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from qa import lexical, predicates
+from qa.analysis import Entity, QuestionAnalysis, TextSpan
+from qa.answer_types import DATE
+from qa.constraints import contradicts, same_word
+from qa.ties import parse
+
+if TYPE_CHECKING:
+    from spacy.tokens import Token
+
+__all__ = ["dates_the_event", "on_the_verb", "undated"]
+
+_LIGHT = frozenset("be have do".split())
+_DATE_WORD = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+                        r"(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+\d{4})?", re.IGNORECASE)
+
+
+def on_the_verb(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) -> list[Entity]:
+    """For a date question, the candidates that hang on the question's verb when some do and others hang on
+    another verb of the sentence ('in 1936' on 're-occupied', not 'in 1930' on 'left'); else all of them.
+
+    A candidate hangs on the verb it depends on through prepositions and nouns ('in April 1191' on 'left'); the
+    question's verb is any content verb of the question, compared by lemma or stem ('re-occupy' / 're-occupied').
+    """
+    if analysis.answer_type != DATE or len(found) < 2:
+        return list(found)
+    asked = _asked_verbs(analysis.question)
+    if not asked:
+        return list(found)
+    doc = parse(text)
+    on: list[Entity] = []
+    off: list[Entity] = []
+    for e in found:
+        span = doc.char_span(e.start, e.end, alignment_mode="expand")
+        verb = _verb_of(span.root) if span is not None else None
+        if verb is None:
+            continue
+        (on if _is_asked(verb, asked) else off).append(e)
+    return on if on and off else list(found)
+
+
+def dates_the_event(analysis: QuestionAnalysis, text: str) -> bool:
+    """Whether a sentence pins a date (``lexical.pins_date``) that may be the date of the question's event: one not
+    on another event's verb (``qa.predicates.answer_elsewhere``), in a sentence whose years do not contradict the
+    question's. A dateline ('9 Sep, 2019 09:12') dates the article's report, and so the event it reports."""
+    if not lexical.pins_date(text) or contradicts(analysis, text):
+        return False
+    return any(predicates.answer_elsewhere(analysis, text, TextSpan(m.group(0), m.start(), m.end())) is None
+               for m in _DATE_WORD.finditer(text))
+
+
+def undated(analysis: QuestionAnalysis, texts: Sequence[str]) -> bool:
+    """Whether a date question ('when', 'what year'; not 'since when', which asks for a bound) would be answered by
+    sentences (``texts``, the ones quoted) none of which dates its event (:func:`dates_the_event`): a close sentence
+    with no date at all, and dates of other events, answer nothing."""
+    return (analysis.answer_type == DATE and analysis.expects_entity and not _ASKED_BOUND.search(analysis.question)
+            and not any(dates_the_event(analysis, t) for t in texts))
+
+
+_ASKED_BOUND = re.compile(r"\b(?:until|till|since|before|after) when\b", re.IGNORECASE)
+
+
+def _asked_verbs(question: str) -> set[str]:
+    """The lemmas of the question's content verbs."""
+    return {t.lemma_.lower() for t in parse(question)
+            if t.pos_ == "VERB" and t.is_alpha and t.lemma_.lower() not in _LIGHT}
+
+
+def _is_asked(verb: Token, asked: set[str]) -> bool:
+    lemma = verb.lemma_.lower()
+    return lemma in asked or any(same_word(lexical.stem(lemma), lexical.stem(a)) for a in asked)
+
+
+def _verb_of(token: Token) -> Token | None:
+    """The verb a date depends on through nouns, numbers and prepositions, or None (a date beside a name)."""
+    seen = 0
+    while token.pos_ not in ("VERB", "AUX") and token.dep_ != "ROOT" and seen < 8:
+        if token.dep_ in ("appos", "conj", "relcl", "acl"):
+            return None
+        token = token.head
+        seen += 1
+    return token if token.pos_ in ("VERB", "AUX") else None

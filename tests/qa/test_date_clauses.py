@@ -1,0 +1,72 @@
+"""A date question answered by the date on its own verb, and only by a date (qa.date_clauses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.types import Article
+from embeddings.embedder import HashEmbedder
+from embeddings.types import Hit
+from qa import answerability
+from qa.config import AnswerSettings
+from qa.evidence import Evidence, Sentence
+from qa.extractive import ExtractiveGenerator
+from qa.generate import GenerationRequest
+from qa.pipeline import is_refusal
+
+
+def _found(question: str, text: str) -> str | None:
+    ev = Evidence({"d.txt": Article("d.txt", "D", text)}, HashEmbedder())
+    found = answerability.find_answer(answerability.analyze(question), [Sentence("d.txt", 0, len(text), text)], [1.0],
+                                      ev, margin=0.1)
+    return None if found is None else text[found.entity.start:found.entity.end]
+
+
+@pytest.mark.parametrize(("question", "text", "answer"), [
+    ("When did the German army re-occupy the Rhineland?",
+     "The allies left the Rhineland in 1930 and the German army re-occupied it in 1936.", "1936"),
+    ("When did the allies leave the Rhineland?",
+     "The allies left the Rhineland in 1930 and the German army re-occupied it in 1936.", "1930"),
+    ("In what year did the town rebuild the old bridge?",
+     "The old bridge was closed to traffic in 1944, and the town rebuilt it in 1951.", "1951"),
+    ("In what year was the old bridge closed?",
+     "The old bridge was closed to traffic in 1944, and the town rebuilt it in 1951.", "1944"),
+])
+def test_the_date_on_the_questions_verb_is_the_answer(question: str, text: str, answer: str) -> None:
+    assert _found(question, text) == answer
+
+
+def _answer(question: str, text: str) -> str:
+    ev = Evidence({"f.txt": Article("f.txt", "Fleet", text)}, HashEmbedder())
+    hits = [Hit("f.txt", 0, len(text), text, 1.0, title="Fleet")]
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answerability=True, answer_margin=1.0))
+    return "".join(gen.generate(GenerationRequest(question, question, hits, [], ev)))
+
+
+# the dated sentence scores close to the best one (it is quoted with it), but its date is on another verb and doer
+FLEET = "In April 1191 the crusaders sailed the fleet into a storm. But a storm scattered the fleet."
+
+
+def test_a_date_question_is_not_answered_by_a_sentence_without_its_date() -> None:
+    # before: 'But a storm scattered the fleet. [1] In April 1191 the crusaders sailed ...', with no date as answer
+    raw = _answer("What year did the fleet avoid a storm?", FLEET)
+    assert is_refusal(raw), raw
+
+
+def test_a_date_of_the_questions_event_still_answers() -> None:
+    raw = _answer("What year did the crusaders sail the fleet into a storm?", FLEET)
+    assert not is_refusal(raw) and raw.startswith("April 1191"), raw
+
+
+def test_a_dateline_still_dates_a_report() -> None:
+    from corpus.types import ArticleMeta
+
+    text = "9 Sep, 2019 09:12\n\nThe ministers are visiting Moscow together and holding talks."
+    art = Article("r.txt", "Ministers in Moscow", text, ArticleMeta(date="2019-09-09"))
+    ev = Evidence({"r.txt": art}, HashEmbedder())
+    start = text.index("The ministers")
+    hits = [Hit("r.txt", start, len(text), text[start:], 1.0, title=art.title)]
+    gen = ExtractiveGenerator(AnswerSettings(refusal_threshold=-1.0, answerability=True, answer_margin=1.0))
+    q = "When did the ministers visit Moscow together?"
+    raw = "".join(gen.generate(GenerationRequest(q, q, hits, [], ev)))
+    assert not is_refusal(raw) and "9 Sep, 2019" in raw, raw
