@@ -373,8 +373,8 @@ class ExtractiveGenerator(Generator):
         of the euro crisis in 2009" for "What crisis broke out in 2009?", ``nominals.stated_event``), answered from
         that sentence below the threshold. Its decision score is the sentence's cosine plus ``stated.STATED_BONUS``."""
         sentences = [c.sentence for c in scored]  # also a tie between people said plainly, or an event's noun dated
-        found = (nominals.stated_event(question, sentences, evidence) or stated_ties.stated_tie(question, sentences)
-                 or dated_nouns.dated_event(question, sentences))  # 'the death of Augustus in AD 14'
+        found = (nominals.stated_event(question, sentences, evidence) or dated_nouns.dated_event(question, sentences)
+                 or stated_ties.stated_tie(question, sentences, evidence))  # 'the death of Augustus in AD 14'
         if found is None:
             return None
         first = scored[found[0]]

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from qa import answerability, lexical, relations
 from qa.analysis import Entity
 from qa.analysis import parse as analysis_parse
-from qa.evidence import Sentence
+from qa.evidence import Evidence, Sentence
 
 __all__ = ["TOP", "stated_tie", "tie_answer"]
 
@@ -82,7 +82,7 @@ def _norm(word: str) -> str:
 
 def _names(text: str) -> list[Entity]:
     """The capitalised names of the text (a run of capitalised words, 'of'/'de' inside), less an opening word that
-    is no name ('The', 'His')."""
+    is no name ('The', 'His', or a one-word opening the parse does not take for a proper noun: 'Days')."""
     out = []
     for m in _NAME.finditer(text):
         start, words = m.start(), m.group().split()
@@ -95,8 +95,15 @@ def _names(text: str) -> list[Entity]:
             words = words[:-1]
         if words:
             end = text.index(words[-1], start) + len(words[-1])
+            if len(words) == 1 and not text[:start].strip() and not _proper_at(text, start):
+                continue  # 'Days later the galley ...': capitalised because it opens the sentence
             out.append(Entity(text[start:end], start, end, "NAME"))
     return out
+
+
+def _proper_at(text: str, start: int) -> bool:
+    """Whether the parse takes the word opening the text for a proper noun."""
+    return any(t.idx == start and t.pos_ == "PROPN" for t in analysis_parse(text))
 
 
 def _same_person(a: str, b: str) -> bool:
@@ -112,9 +119,10 @@ def _name_starting(names: Sequence[Entity], at: int) -> Entity | None:
     return next((n for n in names if n.start == at), None)
 
 
-def _ties(text: str, words: Sequence[str]) -> list[tuple[str, Entity, Entity]]:
+def _ties(text: str, words: Sequence[str], antecedent: str | None = None) -> list[tuple[str, Entity, Entity]]:
     """The kin or role ties the text states with one of ``words``: (the word as said, its owner, the person it
-    names)."""
+    names). A 'his'/'her' with no name before it in the text stands for ``antecedent`` (the person the article
+    last made the subject of a sentence, ``_antecedent``), an owner outside the text (offsets -1)."""
     names = _names(text)
     out = []
     alternatives = "|".join(re.escape(w).replace("e", "[eé]") for w in sorted(words, key=len, reverse=True))
@@ -132,6 +140,8 @@ def _ties(text: str, words: Sequence[str]) -> list[tuple[str, Entity, Entity]]:
         p = re.search(r"\b(?:his|her)\s+(?:[a-z]+\s+)?$", before)
         if owner is None and p is not None:  # 'his' stands for the nearest name before it
             owner = max((n for n in names if n.end <= p.start()), key=lambda n: n.end, default=None)
+            if owner is None and antecedent:
+                owner = Entity(antecedent, -1, -1, "ANTECEDENT")
         n = re.search(rf",\s+(?P<owner>{_NAME.pattern}){_POSS}\s+$", before)  # 'Bohemond, Robert's son'
         if named is None and n is not None:
             owner, named = _name_starting(names, n.start("owner")), _name_ending(names, n.start())
@@ -169,14 +179,15 @@ def _spouse(owner: str, text: str) -> Entity | None:
     return None
 
 
-def _possessed(owner: str, role: str, text: str) -> Entity | None:
+def _possessed(owner: str, role: str, text: str, antecedent: str | None = None) -> Entity | None:
     """The person the text names as ``owner``'s ``role``, directly or from the tie's other side."""
     role = lexical.fold(role).lower()
     converse = _CONVERSE.get(role, ())
-    for word, of, named in _ties(text, sorted({role, *converse})):
+    for word, of, named in _ties(text, sorted({role, *converse}), antecedent):
         if word == role and _same_person(owner, of.text) and not _same_person(owner, named.text):
             return named
-        if word in converse and _same_person(owner, named.text) and not _same_person(owner, of.text):
+        if (word in converse and of.start >= 0 and _same_person(owner, named.text)
+                and not _same_person(owner, of.text)):
             return of
     if role in _SPOUSES:
         return _spouse(owner, text)
@@ -237,15 +248,16 @@ def _doer(verb: str, obj: str, text: str) -> Entity | None:
     return None
 
 
-def tie_answer(question: str, text: str) -> Entity | None:
+def tie_answer(question: str, text: str, antecedent: str | None = None) -> Entity | None:
     """The name ``text`` states in the tie a short 'who' question asks about (module docstring), or None.
+    ``antecedent``: whom a 'his'/'her' with no name before it in ``text`` stands for ('his fiancée Berengaria').
 
     >>> tie_answer("Who was Margaret's brother?", "Malcolm married Edgar's sister Margaret.").text
     'Edgar'
     """
     q = " ".join(question.split())
     if (m := _OWNER_Q.match(q)) is not None:
-        return _possessed(m.group("owner"), m.group("role"), text)
+        return _possessed(m.group("owner"), m.group("role"), text, antecedent)
     for pattern in _MARRY_Q:
         if (m := pattern.match(q)) is not None:
             return _spouse(m.group("owner"), text)
@@ -258,15 +270,42 @@ def tie_answer(question: str, text: str) -> Entity | None:
     return None
 
 
-def stated_tie(question: str, sentences: Sequence[Sentence]) -> tuple[int, Entity] | None:
+def _antecedent(sentence: Sentence, evidence: Evidence) -> str | None:
+    """The person a 'his'/'her' opening the sentence's people stands for: the name that is the subject of the
+    article's previous sentence, or of the one before when the previous one names nobody ('In April 1191 Richard
+    left Messina ... But a storm dispersed the fleet. ... his fiancée Berengaria'); None when a sentence between
+    names someone else, or there is no such subject."""
+    article = evidence.articles.get(sentence.doc_id)
+    if article is None:
+        return None
+    spans = evidence.spans(sentence.doc_id)
+    at = next((i for i, (start, _) in enumerate(spans) if start == sentence.start), None)
+    for j in ([] if at is None else range(at - 1, max(at - 3, -1), -1)):
+        prev = article.text[spans[j][0]:spans[j][1]]
+        names = _names(prev)
+        root = next((t for t in analysis_parse(prev) if t.dep_ == "ROOT"), None)
+        subject = next((c for c in root.children if c.dep_ == "nsubj"), None) if root is not None else None
+        if subject is not None and subject.pos_ == "PROPN":
+            return next((n.text for n in names if n.start <= subject.idx < n.end), None)
+        if names:
+            return None
+    return None
+
+
+def stated_tie(question: str, sentences: Sequence[Sentence], evidence: Evidence | None = None
+               ) -> tuple[int, Entity] | None:
     """The first of the ``TOP`` best sentences stating the tie the question asks about (:func:`tie_answer`), its
-    index and the name, when no check of ``qa.relations`` refuses it (a swapped word, another year); else None."""
+    index and the name, when no check of ``qa.relations`` refuses it (a swapped word, another year); else None.
+    With ``evidence``, a 'his'/'her' with no name before it in its sentence stands for the article's last subject
+    (``_antecedent``)."""
     if not _OWNER_Q.match(q := " ".join(question.split())) and not any(p.match(q) for p in _MARRY_Q) and not (
             _ROLE_Q.match(q) or _CALLED_Q.match(q) or _VERB_Q.match(q)):
         return None
     analysis = answerability.analyze(question)
     for i, s in enumerate(sentences[:TOP]):
         found = tie_answer(question, s.text)
+        if found is None and evidence is not None and re.search(r"\b(?:his|her)\b", s.text, re.IGNORECASE):
+            found = tie_answer(question, s.text, _antecedent(s, evidence))
         if found is not None and relations.mismatch(question, s.text) is None and not (
                 relations.answers_nothing(analysis, s.text)):
             return i, found

@@ -11,7 +11,7 @@ import pytest
 
 from embeddings import HashEmbedder, Index, build_index
 from qa.config import get_settings
-from qa.evidence import Sentence
+from qa.evidence import Evidence, Sentence
 from qa.pipeline import QA
 from qa.stated_ties import stated_tie, tie_answer
 
@@ -80,6 +80,25 @@ def test_the_tie_may_be_said_in_the_second_or_third_sentence() -> None:
     found = stated_tie("Who was Matilda's son?", sentences)
     assert found is not None and found[0] == 2 and found[1].text == "Geoffrey"
     assert stated_tie("Who did Henry of Anjou marry?", sentences) is None  # fourth: too far down
+
+
+def test_his_with_nobody_named_before_it_stands_for_the_articles_last_subject() -> None:
+    from corpus.types import Article, ArticleMeta
+
+    text = ("In May 1191 Count Henry left Genoa with twelve galleys. But a storm scattered the galleys. Days later "
+            "the galley carrying his fiancée Blanche reached the harbour of Pisa.")
+    evidence = Evidence({"a": Article("a", "a", text, ArticleMeta())}, HashEmbedder())
+    last = text.index("Days later")
+    sentence = Sentence("a", last, len(text), text[last:])
+    found = stated_tie("Who was Henry's fiancée?", [sentence], evidence)
+    assert found is not None and found[1].text == "Blanche"
+    assert stated_tie("Who was Henry's fiancée?", [sentence]) is None  # no article: 'his' stands for nobody
+    assert stated_tie("Who was Blanche's fiancé?", [sentence], evidence) is None  # the owner is outside the sentence
+    other = text.replace("But a storm scattered the galleys.", "But Pisa's consul Ugo closed the harbour.")
+    start = other.index("Days later")
+    evidence = Evidence({"a": Article("a", "a", other, ArticleMeta())}, HashEmbedder())
+    # someone else is named in between: 'his' is no longer Henry's for sure
+    assert stated_tie("Who was Henry's fiancée?", [Sentence("a", start, len(other), other[start:])], evidence) is None
 
 
 def _qa(tmp_path: Path, text: str) -> QA:
