@@ -371,7 +371,9 @@ class ExtractiveGenerator(Generator):
     def _by_noun(self, question: str, scored: list[Scored], evidence: Evidence) -> Plan | None:
         """A question asked in full whose verb a sentence says as a noun, the asked thing in its role ("the outbreak
         of the euro crisis in 2009" for "What crisis broke out in 2009?", ``nominals.stated_event``), answered from
-        that sentence below the threshold. Its decision score is the sentence's cosine plus ``stated.STATED_BONUS``."""
+        that sentence below the threshold; likewise a tie between people said plainly (``stated_ties``) and the date
+        of an event's noun (``dated_nouns``). Its decision score is the sentence's cosine plus ``stated.STATED_BONUS``,
+        at least the threshold: it answers."""
         sentences = [c.sentence for c in scored]  # also a tie between people said plainly, or an event's noun dated
         found = (nominals.stated_event(question, sentences, evidence) or dated_nouns.dated_event(question, sentences)
                  or stated_ties.stated_tie(question, sentences, evidence))  # 'the death of Augustus in AD 14'
@@ -379,7 +381,8 @@ class ExtractiveGenerator(Generator):
             return None
         first = scored[found[0]]
         rest = [c for c in scored if c is not first]
-        return Plan(self._support([first, *rest], evidence), first.similarity + stated.STATED_BONUS, short=found[1])
+        score = max(first.similarity + stated.STATED_BONUS, self.settings.refusal_threshold)
+        return Plan(self._support([first, *rest], evidence), score, short=found[1])
 
     def _plain_missing(self, question: str) -> str | None:
         """With answerability, what a refusal by the similarity threshold says is missing, when that can be said

@@ -124,3 +124,4 @@ def test_the_generator_answers_a_stated_tie_below_the_threshold(tmp_path: Path, 
         assert got.short_answer is None and got.text.startswith("The articles don't say")
     else:
         assert got.short_answer is not None and got.short_answer.text == answer
+        assert got.confidence is not None and got.confidence >= 0.99  # answered: its score reaches the threshold
