@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import nominals
+from qa import wordnet
 from qa.ties import parse
 from qa.word_match import distinct_names, is_name, phrase, same
 
@@ -252,9 +252,9 @@ def _object(verb: Token) -> Token | None:
 
 def _mentions(verb: Token, anchor: Token | None, doc: Doc) -> Iterator[Token]:
     """The sentence's words for the question's verb: the verb (with the question's object, for a light verb) and
-    the nouns naming its event (``qa.nominals.forms``)."""
+    the nouns naming its event (``qa.wordnet.paraphrases``, as ``qa.nominals.forms``)."""
     lemma = verb.lemma_.lower()
-    nouns = set() if anchor is not None else nominals.forms(lemma) - {lemma}
+    nouns = set() if anchor is not None else wordnet.paraphrases(lemma) - {lemma}
     for t in doc:
         if t.pos_ == "VERB" and t.lemma_.lower() == lemma:
             if anchor is None or ((o := _object(t)) is not None and same(o.lemma_.lower(), anchor.lemma_.lower())):
