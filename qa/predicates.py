@@ -94,24 +94,49 @@ def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
     doc = parse(sentence)
     main = _main_verb(parse(question))
     asked = _asked_words(main)
-    if says_event(verb, doc, asked | _words(_arguments(main))):
+    mentions = _mentions(verb, doc, asked | _words(_arguments(main)))
+    if mentions and answer is None:
         return None
     anchors: list[Token] = []
     if answer is not None:
         span = doc.char_span(answer[0], answer[1], alignment_mode="expand")
         if span is not None:
             anchors.append(span.root)
+    given = len(anchors)  # the answer asked for, which a state of another subject does not give either
     anchors += _conditions_in(parse(question), doc)
     if labels:  # a clause answer of a 'when' question: a date of the sentence it would quote
         anchors += [e.root for e in doc.ents if e.label_ in labels]
-    life = _life(main)
-    for anchor in anchors:
-        on = _verb_of(anchor)
-        if on is None:
+    life, head = _life(main), _head_noun(main)
+    for i, anchor in enumerate(anchors):
+        on = _verb_of(anchor, state=i < given)
+        if on is None or (mentions and (i >= given or not _apart(on, mentions))):
             continue
-        if not asked & _subject_words(on, own=True) or _life(on) != life:  # the same doer: maybe the same event told
+        doer = _subject_words(on, own=True)
+        if not (head in doer if head else asked & doer) or _life(on) != life:  # the same doer: maybe the same event
             return Elsewhere(verb, on.text, _phrase(anchor))  # another way ('established' / 'was signed'), unless
     return None  # one of the two is a birth or a death, which dates no other event of the person's
+
+
+def _head_noun(verb: Token | None) -> str | None:
+    """The lemma of the question's doer when it is a common noun with a name for a modifier ('the Holland empire',
+    'the Roman empire'): the doer is the same only where that noun is ('the county of Holland' is no empire)."""
+    subjects = _subjects(verb) if verb is not None else []
+    if len(subjects) != 1 or subjects[0].pos_ != "NOUN" or subjects[0].lemma_.lower() in _KIN:
+        return None
+    named = any(c.dep_ in ("compound", "amod") and (c.pos_ == "PROPN" or c.text[:1].isupper())
+                for c in subjects[0].children)
+    return subjects[0].lemma_.lower() if named else None
+
+
+def _apart(on: Token, mentions: list[Token]) -> bool:
+    """Whether a date is in a later clause of its own, joined by 'and' or 'but' with a subject of its own, and every
+    word saying the question's event before it ('it formed part of the border in the 9th, but in the 10th century it
+    was within ...'). A date before the first clause's verb ('In 1120 the monks returned and the abbey burned')
+    may be said of both."""
+    if on.dep_ != "conj" or not any(c.dep_ in _SUBJECTS for c in on.children):
+        return False
+    start = min(_clause(on))
+    return all(m.i < start for m in mentions)
 
 
 def _life(word: Token | None) -> str | None:
@@ -192,20 +217,33 @@ def says_event(verb: str, doc: Doc, asked: set[str] | None = None) -> bool:
     'shortening', 're-occupied' for 'occupy'), a WordNet paraphrase of it ('established' for 'found', 'death'
     for 'die'), or a verb of which the question's verb is a paraphrase ('flew' for 'travel'). Given the words of
     the question's doer (``asked``), a verb said of another named subject does not count (:func:`_other_subject`)."""
+    return bool(_mentions(verb, doc, asked))
+
+
+def _mentions(verb: str, doc: Doc, asked: set[str] | None = None) -> list[Token]:
+    """The words of a sentence saying a verb's event (:func:`says_event`)."""
     forms = {verb} | wordnet.paraphrases(verb)
     stems = {lexical.stem(f) for f in forms}
+    out = []
     for t in doc:
         if (not t.is_alpha and "-" not in t.text) or (asked and _other_subject(t, asked)):
             continue
         lemma = t.lemma_.lower()
-        for w in {lemma, t.lower_, lemma.removeprefix("re-"), lemma.removeprefix("re")}:
-            if w in _LIGHT:
-                continue
-            if w in forms or (t.pos_ != "PROPN" and any(same_word(lexical.stem(w), s) for s in stems)):
-                return True
-        if t.pos_ == "VERB" and lemma not in _LIGHT and verb in wordnet.paraphrases(lemma):
-            return True
-    return False
+        words = {lemma, t.lower_, lemma.removeprefix("re-"), lemma.removeprefix("re")} - _LIGHT
+        if any(w in forms or (t.pos_ != "PROPN" and any(same_word(lexical.stem(w), s) for s in stems))
+               for w in words) or (t.pos_ == "VERB" and lemma not in _LIGHT and verb in wordnet.paraphrases(lemma)):
+            out.append(t)
+    return out
+
+
+def _clause(verb: Token) -> set[int]:
+    """The token indices of a verb's own clause: its subtree without a conjoined clause with a subject of its own
+    ('it formed part of the border, but in the 10th century it was within the empire')."""
+    out = {t.i for t in verb.subtree}
+    for c in verb.children:
+        if c.dep_ == "conj" and any(g.dep_ in _SUBJECTS for g in c.children):
+            out -= {t.i for t in c.subtree}
+    return out
 
 
 def _main_verb(doc: Doc) -> Token | None:
@@ -275,12 +313,13 @@ def _kind(label: str) -> str:
     return "place" if label in ("GPE", "LOC", "FAC") else "date" if label in ("DATE", "TIME") else "number"
 
 
-def _verb_of(token: Token) -> Token | None:
+def _verb_of(token: Token, state: bool = False) -> Token | None:
     """The content verb a token is said of by a preposition ('introduced in 1939', 'In April 1191 Richard left',
     'emerged in the first half of the 10th century'), or None: a date on a name or in a parenthesis, a subject or
     an object ('Rome accepted'), a place on a noun ('a summit in Biarritz'), a date with a 'when' clause of its own
     ('February 1082, when the city was betrayed') or a date on a light verb ('was a centre in the 11th century') is
-    on no event of its own."""
+    on no event of its own. ``state``: a date on 'be' is on its subject's state ('in the 10th century, it was
+    within the empire'), returned too."""
     t = token
     while t.dep_ in _INSIDE and t.head.i != t.i:  # '10th' of 'the 10th century', 'April' of 'April 1191'
         t = t.head
@@ -291,6 +330,8 @@ def _verb_of(token: Token) -> Token | None:
             return None
         on = t.head.head
         if on.pos_ in ("VERB", "AUX"):
+            if state and on.lemma_.lower() == "be":
+                return on
             return None if on.lemma_.lower() in _LIGHT_SAID or not on.is_alpha else on
         if _life(on) is not None:  # 'the death of Augustus in AD 14': a birth or a death said as a noun
             return on

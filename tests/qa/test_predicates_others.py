@@ -102,3 +102,37 @@ def test_a_death_asked_is_not_answered_by_another_deed_of_the_person() -> None:
     assert plan.chosen == [] and plan.missing is not None  # answered '1080' without the check
     plan = _plan("When did Bishop Odo die?", "Bishop Odo died at Palermo in 1097 on his way to the crusade.")
     assert plan.chosen and plan.short is not None and plan.short.text == "1097"
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer"), [
+    # the question's doer is a noun the sentence's subject never says ('the province of Khmer' is no empire)
+    ("When was the Khmer empire founded?",
+     "The mouths of the Mekong, in the province of Khmer, fell to the Siamese in the 15th century.",
+     "the 15th century"),
+    # the date on a state ('was within') of another subject
+    ("When did the Khmer empire fall?", "In the 15th century, the city was within the Siamese kingdom.",
+     "the 15th century"),
+    # the question's event said in one clause, the date in a later one, of another subject
+    ("When was the Duchy of Swabia formed?",
+     "In the 9th century the river formed part of the border of the Duchy of Swabia, but in the 10th century it "
+     "was fully within the kingdom of Burgundy.", "the 10th century"),
+])
+def test_a_date_of_another_subjects_state_or_clause_is_elsewhere(question: str, sentence: str, answer: str) -> None:
+    assert predicates.condition_elsewhere(question, sentence, _at(sentence, answer)) is not None
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer"), [
+    ("When was the Khmer empire founded?",
+     "The Khmer empire, centred in the province of Angkor, was established in the 9th century.", "the 9th century"),
+    # a state of the question's own subject
+    ("When did the Khmer empire fall?", "By the 15th century the Khmer empire was in Siamese hands.",
+     "the 15th century"),
+    # a date before the first clause's verb may be said of both clauses
+    ("When did the abbey burn?", "In 1120 the monks returned and the abbey burned.", "1120"),
+    # the date in the clause that says the event
+    ("When was the Duchy of Swabia formed?",
+     "The Duchy of Swabia was formed in the 10th century, and the river was fully within it.", "the 10th century"),
+])
+def test_a_date_of_the_subjects_own_state_or_clause_is_not_elsewhere(question: str, sentence: str,
+                                                                      answer: str) -> None:
+    assert predicates.condition_elsewhere(question, sentence, _at(sentence, answer)) is None
