@@ -150,7 +150,7 @@ def other_phase(question: Doc, sentence: Doc) -> tuple[str, str] | None:
         if asked is None or _negated(q):
             continue
         if any(phase_class(t) == asked for t in sentence):
-            return None  # the asked phase is said somewhere: the sentence may well answer
+            continue  # the asked phase is said somewhere: the sentence may well answer
         q_things, _ = _things(q)
         if not q_things:
             continue

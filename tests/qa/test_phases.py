@@ -28,6 +28,9 @@ SWAPS = [
     ("When did the population of the island decline?", "The population of the island grew quickly after 1850.",
      "decline", "grew"),
     ("Where do the two roads split?", "The two roads merge at the old toll house.", "split", "merge"),
+    # each class word of the question weighed alone: 'begin' is said, 'decline' is not ('grow' is)
+    ("When did the population of the town begin to decline?", "The population of the town began to grow in 1800.",
+     "decline", "grow"),
     ("What were the marshes flooded by?", "The marshes were drained by a network of dykes.", "flooded", "drained"),
     # order in time or space
     ("What was the main export after the war?", "Until the war, wool was the main export.", "after war",
@@ -61,6 +64,7 @@ TWINS = [
     ("How much did the price of wheat rise in 1846?", "In 1846 the price of wheat rose by a third."),
     ("How much did the price of wheat rise in 1846?", "In 1846 the price of rye fell by a third."),
     ("Where do the two roads split?", "The two roads split at the old toll house and merge again at the bridge."),
+    ("When did the population of the town begin to decline?", "The population of the town began to decline in 1800."),
     ("What were the marshes flooded by?", "The marshes were flooded by the sea and later drained by dykes."),
     # the asked side said, or an adverb of it; 'between' is part of 'after 1990'; 'A precedes X' answers 'before X'
     ("What was the main export after the war?", "After the war, timber was the main export."),
