@@ -263,9 +263,9 @@ def _pick(analysis: QuestionAnalysis, sentence: Sentence, entities: Sequence[Ent
     """The candidate of a sentence closest to what the question mentions, and whether it was found loosely."""
     analysis = without_type_noun(analysis)
     found, is_loose = _candidates_in(analysis, sentence, entities)
+    found = date_clauses.asked_dates(analysis, sentence.text, found)  # a year for 'what year', on its verb
     if not found:
         return None
-    found = date_clauses.on_the_verb(analysis, sentence.text, found)  # the date on the question's verb
     return _whole_date(sentence.text, _nearest(analysis, sentence.text, found), found), is_loose
 
 

@@ -4,6 +4,8 @@ A sentence often dates two events, each in its clause: 'The allies left the Rhin
 re-occupied it in 1936.' Asked 'When did the German army re-occupy the Rhineland?', the answer is the date on
 're-occupied' (1936), however near the other date stands to the question's names (:func:`on_the_verb`).
 
+'What year' is answered by a year, not a century or a decade ('since the 20th century': :func:`one_year`).
+
 A date question is answered only by a date: when no quoted sentence holds a date of the question's event, a quoted
 sentence dating another event ('In April 1191 Richard left Messina' for 'What year did Richard's fleet avoid a
 storm?', ``qa.predicates``) gives none, and the answer, however close its first sentence, is no answer
@@ -25,11 +27,29 @@ from qa.ties import parse
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-__all__ = ["dates_the_event", "on_the_verb", "undated"]
+__all__ = ["asked_dates", "dates_the_event", "on_the_verb", "one_year", "undated"]
 
 _LIGHT = frozenset("be have do".split())
 _DATE_WORD = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
                         r"(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+\d{4})?", re.IGNORECASE)
+
+
+def asked_dates(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) -> list[Entity]:
+    """The candidates that may answer a date question as asked: for 'what year', only those giving one year
+    (:func:`one_year`); of those, the ones on the question's verb (:func:`on_the_verb`)."""
+    if analysis.answer_type == DATE and analysis.focus_head == "year":
+        found = [e for e in found if one_year(e.text)]
+    return on_the_verb(analysis, text, found)
+
+
+def one_year(date: str) -> bool:
+    """Whether a date gives a year: not a century or decade alone ('the 20th century', 'the late 1990s', 'the
+    1100s'), which 'What year ...?' is not answered by."""
+    return not _MANY_YEARS.search(date) or bool(_A_YEAR.search(date))
+
+
+_MANY_YEARS = re.compile(r"\bcentur(?:y|ies)\b|\b\d{3,4}['’]?s\b|\bdecades?\b|\bmillenni", re.IGNORECASE)
+_A_YEAR = re.compile(r"(?<![\d,.])(?:1[0-9]{3}|20[0-9]{2})(?![\d'’s])")
 
 
 def on_the_verb(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) -> list[Entity]:

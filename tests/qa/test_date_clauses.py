@@ -70,3 +70,16 @@ def test_a_dateline_still_dates_a_report() -> None:
     q = "When did the ministers visit Moscow together?"
     raw = "".join(gen.generate(GenerationRequest(q, q, hits, [], ev)))
     assert not is_refusal(raw) and "9 Sep, 2019" in raw, raw
+
+
+@pytest.mark.parametrize(("question", "text", "answer"), [
+    ("In what year was the abbey church rebuilt?", "The abbey church was rebuilt in the 12th century.", None),
+    ("What year did the band break up?", "The band broke up in the late 1990s, after a last tour.", None),
+    ("In what century was the abbey church rebuilt?", "The abbey church was rebuilt in the 12th century.",
+     "the 12th century"),
+    ("When was the abbey church rebuilt?", "The abbey church was rebuilt in the 12th century.", "the 12th century"),
+    ("In what year was the abbey church rebuilt?", "The abbey church was rebuilt in 1142, in the 12th century.",
+     "1142"),
+])
+def test_what_year_is_answered_by_a_year_not_a_century_or_decade(question: str, text: str, answer: str | None) -> None:
+    assert _found(question, text) == answer
