@@ -52,6 +52,7 @@ _RECIPROCAL = frozenset("meet marry wed divorce fight battle war play ally face 
 # prepositions naming a party beside the doer ('met with', 'fought against'), said of either side
 _BESIDE = frozenset({"with", "against", "alongside", "beside", "between", "among", "amongst"})
 _ORDER = frozenset({"after", "before"})
+_OF = " of"  # a party's 'of' phrase, as a role: 'object of' for 'the doctrines of the Normans' done to
 _LIGHT = frozenset("be have do make take get give hold keep put set".split())
 _NOUN_PHRASE = frozenset({"DET", "ADJ", "PROPN", "NOUN", "NUM"})
 _SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY"})
@@ -134,6 +135,8 @@ def _reversed(question: str, sentence: str) -> tuple[str, str, str, str] | None:
             continue
         for m, roles in swapped:  # and names another party in the role the question gives it
             said = next((f for f in roles.get(role, []) if _party(f) and not _is(party, f)), None)
+            if said is not None and role.endswith(_OF):  # 'the doctrines of the Normans' asked, '… of France' said
+                return said.head.head.text, "of", phrase(party), phrase(said)
             if said is not None:
                 return m.text, role if role in (DOER, DONE_TO) else f"{role} phrase", phrase(party), phrase(said)
     return None
@@ -186,7 +189,13 @@ def _question_roles(doc: Doc) -> tuple[Token, str, list[tuple[Token, str]]] | No
     for role, filler in _fillers(verb, question=True):
         if filler.i not in skip and _party(filler):
             given.append((filler, role))
+    given += [(o, f"{role}{_OF}") for party, role in given if role in (DOER, DONE_TO) for o in _owners(party)]
     return verb, asked, given
+
+
+def _owners(party: Token) -> list[Token]:
+    """The parties in a party's 'of' phrase ('the doctrines *of the Normans*')."""
+    return [o for p in party.children if p.dep_ == "prep" and p.lower_ == "of" for o in _objects(p) if _party(o)]
 
 
 def _asked_phrase(doc: Doc) -> list[Token]:
@@ -205,13 +214,15 @@ def _supported(doc: Doc, after: int) -> tuple[Token, Token, Token] | None:
     if after >= len(doc) or doc[after].lemma_ not in ("do", "be", "have"):
         return None
     aux, j = doc[after], after + 1
-    while j < len(doc) and (doc[j].pos_ in _NOUN_PHRASE or doc[j].text in ("-", "'s")):
+    while j < len(doc) and (doc[j].pos_ in _NOUN_PHRASE or doc[j].text in ("-", "'s") or (
+            doc[j].lower_ == "of" and j > after + 1)):  # 'Who did the son of Harold kill?'
         j += 1
     nouns = [t for t in doc[after + 1: j] if t.pos_ in ("NOUN", "PROPN")]
     if len(nouns) > 1 and nouns[-1].i == j - 1 and nouns[-1].tag_ == "NN" and (j >= len(doc) or not doc[j].is_alpha
                                                                                 or doc[j].pos_ == "ADP"):
         j -= 1  # 'Who did the Saxons defeat?' with 'defeat' parsed as a noun of the subject
-    subject = _last_noun(doc[after + 1: j])
+    of = next((t.i for t in doc[after + 1: j] if t.lower_ == "of"), j)
+    subject = _last_noun(doc[after + 1: of])
     if subject is None or j >= len(doc) or not doc[j].is_alpha:
         return None
     verb = doc[j]
@@ -267,6 +278,8 @@ def _mention_roles(m: Token) -> tuple[Token, dict[str, list[Token]]]:
     roles: dict[str, list[Token]] = {}
     for role, filler in _fillers(m, question=False):
         roles.setdefault(role, []).append(filler)
+        if role in (DOER, DONE_TO):
+            roles.setdefault(f"{role}{_OF}", []).extend(_owners(filler))
     return m, roles
 
 

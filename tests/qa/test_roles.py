@@ -144,3 +144,26 @@ def test_two_events_in_the_other_order_are_a_swap(question: str, sentence: str, 
 ])
 def test_two_events_in_the_order_asked_are_no_swap(question: str, sentence: str) -> None:
     assert roles.reversed_roles(question, sentence) is None
+
+
+@pytest.mark.parametrize(("question", "sentence", "shared", "asked", "said"), [
+    # the owner the question gives what is done to ('the customs of the Normans') is the sentence's doer, and
+    # what is done to has another owner
+    ("Who adopted the customs of the Normans?", "The Normans soon adopted the customs of the Franks.", "customs",
+     "the Normans", "the Franks"),
+    ("Who killed the son of Harold?", "Harold killed the son of Godwin in 1055.", "son", "Harold", "Godwin"),
+])
+def test_an_owner_in_the_asked_role_is_a_swap(question: str, sentence: str, shared: str, asked: str,
+                                              said: str) -> None:
+    found = relations.mismatch(question, sentence)
+    assert found is not None and (found.shared, found.slot, found.asked, found.said) == (shared, "of", asked, said)
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    ("Who adopted the customs of the Franks?", "The Normans soon adopted the customs of the Franks."),
+    ("Who killed the son of Godwin?", "Harold killed the son of Godwin in 1055."),
+    ("Who did the son of Godwin kill?", "Harold was killed by the son of Godwin."),
+    ("Who did the descendants of Rollo replace?", "The descendants of Rollo replaced the Norse gods."),
+])
+def test_an_owner_in_its_own_place_is_no_swap(question: str, sentence: str) -> None:
+    assert roles.reversed_roles(question, sentence) is None
