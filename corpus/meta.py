@@ -8,8 +8,9 @@ Where each field comes from:
   an attribution or a second clause after ``;``/``:``/a dash is dropped), a leading appositive folded into the
   name it describes, a trailing date dropped, and at most :data:`DERIVED_TITLE_MAX_CHARS` characters, cut
   before a phrase or on a word boundary. Deterministic: the same text always gets the same title.
-* **author**: a byline at the top (``By Julianne Smith``) or a bulleted signature as the very last line
-  (``• Tatiana Stanovaya``).
+* **author**: a byline at the top (``By Julianne Smith``); else a signature at the very end: a bulleted or dashed
+  name (``• Tatiana Stanovaya``) or a byline as the last line, or a name alone above a closing bio that opens with
+  it (``Abdul Ruff`` / ``Dr. Abdul Ruff is an independent analyst …``).
 * **date**: a dateline at the top (``November 23, 2015``, ``9 Sep, 2019 09:12``, ``2015-11-23``), as ISO
   ``YYYY-MM-DD``. Dates inside sentences are events, not publication dates, and are ignored.
 * **outlet**: an explicit statement anywhere in the text, including in furniture that cleaning removes
@@ -209,13 +210,23 @@ def _byline(head: list[str]) -> str | None:
 
 
 def _signature(cleaned: str) -> str | None:
-    lines = [line for line in cleaned.split("\n") if line.strip()]
+    """The author signed at the very end: a bulleted or dashed name ('• Tatiana Stanovaya'), a byline ('By Anna
+    Holm') as the last line, or a name alone on the line above a bio that opens with it ('Abdul Ruff' / 'Dr. Abdul
+    Ruff is an independent analyst; …')."""
+    lines = [line.strip() for line in cleaned.split("\n") if line.strip()]
     if not lines:
         return None
-    match = _SIGNATURE.fullmatch(lines[-1])
+    match = _SIGNATURE.fullmatch(lines[-1]) or _BYLINE.fullmatch(lines[-1])
     if match and 2 <= len(match.group("name").split()) <= 5:
         return _clean_name(match.group("name"))
+    if len(lines) >= 2 and (named := re.fullmatch(_NAME, lines[-2])) and 2 <= len(named.group().split()) <= 5:
+        name = _clean_name(named.group())
+        if _HONORIFIC.sub("", lines[-1], count=1).startswith(name + " "):  # 'Dr. Abdul Ruff is …'
+            return name
     return None
+
+
+_HONORIFIC = re.compile(r"^(?:Dr|Prof|Mr|Mrs|Ms|Sir)\.?\s+")
 
 
 def _clean_name(name: str) -> str:

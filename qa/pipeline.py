@@ -23,7 +23,7 @@ import numpy as np
 from embeddings import Index
 from embeddings.embedder import Embedder, load_embedder
 from embeddings.types import Hit
-from qa import refusal_text, sources
+from qa import authors, refusal_text, sources
 from qa.align import align_and_cite, claim_checks, complete_claims
 from qa.cite import CiteResult, cite, short_answer, strip_markers
 from qa.comparison import compare
@@ -279,6 +279,7 @@ class QA:
             if self.settings.retrieval.compare_sources and hits and hop is None else None
         if sides is not None:  # named sources compared (qa/comparison): each one's best chunk is among the hits
             hits = sides.merge(hits)
+        hits = authors.with_byline(query, hits, loaded.index)  # 'Who wrote the article …?': its byline's chunk
         yield Retrieved(query=query, hits=list(hits))
         t1 = time.perf_counter()
         parts: list[str] = []
