@@ -231,8 +231,9 @@ def _doer(verb: str, obj: str, text: str) -> Entity | None:
     doc = analysis_parse(text)
     names = _names(text)
     for t in doc:
-        if t.lemma_.lower() not in (lemma, converse) or t.pos_ != "VERB":
-            continue
+        if t.lemma_.lower() not in (lemma, converse) or t.pos_ != "VERB" or any(
+                c.dep_ == "neg" or c.tag_ == "MD" for c in t.children):
+            continue  # 'did not sell', 'would sell': not said to have happened
         if not any(c.dep_ == "dobj" and _norm(c.text) == _norm(obj) for c in t.children):
             continue
         if t.lemma_.lower() == lemma:
