@@ -156,6 +156,8 @@ def _asked_words(verb: Token | None) -> set[str]:
     if verb is None:
         return words
     subject = _subject_tokens(verb)
+    if any(t.tag_ in ("WDT", "WP") and t.dep_ == "det" for t in subject):  # 'which town': asked, not given
+        return set()
     kin = [t for t in subject if t.lemma_.lower() in _KIN and any(c.dep_ == "poss" for c in t.children)]
     if kin:
         return {kin[0].lemma_.lower()}
