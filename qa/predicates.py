@@ -50,6 +50,7 @@ _DEATH = frozenset("die death dead decease perish kill killing murder assassinat
 # a person said by a possessor's kin or succession ('Edward's son'): not the possessor
 _KIN = frozenset("son daughter child father mother parent brother sister wife husband widow heir successor "
                  "predecessor nephew niece grandson granddaughter uncle aunt cousin".split())
+_PERSONAL = frozenset("he she they".split())
 _ORDINAL_WORDS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
                            "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "
                            "twenty-first".split())
@@ -94,8 +95,10 @@ def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
     doc = parse(sentence)
     main = _main_verb(parse(question))
     asked = _asked_words(main)
-    mentions = _mentions(verb, doc, asked | _words(_arguments(main)))
-    if mentions and answer is None:
+    nouns = {t.lemma_.lower() for t in parse(question) if t.pos_ in ("NOUN", "PROPN")}  # 'refuge' of 'return
+    mentions = [m for m in _mentions(verb, doc, asked | _words(_arguments(main)))  # from his refuge' is a thing
+                if m.pos_ == "VERB" or m.lemma_.lower() not in nouns]  # the question names, not its event
+    if mentions and answer is None and not labels:
         return None
     anchors: list[Token] = []
     if answer is not None:
@@ -104,17 +107,27 @@ def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
             anchors.append(span.root)
     given = len(anchors)  # the answer asked for, which a state of another subject does not give either
     anchors += _conditions_in(parse(question), doc)
-    if labels:  # a clause answer of a 'when' question: a date of the sentence it would quote
-        anchors += [e.root for e in doc.ents if e.label_ in labels]
+    ents = [e.root for e in doc.ents if e.label_ in labels]  # a clause answer of a 'when' question: the dates
+    anchors += ents  # of the sentence it would quote
     life, head = _life(main), _head_noun(main)
+
+    def other(anchor: Token, state: bool) -> Token | None:
+        on = _verb_of(anchor, state=state)
+        if on is None or (mentions and not _apart(on, mentions)):
+            return None
+        doer = _subject_words(on, own=True)  # the same doer: maybe the same event told another way ('established'
+        # / 'was signed'), unless one of the two is a birth or a death, which dates no other event of the person's
+        return on if not (head in doer if head else asked & doer) or _life(on) != life else None
+
+    if mentions:  # the question's event is said: only the date asked for, or every date of the sentence a clause
+        dates = anchors[:given] if answer is not None else anchors[len(anchors) - len(ents):]  # answer would quote
+        ons = [other(d, True) for d in dates]
+        first = ons[0] if ons and all(ons) else None
+        return None if first is None else Elsewhere(verb, first.text, _phrase(dates[0]))
     for i, anchor in enumerate(anchors):
-        on = _verb_of(anchor, state=i < given)
-        if on is None or (mentions and (i >= given or not _apart(on, mentions))):
-            continue
-        doer = _subject_words(on, own=True)
-        if not (head in doer if head else asked & doer) or _life(on) != life:  # the same doer: maybe the same event
-            return Elsewhere(verb, on.text, _phrase(anchor))  # another way ('established' / 'was signed'), unless
-    return None  # one of the two is a birth or a death, which dates no other event of the person's
+        if (on := other(anchor, i < given)) is not None:
+            return Elsewhere(verb, on.text, _phrase(anchor))
+    return None
 
 
 def _head_noun(verb: Token | None) -> str | None:
@@ -209,6 +222,9 @@ def _other_subject(token: Token, asked: set[str]) -> bool:
     if token.pos_ != "VERB" or not asked:
         return False
     subject = _subject_tokens(token)
+    if len(subject) == 1 and subject[0].lower_ in _PERSONAL:  # 'When Edward returned ..., he brought': the name
+        named = [t for t in token.doc[:subject[0].i] if t.dep_ in _SUBJECTS and t.pos_ == "PROPN"]  # before it
+        subject = list(named[-1].subtree) if named else subject
     if not any(t.pos_ == "PROPN" for t in subject):
         return False
     return not asked & _words(subject + _arguments(token))

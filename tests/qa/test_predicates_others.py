@@ -136,3 +136,25 @@ def test_a_date_of_another_subjects_state_or_clause_is_elsewhere(question: str, 
 def test_a_date_of_the_subjects_own_state_or_clause_is_not_elsewhere(question: str, sentence: str,
                                                                       answer: str) -> None:
     assert predicates.condition_elsewhere(question, sentence, _at(sentence, answer)) is None
+
+
+def test_the_possessor_named_by_a_pronoun_later_is_still_not_his_son() -> None:
+    sentence = ("When finally Edward returned from his father's refuge in 1041, he brought with him many Norman "
+                "friends.")
+    # 'he' is Edward, not his son; 'refuge' is the question's own noun, not its return
+    found = predicates.condition_elsewhere("When did Edward's son return from his father's refuge?", sentence,
+                                           _at(sentence, "1041"))
+    assert found is not None and found.said == "returned", found
+    assert predicates.condition_elsewhere("When did Edward return from his father's refuge?", sentence,
+                                          _at(sentence, "1041")) is None
+    twin = "When finally Edward's son returned from his father's refuge in 1041, he brought many Norman friends."
+    assert predicates.condition_elsewhere("When did Edward's son return from his father's refuge?", twin,
+                                          _at(twin, "1041")) is None
+
+
+def test_a_clause_answer_whose_every_date_is_on_another_clause_answers_nothing() -> None:
+    analysis = answerability.analyze("When was the Duchy of Swabia formed?")
+    assert predicates.said_elsewhere(analysis, "In the ninth, the river formed part of the border of the Duchy of "
+                                               "Swabia, but in the 10th century it was fully within Burgundy.")
+    assert predicates.said_elsewhere(analysis, "The Duchy of Swabia was formed in the 10th century, and the river "
+                                               "was fully within it in 1120.") is None
