@@ -170,9 +170,9 @@ def _bound(asked: str, sentence: Doc, things: set[str], said: Token) -> bool:
     for t in sentence:
         if t.dep_ != "prep" or t.lower_ not in _BOUNDS.get(asked, ()) or t.head.i == said.i:
             continue
-        if t.lower_ == "to" and t.head.lower_ != "from":
-            continue
-        head = t.head.head if t.lower_ == "to" else t.head
+        if t.lower_ == "to" and t.head.lower_ != "from" and not any(c.lower_ == "from" for c in t.head.children):
+            continue  # 'to' bounds only after 'from': 'ran from 12 May to 30 June', 'from 1914 to 1918'
+        head = t.head.head if t.head.lower_ == "from" else t.head
         subjects = [c for c in head.children if c.dep_ in ("nsubj", "nsubjpass") and _content(c)]
         if not subjects or any(s.lemma_.lower() in things for c in subjects for s in _with_parts(c)):
             return True

@@ -57,6 +57,7 @@ TWINS = [
     ("When did the drought end?", "The drought, which began in 1921, ended in 1923 after heavy rains."),
     ("When did the siege end?", "The siege began in March; its ending came in June."),
     ("When did the drought end?", "The drought began in 1921 and lasted until 1923."),
+    ("When did the strike end?", "The strike began in May and ran from 12 May to 30 June."),
     ("When did the war begin?", "The war lasted from 1939 until its end in 1945."),
     # a phase verb with a verb after it names that verb's event: 'began to decline' is no 'end'
     ("When did the empire end?", "The empire began to decline in the third century."),
