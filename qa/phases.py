@@ -5,16 +5,17 @@ Three kinds, each a rule a linguist would state in one sentence:
 - **Phase and direction of change** (:func:`other_phase`): the question puts a word of one class on a thing ('When
   did the Holocene *end*?', 'How high did the sea level *rise*?', 'When did the rivers *diverge*?') and the sentence
   puts only a word of the opposite class on the same thing ('At the *begin* of the Holocene', 'sea level
-  *dropped*', 'the rivers *merged*'), said as a verb or a noun. Classes: begin/end, rise/fall, join/part. Not when
-  the sentence has a word of the asked class anywhere, in any form, nor (for a phase) a bound of it ('until 1918'
-  for an end, 'from 1914' or 'since 1914' for a beginning, unless that bound is on a verb with another subject).
-  A phase verb with a verb after it names that verb's event, not its subject's: 'the empire began to decline' says
-  nothing of the empire's beginning or end.
+  *dropped*', 'the rivers *merged*'), said as a verb or a noun. Classes: begin/end, rise/fall, join/part,
+  fill/empty ('flooded'/'drained'). Not when the sentence has a word of the asked class anywhere, in any form, nor
+  (for a phase) a bound of it ('until 1918' for an end, 'from 1914' or 'since 1914' for a beginning, unless that
+  bound is on a verb with another subject). A phase verb with a verb after it names that verb's event, not its
+  subject's: 'the empire began to decline' says nothing of the empire's beginning or end.
 - **Order in time or space** (:func:`other_order`): the question's 'after X' where the sentence has X only after a
-  word of the other side ('until X', 'before X', 'up to X', 'from … to X'; 'precedes X': its subject comes before
-  X), or 'before X' where it has 'since X', 'after X', 'from X (onwards)', 'follows X'; 'after A and B' where the
-  sentence has 'between A and B'; 'away from X' where it has 'near X'. Not when the sentence says the asked side
-  of X, nor has an adverb of the asked side ('then', 'later', 'earlier').
+  word of the other side ('until X', 'before X', 'from … to X'; 'precedes X': its subject comes before X), or
+  'before X' where it has 'since X', 'after X', 'from X (onwards)', 'follows X'; 'after A and B' where the sentence
+  has 'between A and B'; 'away from X' where it has 'near X'. A conjunction's clause stands for its subject ('after
+  the war ended': the war). Not when the sentence says the asked side of X, nor has a word or adverb of the asked
+  side anywhere ('then', 'later', 'earlier', 'after that').
 - **Comparison and degree** (:func:`other_degree`): a comparative the sentence has reversed on the same noun ('a
   lighter color' asked, 'a darker color' said; 'less' for 'more'), WordNet's antonym or 'more'/'less', even when
   the asked word is said of another noun ('the lighter load'); and an adverb of degree reversed on the same word
