@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from qa import lexical
 from qa.analysis import Entity
+from qa.comparison import mentions
 
 if TYPE_CHECKING:
     from corpus.types import Article
@@ -46,6 +47,7 @@ _ABOUT_ARTICLE = re.compile(
     rf"^(?:the|this|that|a|an)\s+(?:\d{{4}}\s+)?(?:[\w.-]+\s+){{0,3}}?(?:{ARTICLE_NOUNS})\b|^[“\"‘']", re.IGNORECASE)
 _QUOTED = re.compile(r"[“\"‘]([^”\"’]{3,200})[”\"’]")
 _TOP = 3  # how many of the best hits' articles get their byline's chunk added
+_TERM_BONUS = 0.05  # per content word of the description a sentence shares, when choosing the article asked about
 
 
 def asks_author(question: str) -> bool:
@@ -56,6 +58,16 @@ def asks_author(question: str) -> bool:
         return False
     rest = next(g for g in (m.group("rest"), m.group("rest2"), m.group("rest3")) if g is not None)
     return bool(_ABOUT_ARTICLE.search(rest.strip()))
+
+
+def named(question: str, articles: Mapping[str, Article]) -> str | None:
+    """The one article the question names: by its quoted title, or by its outlet or author ('the Russia Direct opinion
+    piece'); a year is no name here ('the one about the 2015 trip')."""
+    found = titled(question, articles)
+    if found is not None:
+        return found
+    docs = {m.doc_id for m in mentions(question, articles) if not m.text.strip().isdigit()}
+    return docs.pop() if len(docs) == 1 else None
 
 
 def titled(question: str, articles: Mapping[str, Article]) -> str | None:
@@ -92,7 +104,7 @@ def with_byline(question: str, hits: Sequence[Hit], index: Index) -> list[Hit]:
     out = list(hits)
     if not hits or not asks_author(question):
         return out
-    docs = list(dict.fromkeys([d for d in [titled(question, index.articles)] if d] + [h.doc_id for h in hits[:_TOP]]))
+    docs = list(dict.fromkeys([d for d in [named(question, index.articles)] if d] + [h.doc_id for h in hits[:_TOP]]))
     for doc_id in docs:
         article = index.articles.get(doc_id)
         span = byline_span(article) if article is not None else None
@@ -113,7 +125,7 @@ def stated_author(question: str, scored: Sequence[Scored], evidence: Evidence) -
     None for any other question, or when the byline was not retrieved (the usual answer decides)."""
     if not scored or not asks_author(question):
         return None
-    doc_id = titled(question, evidence.articles) or scored[0].sentence.doc_id
+    doc_id = named(question, evidence.articles) or _described(question, scored, evidence)
     article = evidence.articles.get(doc_id)
     if article is None:
         return None
@@ -128,3 +140,19 @@ def stated_author(question: str, scored: Sequence[Scored], evidence: Evidence) -
             if at >= 0:
                 return s, Entity(author, at, at + len(author), "PERSON")
     return None
+
+
+def _described(question: str, scored: Sequence[Scored], evidence: Evidence) -> str:
+    """The article of the sentence closest to what the question says of the article (the words after 'who wrote'),
+    by cosine plus ``_TERM_BONUS`` per content word shared; the frame 'Who wrote the article' would pull toward
+    any byline or title."""
+    m = _ASKS.search(question.strip())
+    about = next((g for g in (m.group("rest"), m.group("rest2"), m.group("rest3")) if g), question) if m else question
+    pool = [s for s in scored[:20] if len(lexical.words(s.sentence.text)) >= 5]
+    if not pool:
+        return scored[0].sentence.doc_id
+    vecs = evidence.embed([about, *(s.sentence.text for s in pool)])
+    terms = {lexical.stem(w) for w in lexical.content_terms(about)}
+    best = max(range(len(pool)), key=lambda i: float(vecs[i + 1] @ vecs[0]) + _TERM_BONUS * len(
+        terms & {lexical.stem(w) for w in lexical.content_terms(pool[i].sentence.text)}))
+    return pool[best].sentence.doc_id

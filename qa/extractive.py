@@ -227,7 +227,8 @@ class ExtractiveGenerator(Generator):
         if self.settings.answerability and (by := authors.stated_author(query or question, scored, evidence)):
             floor = self.settings.refusal_threshold  # qa.authors: the byline answers, or the article names no author
             return Plan([by[0]], max(confidence, floor), short=by[1]) if by[0] else Plan(
-                [], min(confidence, floor - answerability.REFUSAL_MARGIN), missing=self._plain_missing(question))
+                [], min(confidence, floor - answerability.REFUSAL_MARGIN),
+                missing=self._plain_missing(query or question))
         if scored[0].similarity < self.settings.refusal_threshold:
             return self._rescue(question, query, history, scored, evidence) or Plan(
                 [], confidence, missing=self._plain_missing(query or question))

@@ -56,10 +56,12 @@ def test_where_an_article_states_its_author() -> None:
     assert NONE.meta.author is None and authors.byline_span(NONE) is None
 
 
-def test_a_quoted_title_names_its_article() -> None:
+def test_a_quoted_title_or_an_outlet_names_its_article() -> None:
     articles = {a.doc_id: a for a in (TOP, END, NONE)}
     assert authors.titled("Who wrote “The harbour gamble”?", articles) == "top.txt"
     assert authors.titled("Who wrote “The harbour plan”?", articles) is None
+    assert authors.named("Who wrote the Herald piece on trams?", articles) == "none.txt"  # its outlet
+    assert authors.named("Who wrote the piece on trams?", articles) is None
 
 
 @pytest.fixture(scope="module")
@@ -87,4 +89,8 @@ def test_the_author_is_answered_from_a_byline_at_the_top_or_the_end(real_qa) -> 
 @pytest.mark.slow
 def test_an_article_naming_no_author_is_refused(real_qa) -> None:  # type: ignore[no-untyped-def]
     answer = real_qa.answer("Who wrote the article about the new tram line?")
-    assert answer.refused
+    assert answer.refused and "Lindqvist" not in answer.text and "Dahl" not in answer.text
+    followup = real_qa.answer("And who wrote the one about the trams?", history=[
+        {"role": "user", "content": "Who wrote the article saying the harbour expansion was a costly failure?"},
+        {"role": "assistant", "content": "Maria Lindqvist."}])
+    assert followup.refused and "say and who" not in followup.text  # the refusal says the resolved question
