@@ -50,6 +50,7 @@ _DEATH = frozenset("die death dead decease perish kill killing murder assassinat
 # a person said by a possessor's kin or succession ('Edward's son'): not the possessor
 _KIN = frozenset("son daughter child father mother parent brother sister wife husband widow heir successor "
                  "predecessor nephew niece grandson granddaughter uncle aunt cousin".split())
+_PHASE = frozenset("begin start continue cease stop finish".split())
 _PERSONAL = frozenset("he she they".split())
 _ORDINAL_WORDS = frozenset("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
                            "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth "
@@ -96,8 +97,9 @@ def _elsewhere(question: str, sentence: str, answer: tuple[int, int] | None,
     main = _main_verb(parse(question))
     asked = _asked_words(main)
     nouns = {t.lemma_.lower() for t in parse(question) if t.pos_ in ("NOUN", "PROPN")}  # 'refuge' of 'return
-    mentions = [m for m in _mentions(verb, doc, asked | _words(_arguments(main)))  # from his refuge' is a thing
-                if m.pos_ == "VERB" or m.lemma_.lower() not in nouns]  # the question names, not its event
+    passive = main is not None and any(c.dep_ == "auxpass" for c in main.children)  # its doer: the 'by' phrase
+    mentions = [m for m in _mentions(verb, doc, asked | _words(_arguments(main)) if passive else asked)  # from his
+                if m.pos_ == "VERB" or m.lemma_.lower() not in nouns]  # refuge' is a thing the question names
     if mentions and answer is None and not labels:
         return None
     anchors: list[Token] = []
@@ -183,7 +185,7 @@ def _subjects(verb: Token) -> list[Token]:
     own = [c for c in verb.children if c.dep_ in _SUBJECTS]
     if not own and verb.dep_ == "acl" and verb.head.pos_ in ("NOUN", "PROPN"):
         return [verb.head]
-    if not own and verb.dep_ == "conj" and verb.head.pos_ in ("VERB", "AUX"):
+    if not own and verb.dep_ in ("conj", "xcomp") and verb.head.pos_ in ("VERB", "AUX"):
         return [c for c in verb.head.children if c.dep_ in _SUBJECTS]
     return own
 
@@ -277,6 +279,8 @@ def _main_verb(doc: Doc) -> Token | None:
     if root.pos_ == "AUX":
         root = next((a for c in root.children if c.dep_ in ("attr", "nsubj") and not _wh(c)
                      for a in c.children if a.dep_ == "acl" and a.tag_ == "VBN"), root)
+    if root.lemma_.lower() in _PHASE:  # 'When did X begin to occupy the valley?': the occupation's date
+        root = next((c for c in root.children if c.dep_ == "xcomp" and c.pos_ == "VERB"), root)
     return root
 
 
@@ -341,6 +345,8 @@ def _verb_of(token: Token, state: bool = False) -> Token | None:
     t = token
     while t.dep_ in _INSIDE and t.head.i != t.i:  # '10th' of 'the 10th century', 'April' of 'April 1191'
         t = t.head
+    if t.lower_ == "ago" and t.dep_ == "advmod" and t.head.pos_ == "VERB":  # '11,700 years ago, the Rhine occupied'
+        return None if t.head.lemma_.lower() in _LIGHT_SAID else t.head
     for _ in range(2):
         if any(c.dep_ in ("relcl", "acl") for c in t.children):
             return None  # 'February 1082, when the city was betrayed': the date of the clause's event

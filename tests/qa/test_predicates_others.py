@@ -158,3 +158,20 @@ def test_a_clause_answer_whose_every_date_is_on_another_clause_answers_nothing()
                                                "Swabia, but in the 10th century it was fully within Burgundy.")
     assert predicates.said_elsewhere(analysis, "The Duchy of Swabia was formed in the 10th century, and the river "
                                                "was fully within it in 1120.") is None
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer", "refused"), [
+    # 'begin to V' asks for V's date; the sentence's V is another named subject's
+    ("When did the Saxons begin to farm the upper valley?",
+     "Around 1,200 years ago, the Franks farmed the upper valley.", "1,200 years ago", True),
+    ("When did the Franks begin to farm the upper valley?",
+     "Around 1,200 years ago, the Franks farmed the upper valley.", "1,200 years ago", False),
+    # the same thing done to is no same doer
+    ("When did the Saxons conquer the island?", "The Danes conquered the island in 1013.", "1013", True),
+    ("When did the Danes conquer the island?", "The Danes conquered the island in 1013.", "1013", False),
+    ("When was the island conquered by the Danes?", "The Danes conquered the island in 1013.", "1013", False),
+])
+def test_the_verb_of_another_doer_with_the_same_object_or_after_begin(question: str, sentence: str, answer: str,
+                                                                     refused: bool) -> None:
+    found = predicates.condition_elsewhere(question, sentence, _at(sentence, answer))
+    assert (found is not None) == refused, found
