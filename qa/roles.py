@@ -165,9 +165,10 @@ def _question_roles(doc: Doc) -> tuple[Token, str, list[tuple[Token, str]]] | No
         return None
     asked_word = wh.head if wh.dep_ == "det" else wh
     after = asked_word.right_edge.i + 1
+    fronted = asked_word.head if asked_word.dep_ == "pobj" and asked_word.head.i == 0 else None  # 'By whom …'
     given: list[tuple[Token, str]] = []
     support = _supported(doc, after)
-    stranded = _stranded(doc)
+    stranded = _stranded(doc) or (fronted.lower_ if fronted is not None else None)
     if support is not None:  # 'Who did the Normans encourage?', 'Who was the abbey founded by?'
         aux, subject, verb = support
         if aux.lemma_ == "be" and verb.tag_ == "VBN":
@@ -304,9 +305,10 @@ def _direct(word: Token, *, question: bool) -> Iterator[tuple[str, Token]]:
     passive = _passive(word)
     subjects = [c for c in word.children if c.dep_ in ("nsubj", "nsubjpass")]
     for s in subjects:
-        if s.tag_ in ("WDT", "WP") and word.dep_ == "relcl":
-            s = word.head  # 'the people who encouraged them'
-        yield (DONE_TO if passive or s.dep_ == "nsubjpass" else DOER), s
+        role = DONE_TO if passive or s.dep_ == "nsubjpass" else DOER
+        yield role, (word.head if s.tag_ in ("WDT", "WP") and word.dep_ == "relcl" else s)  # 'the Saxons, who …'
+    if not question and word.dep_ == "acl" and word.tag_ == "VBN" and word.head.pos_ in ("NOUN", "PROPN"):
+        yield DONE_TO, word.head  # 'the Danes, defeated by the Saxons, …'
     if not subjects and word.dep_ in ("conj", "xcomp") and word.head.pos_ in ("VERB", "AUX") and not passive:
         for s in word.head.children:  # 'settled … and built', 'began to enter'
             if s.dep_ == "nsubj" and s.tag_ not in ("WDT", "WP"):

@@ -167,3 +167,28 @@ def test_an_owner_in_the_asked_role_is_a_swap(question: str, sentence: str, shar
 ])
 def test_an_owner_in_its_own_place_is_no_swap(question: str, sentence: str) -> None:
     assert roles.reversed_roles(question, sentence) is None
+
+
+RELATIVE = "The Saxons, who attacked the Danes in 865, were later defeated."
+PARTICIPLE = "The Danes, defeated by the Saxons at the river, fled north."
+
+
+@pytest.mark.parametrize(("question", "sentence", "slot", "asked", "said"), [
+    # a 'by' put first in the question; a relative clause's subject; a participle's noun
+    ("By whom were the Danes attacked?", "The Danes attacked the Saxons in 865.", "object", "the Danes", "the Saxons"),
+    ("Who did the Danes attack?", RELATIVE, "subject", "Danes", "Saxons"),
+    ("Who did the Danes defeat at the river?", PARTICIPLE, "subject", "the Danes", "the Saxons"),
+])
+def test_a_swap_said_in_a_clause(question: str, sentence: str, slot: str, asked: str, said: str) -> None:
+    found = roles.reversed_roles(question, sentence)
+    assert found is not None and found[1:] == (slot, asked, said)
+
+
+@pytest.mark.parametrize(("question", "sentence"), [
+    ("By whom were the Saxons attacked?", "The Danes attacked the Saxons in 865."),
+    ("Who attacked the Danes?", RELATIVE),
+    ("Who defeated the Danes at the river?", PARTICIPLE),
+    ("Who did the Saxons defeat at the river?", PARTICIPLE),
+])
+def test_a_clause_said_the_right_way_round(question: str, sentence: str) -> None:
+    assert roles.reversed_roles(question, sentence) is None
