@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa import doers, measures, opposed, predicates, vetoes, wordnet
+from qa import adjectives, doers, measures, opposed, predicates, vetoes, wordnet
 from qa.analysis import QuestionAnalysis
 from qa.constraints import contradicts
 from qa.ties import parse
@@ -151,16 +151,16 @@ def decisive(question: str, sentence: str) -> Mismatch | None:
     """A swap (:func:`mismatch`) that is not two words for one thing: another doer, thing done to, or party
     ('built by the Irish'/'the Normans built'), the opposite or a negation, or another modifier that is a name,
     number or ordinal ('the third Crusade'/'the First Crusade') or an antonym ('the shortest river'/'the longest
-    river'). Two plain adjectives ('the largest city'/'the biggest city', 'main'/'major' tributaries) are not:
-    the parse cannot tell them from a paraphrase."""
+    river'), or superlatives by two measures ('the oldest work'/'the most famous work'; ``qa.adjectives``). Two
+    plain adjectives ('main'/'major' tributaries) or synonyms ('largest'/'biggest') are not: maybe a paraphrase."""
     swap = _mismatch(question, sentence)
     if swap is None or swap.slot != _MODIFIER:
         return swap
     kinds = {_modifier_kind(swap.asked), _modifier_kind(swap.said)}
     if len(kinds) == 1 and kinds != {""}:
         return swap
-    return swap if any(wordnet.opposed(a, b, pos) for a in _adjective_forms(swap.asked)
-                       for b in _adjective_forms(swap.said) for pos in ("a", "r")) else None
+    return swap if adjectives.ranked_apart(swap.asked, swap.said) or any(wordnet.opposed(
+        a, b, pos) for a in _adjective_forms(swap.asked) for b in _adjective_forms(swap.said) for pos in "ar") else None
 
 
 def _modifier_kind(phrase: str) -> str:
