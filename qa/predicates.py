@@ -12,7 +12,15 @@ hypernyms one level up and derived nouns (``qa.wordnet.paraphrases``) tell those
 a content verb (not 'be', 'have', 'take' and the like, nor 'begin' or 'end', said of many events), no word of the
 sentence is that verb, a form of it or a paraphrase of it (in either direction), and the date, place or number is
 a dependent of a content verb of the sentence, reached through nouns and prepositions only (a date beside a name,
-'Augustus (63 BC - AD 14)', is on no verb and is left alone).
+'Augustus (63 BC - AD 14)', is on no verb and is left alone). That verb's subject must not be the question's, or
+one of the two must be a birth or a death (a date of one dates no other event of the person's: 'When did Odo die?'
+of 'Odo founded the priory in 1080'; 'the death of Augustus in AD 14' for 'When did Augustus found Rome?').
+
+The same event of another subject does not count as said: a mention of the question's verb whose subject is named
+and shares no word with the question's doer ('The mouths of the Rhine fell' for 'When did the Roman empire fall?';
+'Harold returned' for "Harold's son"). Where the sentence does say the question's event, the date asked for still
+answers nothing when it is in a later 'and'/'but' clause of another subject ('it formed part of the border ..., but
+in the 10th century it was fully within the Holy Roman Empire'); a date on 'be' is then its subject's state.
 """
 
 from __future__ import annotations
