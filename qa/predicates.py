@@ -299,8 +299,8 @@ def _wh(token: Token) -> bool:
 def _event_verb(doc: Doc) -> str | None:
     """The lemma of the main verb of the question's asking sentence, when it is a content verb; else None."""
     root = _main_verb(doc)
-    if root is None or root.pos_ != "VERB" or root.lemma_.lower() in _LIGHT or not root.is_alpha:
-        return None
+    if root is None or root.pos_ != "VERB" or not root.is_alpha or _LIGHT & {root.lemma_.lower(), root.lower_}:
+        return None  # 'lay siege' (parsed as 'lie') says its event with the noun
     if any(c.dep_ == "neg" for c in root.children) or not _subjects(root):
         return None  # negated, or a parse that found no subject ('Which state, set up in 1807, alarmed Russia?')
     verb = root.lemma_.lower()

@@ -175,3 +175,10 @@ def test_the_verb_of_another_doer_with_the_same_object_or_after_begin(question: 
                                                                      refused: bool) -> None:
     found = predicates.condition_elsewhere(question, sentence, _at(sentence, answer))
     assert (found is not None) == refused, found
+
+
+def test_a_light_verb_with_its_event_noun_is_left_alone() -> None:
+    # 'lay siege' says its event with the noun (the parse reads 'lay' as 'lie'); 'besieged' may be that siege
+    sentence = "Bohemond's army besieged Antioch in 1097."
+    assert predicates.condition_elsewhere("When did the Crusaders lay siege to Antioch?", sentence,
+                                          _at(sentence, "1097")) is None
