@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa import date_clauses, lexical, predicates, reasons, relations, speech
+from qa import date_clauses, details, lexical, predicates, reasons, relations, speech
 from qa.analysis import Entity, QuestionAnalysis, analyze_question, candidates, load_pipeline
 from qa.answer_types import BEGIN_VERBS, DATE, LABEL_TYPES, NAME_LABELS, NUMBER, TYPE_LABELS
 from qa.constraints import (
@@ -138,8 +138,9 @@ def can_refuse(analysis: QuestionAnalysis) -> bool:
 
 def asks_bound(analysis: QuestionAnalysis) -> bool:
     """'Since when has Italy pushed ...?', 'Until when does it run?': the question asks where a period begins or
-    ends, which a dateline or a date pinned on the sentence's own event does not give."""
-    return bool(_ASKED_BOUND.search(analysis.question))
+    ends, which a dateline or a date pinned on the sentence's own event does not give; nor do they give a time of
+    day or the day of a month the question names (``qa.details.finer_than_dated``)."""
+    return bool(_ASKED_BOUND.search(analysis.question)) or details.finer_than_dated(analysis)
 
 
 def unstated_result(analysis: QuestionAnalysis, texts: Sequence[str]) -> str | None:
@@ -331,7 +332,8 @@ def _fitting(analysis: QuestionAnalysis, sentence: Sentence, found: list[Entity]
     no date of another event (``qa.ties``)."""
     found = [e for e in found if not _pronoun_one(sentence.text, e)
              and not (e.label == "ORDINAL" and counted_noun(analysis))]  # 'the 300th anniversary' counts nothing
-    found = [e for e in found if e.label != "QUOTE" or _names_something(e.text)]
+    found = [e for e in found if (e.label != "QUOTE" or _names_something(e.text))
+             and not details.coarse(analysis, e)]  # 'what time' of '2012', 'how many people' of '25%'
     found = places_as_places(analysis, sentence, _dated(analysis, sentence.text, found))
     found = dates_of_the_event(analysis, sentence, found)
     if found and asks_name_of(analysis):

@@ -44,6 +44,9 @@ _TIME_UNITS = r"(?:years?|yrs?|months?|weeks?|days?|hours?|minutes?|seconds?|dec
 _LENGTH = re.compile(rf"(?<![\w.]){_NUMBER}[\s-]*{_LENGTH_UNITS}(?![\w²³])", re.IGNORECASE)
 _SPAN = re.compile(rf"(?<![\w.]){_NUMBER}[\s-]*{_TIME_UNITS}\b(?!\s*(?:ago|old|BP|before\s+present|B\.?C))",
                    re.IGNORECASE)
+# A span said without a number: 'for centuries', 'over many decades', 'for generations' (not 'since 2012')
+_BARE_SPAN = re.compile(r"\b(?:for|over|across|through(?:out)?)\s+(?:(?:several|many|long|countless)\s+)?"
+                        r"(?:centuries|decades|years|months|weeks|generations|ages|millennia)\b", re.IGNORECASE)
 _YEAR = r"(?:\d{3,4}|\d{1,2}(?:st|nd|rd|th)\s+century)(?:\s*(?:BC|AD|BCE|CE))?"
 _RANGE = re.compile(rf"\b(?:from|between)\s+(?:about\s+|around\s+)?{_YEAR}\s+(?:to|until|till|and)\s+{_YEAR}"
                     rf"|(?<![\w.])\d{{3,4}}\s*[–-]\s*\d{{2,4}}(?![\w.])", re.IGNORECASE)
@@ -91,13 +94,14 @@ def unmeasured(question: str, sentence: str) -> tuple[str, str] | None:
     for 'how many N', :func:`counted`'s; else None.
 
     A length is a number with a unit of length; a span of time a number with a unit of time that does not place a
-    point ('11,600 years ago', '~3000 yr BP' do not), or a range of years ('from 1421 to 1904', '1038–40')."""
+    point ('11,600 years ago', '~3000 yr BP' do not), a range of years ('from 1421 to 1904', '1038–40'), or a
+    plural unit after 'for'/'over' ('for centuries'; 'since 2012' is a point)."""
     dims = asked_dimension(question)
     if not dims:
         return counted(question, sentence)
     m = _ASKED.search(question) or _SPAN_ASKED.search(question)
     asked = " ".join(question[m.start():m.end(1)].split()).lower() if m is not None else "how much"
-    if TIME in dims and (_SPAN.search(sentence) or _RANGE.search(sentence)):
+    if TIME in dims and (_SPAN.search(sentence) or _RANGE.search(sentence) or _BARE_SPAN.search(sentence)):
         return None
     if LENGTH in dims and (lengths := [x for x in _LENGTH.finditer(sentence)
                                        if not sentence[:x.start()].rstrip().endswith("(")]):  # not a conversion
