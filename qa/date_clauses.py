@@ -39,7 +39,54 @@ def asked_dates(analysis: QuestionAnalysis, text: str, found: Sequence[Entity]) 
     (:func:`one_year`); of those, the ones on the question's verb (:func:`on_the_verb`)."""
     if analysis.answer_type == DATE and analysis.focus_head == "year":
         found = [e for e in found if one_year(e.text)]
+    if analysis.answer_type == DATE and found:
+        found = [e for e in found if not of_the_named(analysis, text, e)]
     return on_the_verb(analysis, text, found)
+
+
+def of_the_named(analysis: QuestionAnalysis, text: str, e: Entity) -> bool:
+    """Whether a date set off right after a name ('the Last Glacial Maximum, ca. 22,000–14,000 yr BP,', 'the
+    Little Ice Age (1300–1850)') dates what that name names and not what the question asks: the question's verb is
+    a content verb the sentence never says (``qa.predicates.says_event``) and either the question does not name
+    that thing ('When were the Alps formed?') or it asks for something within it ('When did the Last Glacial
+    Maximum peak?'). Such a date answers when the thing was, began or ended ('When was the Last Glacial Maximum?',
+    'When did the last glacial end?'), and a person's, a people's or an organisation's years are left alone
+    ('Augustus (63 BC – AD 14)': his life or rule)."""
+    m = _SET_OFF.search(text[:e.start])
+    verb = _question_verb(analysis.question)
+    if m is None or verb is None or verb in ("be", "have", "do"):
+        return False
+    doc = parse(text)
+    name = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
+    if name is None or name.root.ent_type_ in ("PERSON", "ORG", "NORP", "GPE", "DATE", "TIME") or predicates.says_event(
+            verb, doc) or any(t.lemma_.lower() == verb for t in doc):  # 'Thursday, November 26, 2015': one date
+        return False  # and 'the end of the Pleistocene (~11,600 BP)' says when the last glacial ended
+    named = [t.lemma_.lower() for t in doc[:name.end] if (t.ent_iob_ != "O" or t.is_title) and not t.is_stop][-4:]
+    asked = {t.lemma_.lower() for t in parse(analysis.question)}
+    return not any(w in asked for w in named) or verb not in _SPAN_VERBS  # another thing's, or within it
+
+
+# a name, then the date set off by a comma or a bracket ('the Last Glacial Maximum, ca. 22,000 BP')
+_SET_OFF = re.compile(r"([A-Z][\w'’-]*)\s*(?:,|\()\s*(?:ca\.|c\.|circa|about|around|~)?\s*$")
+# verbs a period's date answers: when it was, began or ended, and a life, a reign, a rule
+_SPAN_VERBS = frozenset("be have do occur happen exist take begin start end last finish stop cease continue remain "
+                        "form found establish create rise emerge fall collapse dissolve die bear live rule reign "
+                        "span cover run".split())
+
+
+def _question_verb(question: str) -> str | None:
+    """The lemma of the question's main verb, also where the parser takes it for a noun after 'did' ('When did the
+    Last Glacial Maximum peak?'), or None."""
+    doc = parse(question)
+    words = [t for t in doc if not t.is_punct]
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return None
+    if root.lemma_.lower() == "do" and words and words[-1].pos_ == "NOUN" and words[-1].tag_ == "NN":
+        return words[-1].lower_
+    if root.pos_ == "AUX":
+        root = next((c for c in root.children if c.pos_ == "VERB"), root)
+    return root.lemma_.lower() if root.pos_ == "VERB" else None
 
 
 def one_year(date: str) -> bool:

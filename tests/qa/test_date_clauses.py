@@ -83,3 +83,27 @@ def test_a_dateline_still_dates_a_report() -> None:
 ])
 def test_what_year_is_answered_by_a_year_not_a_century_or_decade(question: str, text: str, answer: str | None) -> None:
     assert _found(question, text) == answer
+
+
+COLD = "During the Younger Dryas, ca. 12,900–11,700 yr BP, the valley froze and the river carried little water."
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("When did the Younger Dryas peak?", None),  # something within the period: not said
+    ("When was the river dammed?", None),  # another thing's event: the period's date is not its
+    ("When was the Younger Dryas?", "ca. 12,900–11,700 yr BP"),
+    ("When did the Younger Dryas end?", "ca. 12,900–11,700 yr BP"),
+    ("When did the valley freeze?", "ca. 12,900–11,700 yr BP"),  # the event is said: it happened in the period
+])
+def test_a_date_beside_a_name_dates_what_the_name_names(question: str, answer: str | None) -> None:
+    assert _found(question, COLD) == answer
+
+
+def test_a_persons_years_beside_the_name_are_left_alone() -> None:
+    text = "The empire of Augustus (27 BC – AD 14) reached the Rhine."
+    assert _found("When did Augustus rule Rome?", text) is not None
+
+
+def test_a_period_said_to_end_at_a_date_answers_when_it_ended() -> None:
+    text = "The last glacial ran from about 74,000 BP until the end of the Pleistocene (~11,600 BP)."
+    assert _found("When did the last glacial end?", text) is not None
