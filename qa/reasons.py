@@ -208,9 +208,14 @@ def denied_premise(question: str, texts: Sequence[str]) -> str | None:
     every one is of the other polarity: 'France declined to support Russia' (and 'their lack of support') for 'Why
     did France support Russia?', 'Renzi signed on' for 'Why did Renzi refuse to sign on?'. A sentence that never
     tells the event leaves the premise open (nothing is decided), and one telling it both ways keeps the answer.
+
+    A choice the question takes for granted ('Why did Hollande turn to NATO *rather than* the EU?') is denied the same
+    way when the sentences reject that option ('turned to the European Union, *not NATO*') and never tell it chosen.
     """
     if lexical.question_type(question) != "reason":
         return None
+    if (option := _reversed_choice(question, texts)) is not None:
+        return option
     event = _asked_event(question)
     if event is None:
         return None
@@ -327,3 +332,32 @@ def _unasserted(token: Token) -> bool:
     """A word under a modal, 'if'/'whether', or a question word of its own clause: not told as a fact."""
     return any(c.dep_ == "aux" and c.lower_ in _MODALS or c.dep_ == "mark" and c.lower_ in ("if", "whether", "unless")
                or c.dep_ == "advmod" and c.lower_ in ("why", "how", "whether") for c in token.children)
+
+
+_CHOICE = re.compile(r"(?P<option>[\w’'-]+)\s*,?\s+(?:rather\s+than|instead\s+of)\s", re.IGNORECASE)
+_REJECTS = re.compile(r"(?:\bnot|\brather\s+than|\binstead\s+of|\bnor)\s+(?:the\s+|a\s+|an\s+)?$", re.IGNORECASE)
+
+
+def _reversed_choice(question: str, texts: Sequence[str]) -> str | None:
+    """The option a why-question takes as chosen ('NATO' of 'turn to NATO rather than the EU') when the sentences
+    reject it ('not NATO', 'rather than NATO') wherever they tell it, and never tell it as chosen; else None. A
+    mention under a question word, a modal or an unasserting verb ('we wonder why he did not turn to both the EU
+    and NATO') tells nothing."""
+    m = _CHOICE.search(question)
+    if m is None or m.group("option").lower() in lexical.STOPWORDS:
+        return None
+    option = m.group("option").lower()
+    rejected = False
+    for text in texts:
+        doc = parse(text)
+        for t in doc:
+            if t.lower_ != option:
+                continue
+            verb = next((a for a in t.ancestors if a.pos_ in ("VERB", "AUX")), None)
+            if verb is not None and _polarity(verb) is None:
+                continue  # not told as a fact
+            if _REJECTS.search(text[max(0, t.idx - 20):t.idx]):
+                rejected = True
+            else:
+                return None  # told as chosen, or just named
+    return m.group("option") if rejected else None

@@ -33,6 +33,11 @@ DENIED = [
      "repay"),
     ("Why did the minister cancel her visit to Oslo?",
      "The minister's visit to Oslo took place on a cold Tuesday in May.", "visit"),
+    # a choice the question takes for granted, rejected in the sentence
+    ("Why did the mayor turn to the police rather than the courts?",
+     "The mayor turned to the courts, not the police, for help.", "police"),
+    ("Why did the club pick Oslo instead of Bergen for the final?",
+     "The club picked Bergen rather than Oslo for the final.", "Oslo"),
 ]
 
 KEPT = [
@@ -47,9 +52,13 @@ KEPT = [
     ("Why did the mayor turn to the courts rather than the police?",
      "Critics wonder why the mayor did not turn to both the courts and the police."),
     ("Why did Spain support Portugal?", "Spain would not support Portugal if the dispute went on."),
-    # a contrast after the verb negates its object, not the event
+    # a contrast after the verb negates its object, not the event; the option asked is the one chosen
     ("Why did the mayor turn to the courts rather than the police?",
      "The mayor turned to the courts, not the police, for help."),
+    # the option only wondered about, or named without a rejection
+    ("Why did the mayor turn to the police rather than the courts?",
+     "Critics wonder why the mayor did not turn to both the courts and the police."),
+    ("Why did the club pick Oslo instead of Bergen for the final?", "Oslo hosted the final in a sold-out stadium."),
     # another doer's refusal says nothing of the question's doer
     ("Why did Spain support Portugal?", "Italy refused to support Portugal."),
     # no sentence tells the event: the premise stays open
