@@ -156,5 +156,8 @@ def given_words(question: str) -> frozenset[str]:
 
 def unsaid(analysis: QuestionAnalysis, sentence: str) -> bool:
     """:data:`qa.vetoes.ELSEWHERE`'s form of :func:`unsaid_in`: True when the sentence tells of the question's
-    things another event than the one asked about."""
-    return unsaid_in(analysis.question, sentence) is not None
+    things another event than the one asked about. Only for a question answered by a clause or a description: a
+    name, date or number question is judged by its candidate, which may sit in the next sentence ('What
+    anniversary does the exhibition at the castle celebrate?' of 'The exhibition will run in the castle until
+    May. The event celebrates the 300th anniversary of ...')."""
+    return not analysis.expects_entity and unsaid_in(analysis.question, sentence) is not None

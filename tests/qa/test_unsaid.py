@@ -59,6 +59,16 @@ def test_the_event_said_another_way_or_another_sentence_is_left_alone(question: 
     assert unsaid.unsaid_in(question, sentence) is None
 
 
+def test_a_name_date_or_number_question_is_left_to_its_candidate() -> None:
+    """The next sentence may tell the event of the same thing ('The event celebrated the 300th anniversary'): a
+    name, date or number question is judged by its candidate, not refused for the sentence before it."""
+    question = "What anniversary did the festival in Bruges celebrate?"
+    sentence = "The festival was held in Bruges until the end of May."
+    assert unsaid.unsaid_in(question, sentence) == "celebrate"
+    analysis = answerability.analyze(question)
+    assert analysis.expects_entity and not unsaid.unsaid(analysis, sentence)
+
+
 def _plan(question: str, *texts: str) -> Plan:
     text = " ".join(texts)
     ev = Evidence({"d.txt": Article("d.txt", "D", text)}, HashEmbedder())
