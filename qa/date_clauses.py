@@ -63,7 +63,13 @@ def of_the_named(analysis: QuestionAnalysis, text: str, e: Entity) -> bool:
         return False  # and 'the end of the Pleistocene (~11,600 BP)' says when the last glacial ended
     named = [t.lemma_.lower() for t in doc[:name.end] if (t.ent_iob_ != "O" or t.is_title) and not t.is_stop][-4:]
     asked = {t.lemma_.lower() for t in parse(analysis.question)}
-    return not any(w in asked for w in named) or verb not in _SPAN_VERBS  # another thing's, or within it
+    if not any(w in asked for w in named):
+        return True  # another thing's date
+    # something within it: only a period's span has a within ('the Edict of Fontainebleau (1685)' was declared then)
+    return verb not in _SPAN_VERBS and bool(_RANGE.search(e.text))
+
+
+_RANGE = re.compile(r"\d\s*[–—-]\s*\d|\bto\b|\buntil\b|\bbetween\b", re.IGNORECASE)  # '22,000–14,000 yr BP'
 
 
 # a name, then the date set off by a comma or a bracket ('the Last Glacial Maximum, ca. 22,000 BP')
@@ -90,12 +96,13 @@ def _question_verb(question: str) -> str | None:
 
 
 def one_year(date: str) -> bool:
-    """Whether a date gives a year: not a century or decade alone ('the 20th century', 'the late 1990s', 'the
-    1100s'), which 'What year ...?' is not answered by."""
+    """Whether a date is close enough to a year to answer 'What year ...?': not a century or millennium alone ('the
+    20th century', 'the 1100s'). A decade ('in the 1950s') is how texts often date an event, and the closest answer
+    they give: it answers (on XQuAD, 'In what year was the Interstate Highway System created?' is answered so)."""
     return not _MANY_YEARS.search(date) or bool(_A_YEAR.search(date))
 
 
-_MANY_YEARS = re.compile(r"\bcentur(?:y|ies)\b|\b\d{3,4}['’]?s\b|\bdecades?\b|\bmillenni", re.IGNORECASE)
+_MANY_YEARS = re.compile(r"\bcentur(?:y|ies)\b|\b1[0-9]00['’]?s\b|\bmillenni", re.IGNORECASE)
 _A_YEAR = re.compile(r"(?<![\d,.])(?:1[0-9]{3}|20[0-9]{2})(?![\d'’s])")
 
 
@@ -137,11 +144,15 @@ def undated(analysis: QuestionAnalysis, texts: Sequence[str]) -> bool:
     """Whether a date question ('when', 'what year'; not 'since when', which asks for a bound) would be answered by
     sentences (``texts``, the ones quoted) none of which dates its event (:func:`dates_the_event`): a close sentence
     with no date at all, and dates of other events, answer nothing."""
-    return (analysis.answer_type == DATE and analysis.expects_entity and not _ASKED_BOUND.search(analysis.question)
-            and not any(dates_the_event(analysis, t) for t in texts))
+    return (analysis.answer_type == DATE and analysis.expects_entity and bool(_POINT.search(analysis.question))
+            and not _ASKED_BOUND.search(analysis.question) and not any(dates_the_event(analysis, t) for t in texts))
 
 
 _ASKED_BOUND = re.compile(r"\b(?:until|till|since|before|after) when\b", re.IGNORECASE)
+# a question asking for a point in time in so many words; not 'the longest time', 'how long', 'what time' (a span
+# or a time of day, which no year gives)
+_POINT = re.compile(r"\bwhen\b|\b(?:what|which) (?:years?|dates?|days?|months?|centur(?:y|ies)|decades?)\b",
+                    re.IGNORECASE)
 
 
 def _asked_verbs(question: str) -> set[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from qa import phases, roles, unsaid
+from qa import phases, roles
 
 if TYPE_CHECKING:
     from qa.analysis import QuestionAnalysis
@@ -31,10 +31,7 @@ CHECKS: tuple[Callable[[str, str], Swap | None], ...] = (
     roles.reversed_roles,  # a party the question gives, in the role it asks: 'Who did the monks teach?' (qa.roles)
 )
 # (analysis, sentence) -> True when the sentence's facts are of another event, thing or time
-ELSEWHERE: tuple[Callable[[QuestionAnalysis, str], bool], ...] = (
-    unsaid.unsaid,  # a 'what' question's event never said of the things it gives: 'What exposed the coast?' of
-    # 'floods drowned the coast' (qa.unsaid)
-)
+ELSEWHERE: tuple[Callable[[QuestionAnalysis, str], bool], ...] = ()
 
 
 def swap(question: str, sentence: str) -> Swap | None:

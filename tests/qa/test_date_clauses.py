@@ -7,7 +7,7 @@ import pytest
 from corpus.types import Article
 from embeddings.embedder import HashEmbedder
 from embeddings.types import Hit
-from qa import answerability
+from qa import answerability, date_clauses
 from qa.config import AnswerSettings
 from qa.evidence import Evidence, Sentence
 from qa.extractive import ExtractiveGenerator
@@ -74,14 +74,16 @@ def test_a_dateline_still_dates_a_report() -> None:
 
 @pytest.mark.parametrize(("question", "text", "answer"), [
     ("In what year was the abbey church rebuilt?", "The abbey church was rebuilt in the 12th century.", None),
-    ("What year did the band break up?", "The band broke up in the late 1990s, after a last tour.", None),
+    ("What year did the band break up?", "The band broke up in the late 1990s, after a last tour.",
+     "the late 1990s"),  # a decade is the closest answer a text gives, and answers
+    ("What year did the chapel burn?", "The chapel burned in the 1100s, during a siege.", None),  # a century
     ("In what century was the abbey church rebuilt?", "The abbey church was rebuilt in the 12th century.",
      "the 12th century"),
     ("When was the abbey church rebuilt?", "The abbey church was rebuilt in the 12th century.", "the 12th century"),
     ("In what year was the abbey church rebuilt?", "The abbey church was rebuilt in 1142, in the 12th century.",
      "1142"),
 ])
-def test_what_year_is_answered_by_a_year_not_a_century_or_decade(question: str, text: str, answer: str | None) -> None:
+def test_what_year_is_answered_by_a_year_or_decade_not_a_century(question: str, text: str, answer: str | None) -> None:
     assert _found(question, text) == answer
 
 
@@ -107,3 +109,24 @@ def test_a_persons_years_beside_the_name_are_left_alone() -> None:
 def test_a_period_said_to_end_at_a_date_answers_when_it_ended() -> None:
     text = "The last glacial ran from about 74,000 BP until the end of the Pleistocene (~11,600 BP)."
     assert _found("When did the last glacial end?", text) is not None
+
+
+def test_a_single_date_beside_a_named_act_dates_the_act() -> None:
+    # one year beside a decree, treaty or edict is when it was made, however the question says so; only a
+    # period's span has something within it that the span does not date
+    text = "The king revoked the old privileges and issued the Edict of Nantes (1598), which ended the war."
+    assert _found("When was the edict declared?", text) == "1598"
+
+
+@pytest.mark.parametrize("question", ["What is the longest time that a licence is good for?",
+                                      "What is the shortest time a permit lasts?"])
+def test_a_question_asking_for_a_span_is_not_refused_for_want_of_a_date(question: str) -> None:
+    # 'time' makes it a date question, but it asks for a span, which no year gives: undated() must not refuse it
+    text = "A licence generally lasts three years, but some licences last as long as ten years."
+    assert not date_clauses.undated(answerability.analyze(question), [text])
+    assert date_clauses.undated(answerability.analyze("When did the licence lapse?"), [text])
+
+
+def test_a_when_question_without_its_date_is_still_refused() -> None:
+    assert is_refusal(_answer("When did the fleet avoid a storm?", FLEET))
+    assert is_refusal(_answer("In which year did the fleet avoid a storm?", FLEET))
